@@ -1,0 +1,159 @@
+package actors
+
+import (
+	"context"
+	"sort"
+	"sync"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/regioncache/regioncache/lifecycle"
+	"github.com/regioncache/regioncache/mvcc"
+)
+
+// RegionStatus is the published state of one region id.
+type RegionStatus struct {
+	Region    mvcc.Region
+	Gen       uint64
+	State     lifecycle.State
+	Snapshots int
+	pid       *actor.PID
+}
+
+// Transition is one recorded state change.
+type Transition struct {
+	Region   mvcc.Region
+	Gen      uint64
+	From, To lifecycle.State
+	Cause    string
+}
+
+// Board is the engine's published view of region states. Only the
+// supervisor writes it, and it writes before answering any caller, so what a
+// caller sees after a call returns includes that call's effect.
+type Board struct {
+	mu      sync.Mutex
+	changed *sync.Cond
+	regions map[uint64]RegionStatus
+	closed  bool
+}
+
+func newBoard() *Board {
+	b := &Board{regions: make(map[uint64]RegionStatus)}
+	b.changed = sync.NewCond(&b.mu)
+	return b
+}
+
+// set records a region's status; a report about an older incarnation than
+// the one on the board (a superseded region's last words) changes nothing.
+func (b *Board) set(s RegionStatus) {
+	b.mu.Lock()
+	cur, held := b.regions[s.Region.ID]
+	switch {
+	case held && cur.Gen > s.Gen:
+	case s.State == lifecycle.Absent:
+		delete(b.regions, s.Region.ID)
+	default:
+		b.regions[s.Region.ID] = s
+	}
+	b.changed.Broadcast()
+	b.mu.Unlock()
+}
+
+func (b *Board) close() {
+	b.mu.Lock()
+	b.closed = true
+	b.changed.Broadcast()
+	b.mu.Unlock()
+}
+
+// Get returns the status of a region id (absent when not held).
+func (b *Board) Get(id uint64) RegionStatus {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s, ok := b.regions[id]
+	if !ok {
+		return RegionStatus{Region: mvcc.Region{ID: id}, State: lifecycle.Absent}
+	}
+	return s
+}
+
+// IsDuplicateLoad reports whether a load of r would certainly change nothing:
+// the same incarnation is already pending, loading or active.
+func (b *Board) IsDuplicateLoad(r mvcc.Region) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s, ok := b.regions[r.ID]
+	if !ok || s.Region.Version != r.Version {
+		return false
+	}
+	return s.State == lifecycle.Pending || s.State == lifecycle.Loading || s.State == lifecycle.Active
+}
+
+// All returns every held region, ordered by start key.
+func (b *Board) All() []RegionStatus {
+	b.mu.Lock()
+	out := make([]RegionStatus, 0, len(b.regions))
+	for _, s := range b.regions {
+		out = append(out, s)
+	}
+	b.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		return string(out[i].Region.Start) < string(out[j].Region.Start) ||
+			(string(out[i].Region.Start) == string(out[j].Region.Start) && out[i].Region.ID < out[j].Region.ID)
+	})
+	return out
+}
+
+// idleLocked: nothing is in flight for any region.
+func (b *Board) idleLocked() bool {
+	for _, s := range b.regions {
+		if !s.State.Settled() || (s.State == lifecycle.PendingEvict && s.Snapshots == 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// ErrBoardClosed is returned by waits when the engine closes.
+var errBoardClosed = context.Canceled
+
+// WaitUntil blocks until cond holds over the board, the engine closes or
+// ctx ends.
+func (b *Board) WaitUntil(ctx context.Context, cond func(regions map[uint64]RegionStatus) bool) error {
+	stop := context.AfterFunc(ctx, func() {
+		b.mu.Lock()
+		b.changed.Broadcast()
+		b.mu.Unlock()
+	})
+	defer stop()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for !cond(b.regions) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if b.closed {
+			return errBoardClosed
+		}
+		b.changed.Wait()
+	}
+	return nil
+}
+
+// WaitIdle blocks until no region is pending, loading, loading_canceled or
+// evicting, and none is pending_evict without a held snapshot.
+func (b *Board) WaitIdle(ctx context.Context) error {
+	return b.WaitUntil(ctx, func(map[uint64]RegionStatus) bool { return b.idleLocked() })
+}
+
+// WaitState blocks until region id is in state.
+func (b *Board) WaitState(ctx context.Context, id uint64, state lifecycle.State) error {
+	return b.WaitUntil(ctx, func(r map[uint64]RegionStatus) bool {
+		s, ok := r[id]
+		if !ok {
+			return state == lifecycle.Absent
+		}
+		return s.State == state
+	})
+}

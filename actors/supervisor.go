@@ -1,0 +1,340 @@
+// Package actors holds the supervisor: the actor that owns the range index of
+// every region the engine holds, checks overlaps and spawns region actors
+// atomically (one mailbox, one decision at a time), routes load, evict and
+// snapshot requests, forwards loader grants only to regions still pending,
+// and records every state change on the Board the public API reads.
+package actors
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/rs/zerolog"
+	"github.com/tidwall/btree"
+
+	"github.com/regioncache/regioncache/actorlog"
+	"github.com/regioncache/regioncache/counters"
+	"github.com/regioncache/regioncache/dataplane"
+	"github.com/regioncache/regioncache/failpoint"
+	"github.com/regioncache/regioncache/lifecycle"
+	"github.com/regioncache/regioncache/loaderactor"
+	"github.com/regioncache/regioncache/messages"
+	"github.com/regioncache/regioncache/mvcc"
+	"github.com/regioncache/regioncache/regionactor"
+)
+
+// Deps are what the supervisor needs from its engine.
+type Deps struct {
+	Plane      *dataplane.Plane
+	Failpoints *failpoint.Set
+	Counters   *counters.Set
+	Log        zerolog.Logger
+	Ctx        context.Context
+	Loaders    int
+	SafePoint  func() uint64
+	// OnTransition, if set, is called in order for every state change.
+	OnTransition func(Transition)
+}
+
+// Supervisor is a running supervisor.
+type Supervisor struct {
+	PID   *actor.PID
+	Board *Board
+}
+
+// Start spawns the supervisor (with its loader pool) under root.
+func Start(root *actor.RootContext, d Deps) *Supervisor {
+	st := &supervisorState{
+		d:     d,
+		board: newBoard(),
+		byID:  make(map[uint64]*entry),
+		ranges: btree.NewBTreeGOptions(func(a, b *entry) bool {
+			return bytes.Compare(a.region.Start, b.region.Start) < 0
+		}, btree.Options{NoLocks: true}),
+	}
+	props := actor.PropsFromProducer(func() actor.Actor { return &supervisor{st: st} },
+		actor.WithReceiverMiddleware(actorlog.PanicGuard(d.Log)),
+		actor.WithGuardian(actorlog.ResumeOnPanic()),
+		actor.WithSupervisor(actorlog.ResumeOnPanic()),
+	)
+	pid := root.SpawnPrefix(props, "regioncache-supervisor-")
+	return &Supervisor{PID: pid, Board: st.board}
+}
+
+// Close closes the board so that waiters return.
+func (s *Supervisor) Close() { s.Board.close() }
+
+type entry struct {
+	region mvcc.Region
+	gen    uint64
+	pid    *actor.PID
+	state  lifecycle.State
+	// pending is authoritative: a region leaves pending only through a grant,
+	// an eviction or a supersede, all of which this supervisor forwards.
+	pending bool
+	snaps   int
+}
+
+type supervisorState struct {
+	d       Deps
+	board   *Board
+	byID    map[uint64]*entry
+	ranges  *btree.BTreeG[*entry]
+	nextGen uint64
+	pool    *actor.PID
+	region  *regionactor.Deps
+}
+
+type supervisor struct{ st *supervisorState }
+
+func (s *supervisor) Receive(c actor.Context) {
+	st := s.st
+	switch msg := c.Message().(type) {
+	case *actor.Started:
+		if st.pool == nil {
+			st.pool = c.SpawnPrefix(loaderactor.PoolProps(&loaderactor.Deps{
+				Plane: st.d.Plane, Failpoints: st.d.Failpoints, Log: st.d.Log, Loaders: st.d.Loaders, Grants: c.Self(),
+			}), "loaders")
+			st.region = &regionactor.Deps{
+				Plane: st.d.Plane, Failpoints: st.d.Failpoints, Counters: st.d.Counters, Log: st.d.Log,
+				Ctx: st.d.Ctx, Pool: st.pool, SafePoint: st.d.SafePoint,
+			}
+		}
+	case *messages.LoadRegion:
+		st.load(c, msg)
+	case *messages.EvictRegion:
+		st.evict(c, msg)
+	case *messages.AcquireSnapshot:
+		st.acquireSnapshot(c, msg)
+	case *messages.GCRegions:
+		st.gc(c, msg)
+	case *messages.LoaderGrant:
+		st.grant(c, msg)
+	case *messages.Stepped:
+		st.stepped(c, msg)
+	case *messages.RetryRequest:
+		if req, ok := msg.Request.(*messages.LoadRegion); ok {
+			st.load(c, req)
+		}
+	}
+}
+
+// overlapping returns the entries whose range intersects r's, in key order.
+func (st *supervisorState) overlapping(r mvcc.Region) []*entry {
+	var out []*entry
+	pivot := &entry{region: mvcc.Region{Start: r.Start}}
+	st.ranges.Descend(pivot, func(e *entry) bool {
+		if bytes.Compare(e.region.Start, r.Start) < 0 && e.region.Overlaps(r) {
+			out = append(out, e)
+		}
+		return false
+	})
+	st.ranges.Ascend(pivot, func(e *entry) bool {
+		if len(r.End) > 0 && bytes.Compare(e.region.Start, r.End) >= 0 {
+			return false
+		}
+		if e.region.Overlaps(r) {
+			out = append(out, e)
+		}
+		return true
+	})
+	return out
+}
+
+func (st *supervisorState) answer(req *messages.LoadRegion, o messages.Outcome) { req.Reply <- o }
+
+// clearOverlaps makes room for r: overlapping pending regions with an older
+// version are superseded; any other overlap refuses the load.
+func (st *supervisorState) clearOverlaps(c actor.Context, r mvcc.Region) (conflict *mvcc.Region) {
+	var doomed []*entry
+	for _, e := range st.overlapping(r) {
+		if e.region.ID == r.ID {
+			continue
+		}
+		if !(e.pending && e.region.Version < r.Version) {
+			reg := e.region
+			return &reg
+		}
+		doomed = append(doomed, e)
+	}
+	for _, e := range doomed {
+		e.pending = false
+		st.unindex(e)
+		c.Send(e.pid, &messages.Step{Event: lifecycle.Supersede{Gen: e.gen}})
+	}
+	return nil
+}
+
+func (st *supervisorState) index(e *entry) {
+	st.byID[e.region.ID] = e
+	st.ranges.Set(e)
+}
+
+func (st *supervisorState) unindex(e *entry) {
+	if cur, ok := st.byID[e.region.ID]; ok && cur == e {
+		delete(st.byID, e.region.ID)
+	}
+	if cur, ok := st.ranges.Get(e); ok && cur == e {
+		st.ranges.Delete(e)
+	}
+}
+
+func (st *supervisorState) reject(req *messages.LoadRegion, reason lifecycle.RejectReason, why string, conflict *mvcc.Region) {
+	st.d.Counters.Add("loads_rejected", 1)
+	st.answer(req, messages.Outcome{Outcome: lifecycle.Rejected, Reject: reason, Why: why, Conflict: conflict})
+}
+
+func (st *supervisorState) load(c actor.Context, req *messages.LoadRegion) {
+	r := req.Region
+	st.nextGen++
+	gen := st.nextGen
+	done := func(o messages.Outcome) { st.answer(req, o) }
+	if e := st.byID[r.ID]; e != nil {
+		if e.pending && r.Version > e.region.Version {
+			if conflict := st.clearOverlaps(c, r); conflict != nil {
+				st.reject(req, lifecycle.RejectOverlap, fmt.Sprintf("overlaps %s", conflict), conflict)
+				return
+			}
+			st.unindex(e)
+			e.region, e.gen = r, gen
+			st.index(e)
+		}
+		// The region actor decides: duplicate, stale, evicting, replaced.
+		c.Send(e.pid, &messages.Step{Event: lifecycle.Load{Region: r, Gen: gen}, Done: done, Retry: req})
+		return
+	}
+	if conflict := st.clearOverlaps(c, r); conflict != nil {
+		st.reject(req, lifecycle.RejectOverlap, fmt.Sprintf("overlaps %s", conflict), conflict)
+		return
+	}
+	e := &entry{region: r, gen: gen, pending: true, state: lifecycle.Absent}
+	e.pid = c.SpawnPrefix(regionactor.Props(st.region), fmt.Sprintf("region-%d-", r.ID))
+	st.index(e)
+	c.Send(e.pid, &messages.Step{Event: lifecycle.Load{Region: r, Gen: gen}, Done: done, Retry: req})
+}
+
+func (st *supervisorState) evict(c actor.Context, req *messages.EvictRegion) {
+	targets := st.overlapping(req.Region)
+	if e := st.byID[req.Region.ID]; e != nil {
+		found := false
+		for _, t := range targets {
+			found = found || t == e
+		}
+		if !found {
+			targets = append(targets, e)
+		}
+	}
+	out := messages.EvictOutcome{}
+	remaining := len(targets)
+	if remaining == 0 {
+		req.Reply <- out
+		return
+	}
+	for _, e := range targets {
+		e.pending = false
+		out.Evicted = append(out.Evicted, e.region)
+		c.Send(e.pid, &messages.Step{Event: lifecycle.Evict{Reason: req.Reason}, Done: func(messages.Outcome) {
+			remaining--
+			if remaining == 0 {
+				req.Reply <- out
+			}
+		}})
+	}
+}
+
+func (st *supervisorState) acquireSnapshot(c actor.Context, req *messages.AcquireSnapshot) {
+	e := st.byID[req.Region.ID]
+	if e == nil || e.state != lifecycle.Active {
+		req.Reply <- messages.SnapshotGranted{Reason: lifecycle.RejectNotActive}
+		return
+	}
+	c.Send(e.pid, &messages.Step{
+		Event: lifecycle.SnapshotAcquire{Version: req.Region.Version, Ts: req.Ts},
+		Done: func(o messages.Outcome) {
+			if o.Snapshot != nil {
+				req.Reply <- *o.Snapshot
+				return
+			}
+			req.Reply <- messages.SnapshotGranted{Reason: o.Reject}
+		},
+	})
+}
+
+func (st *supervisorState) gc(c actor.Context, req *messages.GCRegions) {
+	remaining := 0
+	for _, e := range st.byID {
+		if e.state == lifecycle.Active {
+			remaining++
+		}
+	}
+	if remaining == 0 {
+		req.Reply <- nil
+		return
+	}
+	for _, e := range st.byID {
+		if e.state != lifecycle.Active {
+			continue
+		}
+		c.Send(e.pid, &messages.Step{Event: lifecycle.AdvanceSafePoint{SafePoint: req.SafePoint}, Done: func(messages.Outcome) {
+			remaining--
+			if remaining == 0 {
+				req.Reply <- nil
+			}
+		}})
+	}
+}
+
+func (st *supervisorState) grant(c actor.Context, g *messages.LoaderGrant) {
+	e := st.byID[g.RegionID]
+	if e == nil || !e.pending || e.gen != g.Gen {
+		c.Send(st.pool, &messages.LoaderDeclined{Worker: g.Worker})
+		return
+	}
+	e.pending = false
+	c.Send(e.pid, g)
+}
+
+func (st *supervisorState) stepped(c actor.Context, m *messages.Stepped) {
+	if m.FromState != m.To || m.Inc.Gen != m.Prev.Gen {
+		st.record(m)
+	}
+	if e := st.byID[m.Inc.Region.ID]; e != nil && e.pid.Equal(m.From) && e.gen == m.Inc.Gen {
+		e.state, e.snaps = m.To, m.Snapshots
+		if m.FromState == m.To {
+			st.board.set(RegionStatus{Region: e.region, Gen: e.gen, State: e.state, Snapshots: e.snaps, pid: e.pid})
+		}
+		if m.To == lifecycle.Absent {
+			st.unindex(e)
+		}
+	}
+	if m.To == lifecycle.Absent {
+		// The actor's life is over; anything already queued for it (a late
+		// retry excepted) is answered before the pill.
+		c.Poison(m.From)
+	}
+	if m.Done != nil {
+		m.Done(m.Outcome)
+	}
+}
+
+// record publishes a state change: the board, the log and the observer.
+func (st *supervisorState) record(m *messages.Stepped) {
+	if m.Inc.Gen != m.Prev.Gen && m.FromState != lifecycle.Absent && m.Prev.Gen != 0 {
+		// A pending region replaced by a newer version: the old one is gone.
+		st.emit(Transition{Region: m.Prev.Region, Gen: m.Prev.Gen, From: m.FromState, To: lifecycle.Absent, Cause: "replaced by a newer version"})
+		st.emit(Transition{Region: m.Inc.Region, Gen: m.Inc.Gen, From: lifecycle.Absent, To: m.To, Cause: m.Cause})
+	} else {
+		st.emit(Transition{Region: m.Inc.Region, Gen: m.Inc.Gen, From: m.FromState, To: m.To, Cause: m.Cause})
+	}
+	st.board.set(RegionStatus{Region: m.Inc.Region, Gen: m.Inc.Gen, State: m.To, Snapshots: m.Snapshots, pid: m.From})
+}
+
+func (st *supervisorState) emit(t Transition) {
+	st.d.Log.Info().Uint64("region", t.Region.ID).Uint64("version", t.Region.Version).Uint64("gen", t.Gen).
+		Str("from", t.From.String()).Str("to", t.To.String()).Str("cause", t.Cause).Msg("region state changed")
+	if st.d.OnTransition != nil {
+		st.d.OnTransition(t)
+	}
+}

@@ -1,0 +1,314 @@
+package regioncache
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"github.com/regioncache/regioncache/diskengine"
+	"github.com/regioncache/regioncache/failpoint"
+	"github.com/regioncache/regioncache/lifecycle"
+	"github.com/regioncache/regioncache/messages"
+	"github.com/regioncache/regioncache/mvcc"
+)
+
+// Batch is a set of versions written atomically.
+type Batch struct{ muts []mvcc.Mutation }
+
+// Put adds a version of key at ts with value.
+func (b *Batch) Put(key []byte, ts uint64, value []byte) *Batch {
+	b.muts = append(b.muts, mvcc.Mutation{Key: bytes.Clone(key), Ts: ts, Value: bytes.Clone(value)})
+	return b
+}
+
+// Delete adds a delete marker of key at ts: reads at or above ts do not see
+// older versions.
+func (b *Batch) Delete(key []byte, ts uint64) *Batch {
+	b.muts = append(b.muts, mvcc.Mutation{Key: bytes.Clone(key), Ts: ts, Tombstone: true})
+	return b
+}
+
+// Len is the number of versions in the batch.
+func (b *Batch) Len() int { return len(b.muts) }
+
+// Write commits the batch to the disk engine, then applies it to every
+// region that is loading or active. When it returns, every read sees it.
+func (e *Engine) Write(b *Batch) error {
+	exit, err := e.enter()
+	if err != nil {
+		return err
+	}
+	defer exit()
+	for _, m := range b.muts {
+		if m.Ts == 0 {
+			return fmt.Errorf("%w: key %s", ErrInvalidTimestamp, mvcc.FormatKey(m.Key))
+		}
+	}
+	if len(b.muts) == 0 {
+		return nil
+	}
+	return e.plane.Write(b.muts)
+}
+
+// Put writes one version.
+func (e *Engine) Put(key []byte, ts uint64, value []byte) error {
+	return e.Write(new(Batch).Put(key, ts, value))
+}
+
+// Delete writes one delete marker.
+func (e *Engine) Delete(key []byte, ts uint64) error {
+	return e.Write(new(Batch).Delete(key, ts))
+}
+
+// ReadInfo says where a read was served and, for disk, why.
+type ReadInfo struct {
+	Source Source
+	// Reason is why the read (or part of a scan) went to disk.
+	Reason DiskReason
+}
+
+// GetResult is the answer to Get.
+type GetResult struct {
+	Value []byte
+	Found bool
+	ReadInfo
+}
+
+// Get returns the newest version of key at or below ts; a delete marker
+// hides older versions (Found false).
+func (e *Engine) Get(key []byte, ts uint64) (GetResult, error) {
+	exit, err := e.enter()
+	if err != nil {
+		return GetResult{}, err
+	}
+	defer exit()
+	if ts == 0 {
+		return GetResult{}, ErrInvalidTimestamp
+	}
+	v, ok, src, why, err := e.plane.Get(key, ts)
+	if err != nil {
+		return GetResult{}, err
+	}
+	e.countRead(src)
+	return GetResult{Value: v, Found: ok, ReadInfo: ReadInfo{Source: src, Reason: why}}, nil
+}
+
+func (e *Engine) countRead(src Source) {
+	if src == FromMemory {
+		e.counters.ReadMemory()
+	} else {
+		e.counters.ReadDisk()
+	}
+}
+
+// KV is a key and its visible value.
+type KV = diskengine.KV
+
+// ScanResult is the answer to Scan.
+type ScanResult struct {
+	Pairs []KV
+	ReadInfo
+}
+
+// Scan returns up to limit (0: no limit) visible keys of [start, end) at ts in
+// key order; end empty means unbounded. A scan crossing cached and uncached
+// ranges is served piecewise and reports FromBoth.
+func (e *Engine) Scan(start, end []byte, ts uint64, limit int) (ScanResult, error) {
+	exit, err := e.enter()
+	if err != nil {
+		return ScanResult{}, err
+	}
+	defer exit()
+	if ts == 0 {
+		return ScanResult{}, ErrInvalidTimestamp
+	}
+	if len(end) > 0 && bytes.Compare(start, end) >= 0 {
+		return ScanResult{}, nil
+	}
+	kvs, src, why, err := e.plane.Scan(start, end, ts, limit)
+	if err != nil {
+		return ScanResult{}, err
+	}
+	e.countRead(src)
+	return ScanResult{Pairs: kvs, ReadInfo: ReadInfo{Source: src, Reason: why}}, nil
+}
+
+// LoadOutcome says what a load request did.
+type LoadOutcome uint8
+
+const (
+	// LoadAccepted: the region is now pending (or replaced an older pending version).
+	LoadAccepted LoadOutcome = iota
+	// LoadDeduplicated: the region was already pending, loading or active.
+	LoadDeduplicated
+)
+
+func (o LoadOutcome) String() string {
+	if o == LoadDeduplicated {
+		return "deduplicated"
+	}
+	return "accepted"
+}
+
+// Load asks for a region to be copied into memory. It returns as soon as the
+// request is decided, never waiting for the copy. Repeating it is harmless.
+// A refusal is a *LoadRejectedError.
+func (e *Engine) Load(r Region) (LoadOutcome, error) {
+	exit, err := e.enter()
+	if err != nil {
+		return 0, err
+	}
+	defer exit()
+	if err := r.Validate(); err != nil {
+		return 0, err
+	}
+	e.counters.LoadRequested()
+	// A repeat of a load in flight or done is answered without a message;
+	// the region actor would answer the same.
+	if e.sup.Board.IsDuplicateLoad(r) {
+		e.counters.LoadDeduplicated()
+		return LoadDeduplicated, nil
+	}
+	req := &messages.LoadRegion{Region: r.Clone(), Reply: messages.NewReply[messages.Outcome]()}
+	out, err := request(e, req, req.Reply)
+	if err != nil {
+		return 0, err
+	}
+	if out.Err != nil {
+		return 0, out.Err
+	}
+	switch out.Outcome {
+	case lifecycle.Deduplicated:
+		return LoadDeduplicated, nil
+	case lifecycle.Rejected:
+		return 0, &LoadRejectedError{Region: r, Reason: out.Reject.String(), Conflict: out.Conflict, Detail: out.Why}
+	default:
+		return LoadAccepted, nil
+	}
+}
+
+// Evict reasons named by the event-log spec.
+var EvictReasons = []string{"manual", "auto_evict", "memory_limit_reached", "become_follower", "delete_range",
+	"prepare_merge", "merge", "disabled", "apply_snapshot", "flashback", "destroy_peer", "ingest_sst"}
+
+// Evict drops from memory every held region that overlaps r's range or has
+// its id. It returns the regions it reached once each has taken the
+// eviction (their memory is released in the background).
+func (e *Engine) Evict(r Region, reason string) ([]Region, error) {
+	exit, err := e.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer exit()
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	if reason == "" {
+		reason = "manual"
+	}
+	req := &messages.EvictRegion{Region: r.Clone(), Reason: reason, Reply: messages.NewReply[messages.EvictOutcome]()}
+	out, err := request(e, req, req.Reply)
+	if err != nil {
+		return nil, err
+	}
+	return out.Evicted, out.Err
+}
+
+// GC raises the safe point: active regions drop the versions no read above
+// it can see, and reads at or below it are served from disk. The safe point
+// never goes down; held snapshots keep what they see.
+func (e *Engine) GC(safePoint uint64) error {
+	exit, err := e.enter()
+	if err != nil {
+		return err
+	}
+	defer exit()
+	for {
+		cur := e.safePoint.Load()
+		if safePoint <= cur || e.safePoint.CompareAndSwap(cur, safePoint) {
+			break
+		}
+	}
+	req := &messages.GCRegions{SafePoint: e.safePoint.Load(), Reply: messages.NewReply[error]()}
+	res, err := request(e, req, req.Reply)
+	if err != nil {
+		return err
+	}
+	return res
+}
+
+// SafePoint is the engine's GC safe point.
+func (e *Engine) SafePoint() uint64 { return e.safePoint.Load() }
+
+// RegionStat is one held region in Stats.
+type RegionStat struct {
+	Region      Region
+	State       State
+	Snapshots   int
+	MemoryBytes int64
+}
+
+// Stats is a picture of the engine.
+type Stats struct {
+	Regions     []RegionStat
+	Counters    map[string]int64
+	MemoryBytes int64
+}
+
+// Stats returns the state of every held region, the counters and memory use.
+func (e *Engine) Stats() Stats {
+	st := Stats{Counters: e.counters.Map(), MemoryBytes: e.plane.MemoryUsed()}
+	for _, s := range e.sup.Board.All() {
+		st.Regions = append(st.Regions, RegionStat{Region: s.Region, State: s.State, Snapshots: s.Snapshots})
+	}
+	return st
+}
+
+// Counter returns a spec counter by name.
+func (e *Engine) Counter(name string) (int64, bool) { return e.counters.Get(name) }
+
+// MemoryBytes is the memory accounted to cached data.
+func (e *Engine) MemoryBytes() int64 { return e.plane.MemoryUsed() }
+
+// RegionState returns the state of a region id (Absent when not held).
+func (e *Engine) RegionState(id uint64) State { return e.sup.Board.Get(id).State }
+
+// WaitIdle blocks until no region is pending, loading, loading_canceled or
+// evicting, and none is pending_evict without a held snapshot.
+func (e *Engine) WaitIdle(ctx context.Context) error {
+	if err := e.sup.Board.WaitIdle(ctx); err != nil {
+		return e.waitErr(ctx, err)
+	}
+	return nil
+}
+
+// WaitRegionState blocks until region id is in state.
+func (e *Engine) WaitRegionState(ctx context.Context, id uint64, state State) error {
+	if err := e.sup.Board.WaitState(ctx, id, state); err != nil {
+		return e.waitErr(ctx, err)
+	}
+	return nil
+}
+
+func (e *Engine) waitErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return ErrClosed
+}
+
+// Failpoint arms a failpoint by name ("load/before-copy", "load/after-copy",
+// "evict/before-delete") with an action ("pause", "resume", "error",
+// "panic", "delay:10ms", "off").
+func (e *Engine) Failpoint(name, action string) error {
+	a, err := failpoint.ParseAction(action)
+	if err != nil {
+		return err
+	}
+	return e.fps.Arm(name, a)
+}
+
+// WaitFailpointPaused blocks until n steps are paused at the failpoint.
+func (e *Engine) WaitFailpointPaused(ctx context.Context, name string, n int) error {
+	return e.fps.WaitPaused(ctx, name, n)
+}

@@ -1,0 +1,264 @@
+package dataplane
+
+import (
+	"bytes"
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"github.com/regioncache/regioncache/diskengine"
+	"github.com/regioncache/regioncache/memstore"
+	"github.com/regioncache/regioncache/mvcc"
+)
+
+// Source says where a read was served from.
+type Source uint8
+
+const (
+	// FromDisk: the disk engine answered.
+	FromDisk Source = iota
+	// FromMemory: the cache answered.
+	FromMemory
+	// FromBoth: a scan crossed cached and uncached ranges.
+	FromBoth
+)
+
+func (s Source) String() string {
+	switch s {
+	case FromMemory:
+		return "memory"
+	case FromBoth:
+		return "mixed"
+	default:
+		return "disk"
+	}
+}
+
+// DiskReason says why a read went to disk.
+type DiskReason uint8
+
+const (
+	// Cached: the read was served from memory.
+	Cached DiskReason = iota
+	// NotCached: no active region holds the key.
+	NotCached
+	// VersionMismatch: the region is cached at another version.
+	VersionMismatch
+	// TooOldRead: the read ts is at or below the region's safe point.
+	TooOldRead
+)
+
+func (r DiskReason) String() string {
+	switch r {
+	case NotCached:
+		return "not_cached"
+	case VersionMismatch:
+		return "version_mismatch"
+	case TooOldRead:
+		return "too_old_read"
+	default:
+		return ""
+	}
+}
+
+// readClock is a logical clock: each read served from memory takes a tick,
+// so least-recently-read needs no wall clock.
+var readClock atomic.Int64
+
+func nextRead() int64 { return readClock.Add(1) }
+
+// Get reads the newest version of key at or below ts, from memory when the
+// key's region is active and ts is above its safe point, else from disk.
+func (p *Plane) Get(key []byte, ts uint64) (value []byte, found bool, src Source, why DiskReason, err error) {
+	why = NotCached
+	if h := p.findLocked(p.published.Load(), key); h != nil {
+		h.mu.RLock()
+		if h.readable {
+			if ts > h.safePoint {
+				v, ok := h.tree.Get(key, ts)
+				h.mu.RUnlock()
+				h.touch()
+				return bytes.Clone(v), ok, FromMemory, Cached, nil
+			}
+			why = TooOldRead
+		}
+		h.mu.RUnlock()
+	}
+	v, ok, err := p.db.Reader().Get(key, ts)
+	return v, ok, FromDisk, why, err
+}
+
+func (h *Handle) touch() { h.lastRead.Store(nextRead()) }
+
+// LastRead orders handles by how recently they served a read.
+func (h *Handle) LastRead() int64 { return h.lastRead.Load() }
+
+// Scan reads up to limit (0: all) visible keys of [start, end) at ts. Each
+// stretch of the range is served from memory where its region is active and
+// ts is above its safe point, else from disk.
+func (p *Plane) Scan(start, end []byte, ts uint64, limit int) (kvs []diskengine.KV, src Source, why DiskReason, err error) {
+	rt := p.published.Load()
+	pos := start
+	sawMem, sawDisk := false, false
+	why = Cached
+	full := func() bool { return limit > 0 && len(kvs) >= limit }
+	for !full() && (len(end) == 0 || bytes.Compare(pos, end) < 0) {
+		// The handle covering pos, or the first one starting after it.
+		var cover, next *Handle
+		if h := p.findLocked(rt, pos); h != nil {
+			cover = h
+		} else {
+			rt.Ascend(&Handle{Region: mvcc.Region{Start: pos}}, func(h *Handle) bool {
+				if bytes.Compare(h.Region.Start, pos) > 0 {
+					next = h
+					return false
+				}
+				return true
+			})
+		}
+		if cover != nil {
+			segEnd := minEnd(end, cover.Region.End)
+			served := false
+			cover.mu.RLock()
+			if cover.readable && ts > cover.safePoint {
+				served = true
+				cover.tree.Scan(pos, segEnd, ts, func(k, v []byte) bool {
+					kvs = append(kvs, diskengine.KV{Key: bytes.Clone(k), Value: bytes.Clone(v)})
+					return !full()
+				})
+			} else if cover.readable {
+				why = TooOldRead
+			}
+			cover.mu.RUnlock()
+			if served {
+				sawMem = true
+				cover.touch()
+			} else {
+				if why == Cached {
+					why = NotCached
+				}
+				sawDisk = true
+				if err := p.diskScan(&kvs, pos, segEnd, ts, limit); err != nil {
+					return nil, FromDisk, why, err
+				}
+			}
+			if len(segEnd) == 0 {
+				break
+			}
+			pos = segEnd
+			continue
+		}
+		segEnd := end
+		if next != nil {
+			segEnd = minEnd(end, next.Region.Start)
+		}
+		sawDisk = true
+		if why == Cached {
+			why = NotCached
+		}
+		if err := p.diskScan(&kvs, pos, segEnd, ts, limit); err != nil {
+			return nil, FromDisk, why, err
+		}
+		if len(segEnd) == 0 {
+			break
+		}
+		pos = segEnd
+	}
+	switch {
+	case sawMem && sawDisk:
+		src = FromBoth
+	case sawMem:
+		src, why = FromMemory, Cached
+	default:
+		src = FromDisk
+		if why == Cached {
+			why = NotCached
+		}
+	}
+	return kvs, src, why, nil
+}
+
+func (p *Plane) diskScan(kvs *[]diskengine.KV, start, end []byte, ts uint64, limit int) error {
+	rest := 0
+	if limit > 0 {
+		rest = limit - len(*kvs)
+	}
+	got, err := p.db.Reader().Scan(start, end, ts, rest)
+	*kvs = append(*kvs, got...)
+	return err
+}
+
+// minEnd is the smaller of two range ends, where empty means unbounded.
+func minEnd(a, b []byte) []byte {
+	switch {
+	case len(a) == 0:
+		return b
+	case len(b) == 0:
+		return a
+	case bytes.Compare(a, b) <= 0:
+		return a
+	default:
+		return b
+	}
+}
+
+// ErrClosed reports use of a closed plane.
+var ErrClosed = errors.New("dataplane: closed")
+
+type diskSnap struct {
+	once sync.Once
+	snap *diskengine.Snapshot
+}
+
+// DiskSnapshot is a tracked Pebble snapshot: Close is idempotent and the
+// plane closes whatever is left open when it closes, so neither a host that
+// forgets to release nor one that releases late can break the disk engine.
+type DiskSnapshot struct {
+	p *Plane
+	s *diskSnap
+}
+
+// NewDiskSnapshot takes a tracked snapshot of everything committed so far.
+func (p *Plane) NewDiskSnapshot() (DiskSnapshot, error) {
+	p.snapMu.Lock()
+	defer p.snapMu.Unlock()
+	if p.closed {
+		return DiskSnapshot{}, ErrClosed
+	}
+	s := &diskSnap{snap: p.db.NewSnapshot()}
+	p.snaps[s] = struct{}{}
+	return DiskSnapshot{p: p, s: s}, nil
+}
+
+// Reader reads the snapshot.
+func (d DiskSnapshot) Reader() diskengine.Reader { return d.s.snap.Reader() }
+
+// Close releases the snapshot.
+func (d DiskSnapshot) Close() {
+	if d.s == nil {
+		return
+	}
+	d.p.snapMu.Lock()
+	defer d.p.snapMu.Unlock()
+	if _, open := d.p.snaps[d.s]; !open {
+		return
+	}
+	delete(d.p.snaps, d.s)
+	d.s.once.Do(func() { _ = d.s.snap.Close() })
+}
+
+// CloseSnapshots closes every snapshot still open and refuses new ones; the
+// engine calls it before closing the disk engine.
+func (p *Plane) CloseSnapshots() {
+	p.snapMu.Lock()
+	defer p.snapMu.Unlock()
+	p.closed = true
+	for s := range p.snaps {
+		s.once.Do(func() { _ = s.snap.Close() })
+		delete(p.snaps, s)
+	}
+}
+
+// SnapshotTree is the view a memory snapshot reads; kept here so the engine
+// reads snapshots and live data with the same code.
+type SnapshotTree = memstore.Tree

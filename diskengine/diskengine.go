@@ -1,0 +1,225 @@
+// Package diskengine is the disk side of the cache: multi-version data in an
+// embedded Pebble database (on disk at a directory, or in memory with Pebble's
+// vfs), with MVCC reads at a timestamp, atomic batches, point-in-time
+// snapshots and the ordered iteration a loader copies from.
+package diskengine
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/regioncache/regioncache/mvcc"
+)
+
+// Options configure the database.
+type Options struct {
+	// Dir is where the database lives; empty means in memory.
+	Dir string
+	// Logger receives Pebble's own messages; nil discards them.
+	Logger pebble.Logger
+}
+
+// DB is the disk engine.
+type DB struct {
+	pdb *pebble.DB
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...interface{})  {}
+func (quietLogger) Errorf(string, ...interface{}) {}
+func (quietLogger) Fatalf(format string, args ...interface{}) {
+	// Pebble calls Fatalf for unrecoverable corruption; it must not continue.
+	panic(fmt.Sprintf(format, args...))
+}
+
+// Open opens (or creates) the database.
+func Open(o Options) (*DB, error) {
+	po := &pebble.Options{Logger: o.Logger}
+	if po.Logger == nil {
+		po.Logger = quietLogger{}
+	}
+	dir := o.Dir
+	if dir == "" {
+		po.FS = vfs.NewMem()
+		dir = "regioncache"
+	}
+	pdb, err := pebble.Open(dir, po)
+	if err != nil {
+		return nil, fmt.Errorf("open disk engine: %w", err)
+	}
+	return &DB{pdb: pdb}, nil
+}
+
+// Close closes the database.
+func (d *DB) Close() error { return d.pdb.Close() }
+
+// Commit writes the mutations as one atomic batch. A later mutation of the
+// same key and ts in the batch wins.
+func (d *DB) Commit(muts []mvcc.Mutation) error {
+	b := d.pdb.NewBatch()
+	defer b.Close()
+	var kbuf []byte
+	for _, m := range muts {
+		kbuf = mvcc.AppendKey(kbuf[:0], m.Key, m.Ts)
+		if err := b.Set(kbuf, mvcc.EncodeValue(m), nil); err != nil {
+			return err
+		}
+	}
+	return b.Commit(pebble.NoSync)
+}
+
+// Snapshot is a point-in-time view of the database; Close it when done.
+type Snapshot struct{ snap *pebble.Snapshot }
+
+// NewSnapshot takes a snapshot of everything committed so far.
+func (d *DB) NewSnapshot() *Snapshot { return &Snapshot{snap: d.pdb.NewSnapshot()} }
+
+// Close releases the snapshot.
+func (s *Snapshot) Close() error { return s.snap.Close() }
+
+// Reader reads MVCC data from the live database or a snapshot.
+type Reader struct {
+	src interface {
+		NewIter(*pebble.IterOptions) (*pebble.Iterator, error)
+	}
+}
+
+// Reader reads the live database.
+func (d *DB) Reader() Reader { return Reader{src: d.pdb} }
+
+// Reader reads the snapshot.
+func (s *Snapshot) Reader() Reader { return Reader{src: s.snap} }
+
+func bounds(start, end []byte) *pebble.IterOptions {
+	o := &pebble.IterOptions{LowerBound: mvcc.KeyBound(start)}
+	if len(end) > 0 {
+		o.UpperBound = mvcc.KeyBound(end)
+	}
+	return o
+}
+
+// Get returns the newest version of key at or below ts; found is false when
+// there is none or it is a delete marker. The value is a copy.
+func (r Reader) Get(key []byte, ts uint64) (value []byte, found bool, err error) {
+	it, err := r.src.NewIter(&pebble.IterOptions{LowerBound: mvcc.KeyBound(key), UpperBound: mvcc.VersionsUpperBound(key)})
+	if err != nil {
+		return nil, false, err
+	}
+	defer it.Close()
+	if it.SeekGE(mvcc.EncodeKey(key, ts)) {
+		k, _, err := mvcc.DecodeKey(nil, it.Key())
+		if err != nil {
+			return nil, false, err
+		}
+		if bytes.Equal(k, key) {
+			raw, err := it.ValueAndErr()
+			if err != nil {
+				return nil, false, err
+			}
+			v, tomb, err := mvcc.DecodeValue(raw)
+			if err != nil {
+				return nil, false, err
+			}
+			if !tomb {
+				return bytes.Clone(v), true, nil
+			}
+			return nil, false, nil
+		}
+	}
+	return nil, false, it.Error()
+}
+
+// KV is one visible key and its value.
+type KV struct {
+	Key, Value []byte
+}
+
+// Scan returns up to limit (0: no limit) visible keys in [start, end) at ts.
+func (r Reader) Scan(start, end []byte, ts uint64, limit int) ([]KV, error) {
+	var out []KV
+	err := r.scan(start, end, ts, func(k, v []byte) bool {
+		out = append(out, KV{Key: bytes.Clone(k), Value: bytes.Clone(v)})
+		return limit <= 0 || len(out) < limit
+	})
+	return out, err
+}
+
+func (r Reader) scan(start, end []byte, ts uint64, fn func(k, v []byte) bool) error {
+	it, err := r.src.NewIter(bounds(start, end))
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	var cur []byte
+	haveCur := false
+	var kbuf []byte
+	for valid := it.First(); valid; valid = it.Next() {
+		k, vts, err := mvcc.DecodeKey(kbuf[:0], it.Key())
+		if err != nil {
+			return err
+		}
+		kbuf = k
+		if haveCur && bytes.Equal(k, cur) {
+			continue
+		}
+		if vts > ts {
+			continue
+		}
+		cur = append(cur[:0], k...)
+		haveCur = true
+		raw, err := it.ValueAndErr()
+		if err != nil {
+			return err
+		}
+		v, tomb, err := mvcc.DecodeValue(raw)
+		if err != nil {
+			return err
+		}
+		if tomb {
+			continue
+		}
+		if !fn(k, v) {
+			return nil
+		}
+	}
+	return it.Error()
+}
+
+// ErrStopped is returned by Versions when fn asked to stop.
+var ErrStopped = errors.New("diskengine: iteration stopped")
+
+// Versions calls fn for every version in [start, end) in order, delete markers
+// included. The slices passed to fn are valid only during the call. If fn
+// returns an error, iteration stops and Versions returns it.
+func (r Reader) Versions(start, end []byte, fn func(key []byte, ts uint64, value []byte, tomb bool) error) error {
+	it, err := r.src.NewIter(bounds(start, end))
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	var kbuf []byte
+	for valid := it.First(); valid; valid = it.Next() {
+		k, ts, err := mvcc.DecodeKey(kbuf[:0], it.Key())
+		if err != nil {
+			return err
+		}
+		kbuf = k
+		raw, err := it.ValueAndErr()
+		if err != nil {
+			return err
+		}
+		v, tomb, err := mvcc.DecodeValue(raw)
+		if err != nil {
+			return err
+		}
+		if err := fn(k, ts, v, tomb); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}

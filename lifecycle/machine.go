@@ -1,0 +1,196 @@
+package lifecycle
+
+import (
+	"fmt"
+
+	"github.com/regioncache/regioncache/mvcc"
+)
+
+// Incarnation names one life of a region: its descriptor and a generation the
+// engine issues once per accepted load. Every load job and every reply about
+// it carries the incarnation, so a reply meant for an earlier life is
+// recognised and ignored (tikv#17487 was a reply applied to the wrong life).
+type Incarnation struct {
+	Region mvcc.Region
+	Gen    uint64
+}
+
+func (i Incarnation) String() string { return fmt.Sprintf("%s gen %d", i.Region, i.Gen) }
+
+// Machine is the whole lifecycle state of one region id.
+type Machine struct {
+	State     State
+	Inc       Incarnation
+	Snapshots int    // memory snapshots held on this incarnation's data
+	SafePoint uint64 // reads at or below it are served from disk
+	Reason    string // why it is being evicted, while it is
+}
+
+// Event is what can happen to a region. Each concrete type below is one.
+type Event interface{ eventName() string }
+
+// Load asks for the region to be loaded; Gen is the generation to use if the
+// request starts a new incarnation.
+type Load struct {
+	Region mvcc.Region
+	Gen    uint64
+}
+
+// LoaderGranted says a loader is reserved for the incarnation Gen.
+type LoaderGranted struct{ Gen uint64 }
+
+// LoadResult is how a load job ended.
+type LoadResult uint8
+
+const (
+	// CopyComplete: every key was copied.
+	CopyComplete LoadResult = iota
+	// CopyFailed: the disk engine failed, the loader panicked or memory ran out.
+	CopyFailed
+	// CopyAbandoned: the job saw it was canceled and stopped early.
+	CopyAbandoned
+)
+
+// LoadFinished says the job for incarnation Gen ended.
+type LoadFinished struct {
+	Gen    uint64
+	Result LoadResult
+	Err    error
+	// SafePoint is the engine's GC safe point when the copy is installed.
+	SafePoint uint64
+}
+
+// Supersede drops pending incarnation Gen: a newer overlapping region replaces it.
+type Supersede struct{ Gen uint64 }
+
+// Evict asks for the region to leave memory.
+type Evict struct{ Reason string }
+
+// SnapshotAcquire asks for a memory snapshot at Ts of the incarnation Version.
+type SnapshotAcquire struct {
+	Version uint64
+	Ts      uint64
+}
+
+// SnapshotRelease drops one memory snapshot of incarnation Gen.
+type SnapshotRelease struct{ Gen uint64 }
+
+// MemoryReleased says the evicted incarnation Gen's memory is gone.
+type MemoryReleased struct{ Gen uint64 }
+
+// AdvanceSafePoint raises the safe point of an active region (GC).
+type AdvanceSafePoint struct{ SafePoint uint64 }
+
+func (Load) eventName() string             { return "load" }
+func (LoaderGranted) eventName() string    { return "loader_granted" }
+func (LoadFinished) eventName() string     { return "load_finished" }
+func (Evict) eventName() string            { return "evict" }
+func (SnapshotAcquire) eventName() string  { return "snapshot_acquire" }
+func (SnapshotRelease) eventName() string  { return "snapshot_release" }
+func (MemoryReleased) eventName() string   { return "memory_released" }
+func (AdvanceSafePoint) eventName() string { return "advance_safe_point" }
+func (Supersede) eventName() string        { return "supersede" }
+
+// EventName returns a short name of the event for logs.
+func EventName(e Event) string { return e.eventName() }
+
+// Effect is work the actor must perform after a step, in order.
+type Effect uint8
+
+const (
+	// RequestLoader queues a load job for the incarnation with the loader pool.
+	RequestLoader Effect = iota + 1
+	// CancelLoaderRequest withdraws the queued job of the previous incarnation.
+	CancelLoaderRequest
+	// DeclineLoader hands back a loader granted to a stale incarnation.
+	DeclineLoader
+	// StartCopy starts capturing writes and gives the job to the granted loader.
+	StartCopy
+	// CancelCopy stops capturing writes and tells the running job to stop early.
+	CancelCopy
+	// Activate installs the copy and serves reads from memory.
+	Activate
+	// DiscardCopy drops what a finished job copied.
+	DiscardCopy
+	// Unpublish stops serving reads and capturing writes from memory.
+	Unpublish
+	// ReleaseMemory releases the incarnation's data (through evict/before-delete).
+	ReleaseMemory
+	// TakeSnapshot captures a memory snapshot for the requester.
+	TakeSnapshot
+	// RunGC drops versions below the new safe point.
+	RunGC
+	// DropStaleCopy drops what a job of an earlier incarnation copied.
+	DropStaleCopy
+)
+
+var effectNames = [...]string{"", "request_loader", "cancel_loader_request", "decline_loader", "start_copy",
+	"cancel_copy", "activate", "discard_copy", "unpublish", "release_memory", "take_snapshot", "run_gc", "drop_stale_copy"}
+
+func (e Effect) String() string {
+	if int(e) < len(effectNames) && e != 0 {
+		return effectNames[e]
+	}
+	return fmt.Sprintf("effect(%d)", uint8(e))
+}
+
+// Outcome says what a step did with its event.
+type Outcome uint8
+
+const (
+	// Applied: the event was taken.
+	Applied Outcome = iota
+	// Deduplicated: a load of the incarnation already held; nothing changed.
+	Deduplicated
+	// Rejected: refused; nothing changed; Result.Reject says why.
+	Rejected
+	// Ignored: the event does not fit the state or incarnation; nothing changed.
+	Ignored
+	// NotCached: a snapshot must be served from disk; Result.Reject says why.
+	NotCached
+)
+
+// RejectReason says why a load or a memory snapshot was refused.
+type RejectReason uint8
+
+const (
+	NoReject RejectReason = iota
+	// RejectOverlap: the range overlaps another region the engine holds.
+	RejectOverlap
+	// RejectEvicting: the region id's incarnation is being evicted.
+	RejectEvicting
+	// RejectVersion: the descriptor's version differs from the held one.
+	RejectVersion
+	// RejectStale: the descriptor is older than one the engine has seen.
+	RejectStale
+	// RejectMemory: memory is above the stop-load threshold.
+	RejectMemory
+	// RejectNotActive: the region is not active (snapshot from disk).
+	RejectNotActive
+	// RejectTooOld: the read ts is at or below the safe point (snapshot from disk).
+	RejectTooOld
+)
+
+var rejectNames = [...]string{"", "overlap", "evicting", "version_mismatch", "stale_version", "memory_limit", "not_cached", "too_old_read"}
+
+func (r RejectReason) String() string {
+	if int(r) < len(rejectNames) {
+		return rejectNames[r]
+	}
+	return fmt.Sprintf("reject(%d)", uint8(r))
+}
+
+// Result is the outcome of one step.
+type Result struct {
+	Next    Machine
+	Effects []Effect
+	Outcome Outcome
+	Reject  RejectReason
+	// Counter names the spec counter this step increments, if any.
+	Counters []string
+	// Why explains an Ignored or Rejected outcome for the log.
+	Why string
+}
+
+// Changed reports whether the step moved the region to another state.
+func (r Result) Changed(prev Machine) bool { return prev.State != r.Next.State }

@@ -1,0 +1,181 @@
+// Package messages declares every message the engine's actors exchange: the
+// requests the public API sends to the supervisor, what the supervisor
+// forwards to region actors, the load-job protocol between region actors and
+// loaders, and the reports region actors send back. Messages are plain
+// pointer structs; they never cross a process boundary.
+package messages
+
+import (
+	"context"
+	"sync/atomic"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/regioncache/regioncache/dataplane"
+	"github.com/regioncache/regioncache/lifecycle"
+	"github.com/regioncache/regioncache/memstore"
+	"github.com/regioncache/regioncache/mvcc"
+)
+
+// Failable is a request whose waiting caller must be answered even if the
+// actor handling it panics: the panic middleware calls Fail.
+type Failable interface{ Fail(err error) }
+
+// Reply carries the answer to one API request back to its caller. It is
+// buffered so that answering never blocks an actor.
+type Reply[T any] chan T
+
+// NewReply returns a reply channel with room for the one answer.
+func NewReply[T any]() Reply[T] { return make(chan T, 1) }
+
+// Outcome is the answer to a request that steps a region's machine.
+type Outcome struct {
+	Outcome lifecycle.Outcome
+	Reject  lifecycle.RejectReason
+	Why     string
+	// Conflict is the region a rejected load overlaps, if that is why.
+	Conflict *mvcc.Region
+	Err      error
+	// Snapshot answers a SnapshotAcquire.
+	Snapshot *SnapshotGranted
+}
+
+// --- API -> supervisor ---------------------------------------------------
+
+// LoadRegion asks for a region to be loaded.
+type LoadRegion struct {
+	Region mvcc.Region
+	Reply  Reply[Outcome]
+}
+
+func (m *LoadRegion) Fail(err error) { m.Reply <- Outcome{Err: err} }
+
+// EvictRegion asks for every cached region overlapping Region's range, or
+// having its id, to be evicted.
+type EvictRegion struct {
+	Region mvcc.Region
+	Reason string
+	Reply  Reply[EvictOutcome]
+}
+
+func (m *EvictRegion) Fail(err error) { m.Reply <- EvictOutcome{Err: err} }
+
+// EvictOutcome lists the regions an eviction reached.
+type EvictOutcome struct {
+	Evicted []mvcc.Region
+	Err     error
+}
+
+// AcquireSnapshot asks for a memory snapshot of region at ts.
+type AcquireSnapshot struct {
+	Region mvcc.Region
+	Ts     uint64
+	Reply  Reply[SnapshotGranted]
+}
+
+func (m *AcquireSnapshot) Fail(err error) { m.Reply <- SnapshotGranted{Err: err} }
+
+// SnapshotGranted answers AcquireSnapshot. When OK is false the caller reads
+// from disk for Reason.
+type SnapshotGranted struct {
+	OK     bool
+	Reason lifecycle.RejectReason
+	View   dataplane.MemSnapshot
+	Gen    uint64
+	Owner  *actor.PID // where to send ReleaseSnapshot
+	Err    error
+}
+
+// ReleaseSnapshot drops one memory snapshot of incarnation Gen.
+type ReleaseSnapshot struct{ Gen uint64 }
+
+// GCRegions raises every active region's safe point.
+type GCRegions struct {
+	SafePoint uint64
+	Reply     Reply[error]
+}
+
+func (m *GCRegions) Fail(err error) { m.Reply <- err }
+
+// --- supervisor -> region actor --------------------------------------------
+
+// Step delivers a lifecycle event to a region actor. Done, when set, runs in
+// the supervisor after it has recorded the step, so a caller is answered only
+// once the engine's published state includes the step.
+type Step struct {
+	Event lifecycle.Event
+	Done  func(Outcome)
+	// Retry is the original request, handed back if the actor has already
+	// reached absent and the supervisor must route it again.
+	Retry any
+}
+
+// --- region actor -> supervisor --------------------------------------------
+
+// Stepped reports one step of a region's machine to the supervisor, which
+// records the new state, then runs Done.
+type Stepped struct {
+	From          *actor.PID
+	Inc, Prev     lifecycle.Incarnation
+	FromState, To lifecycle.State
+	Cause         string
+	Done          func(Outcome)
+	Outcome       Outcome
+	Snapshots     int
+}
+
+// RetryRequest hands a request back to the supervisor: the actor it reached
+// was already absent.
+type RetryRequest struct{ Request any }
+
+// --- load-job protocol -----------------------------------------------------
+
+// Job is one load of one incarnation. The canceled flag lets the region
+// actor tell a running copy to stop early without a message.
+type Job struct {
+	Inc      lifecycle.Incarnation
+	Region   *actor.PID
+	Handle   *dataplane.Handle
+	Snapshot dataplane.DiskSnapshot
+	Canceled atomic.Bool
+	Ctx      context.Context
+}
+
+// RequestLoader queues a load job with the loader pool.
+type RequestLoader struct {
+	Inc    lifecycle.Incarnation
+	Region *actor.PID
+}
+
+// CancelLoaderRequest withdraws a queued, not yet granted request.
+type CancelLoaderRequest struct{ RegionID, Gen uint64 }
+
+// LoaderGrant reserves a loader for an incarnation. The pool sends it to the
+// supervisor, which forwards it only to a region still pending in that
+// incarnation, and declines it otherwise.
+type LoaderGrant struct {
+	RegionID, Gen uint64
+	Worker        *actor.PID
+}
+
+// LoaderDeclined gives a granted loader back to the pool unused.
+type LoaderDeclined struct{ Worker *actor.PID }
+
+// Copy gives a job to the granted loader.
+type Copy struct{ Job *Job }
+
+// CopyDone reports the end of a job to its region actor.
+type CopyDone struct {
+	Gen       uint64
+	Result    lifecycle.LoadResult
+	Err       error
+	Tree      *memstore.Tree
+	Accounted int64
+	Keys      int
+}
+
+// LoaderIdle tells the pool a loader finished its job.
+type LoaderIdle struct{ Worker *actor.PID }
+
+// MemoryReleased reports that an evicted incarnation's memory is gone.
+type MemoryReleased struct{ Gen uint64 }

@@ -1,0 +1,109 @@
+package mvcc
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+)
+
+// Region describes a key range of the host's key space: [Start, End), with End
+// empty meaning unbounded. Version rises on every split or merge.
+type Region struct {
+	ID      uint64
+	Version uint64
+	Start   []byte
+	End     []byte
+}
+
+// ErrInvalidRegion reports a region descriptor that cannot describe a range.
+var ErrInvalidRegion = errors.New("invalid region")
+
+// Validate reports whether the descriptor is usable.
+func (r Region) Validate() error {
+	switch {
+	case r.ID == 0:
+		return fmt.Errorf("%w: id must be positive", ErrInvalidRegion)
+	case r.Version == 0:
+		return fmt.Errorf("%w: version must be positive", ErrInvalidRegion)
+	case len(r.End) > 0 && bytes.Compare(r.Start, r.End) >= 0:
+		return fmt.Errorf("%w: start %s is not below end %s", ErrInvalidRegion, FormatKey(r.Start), FormatKey(r.End))
+	}
+	return nil
+}
+
+// Contains reports whether key lies in the region's range.
+func (r Region) Contains(key []byte) bool {
+	return bytes.Compare(key, r.Start) >= 0 && (len(r.End) == 0 || bytes.Compare(key, r.End) < 0)
+}
+
+// Overlaps reports whether the two ranges share a key.
+func (r Region) Overlaps(o Region) bool {
+	return RangesOverlap(r.Start, r.End, o.Start, o.End)
+}
+
+// ContainsRange reports whether [start, end) lies within the region.
+func (r Region) ContainsRange(start, end []byte) bool {
+	if bytes.Compare(start, r.Start) < 0 {
+		return false
+	}
+	if len(r.End) == 0 {
+		return true
+	}
+	return len(end) > 0 && bytes.Compare(end, r.End) <= 0
+}
+
+// SameIncarnation reports whether both describe the same id and version.
+func (r Region) SameIncarnation(o Region) bool { return r.ID == o.ID && r.Version == o.Version }
+
+// Clone returns a copy that shares no memory with r.
+func (r Region) Clone() Region {
+	r.Start = bytes.Clone(r.Start)
+	r.End = bytes.Clone(r.End)
+	if r.Start == nil {
+		r.Start = []byte{}
+	}
+	return r
+}
+
+func (r Region) String() string {
+	return fmt.Sprintf("region %d v%d [%s, %s)", r.ID, r.Version, FormatKey(r.Start), FormatEnd(r.End))
+}
+
+// RangesOverlap reports whether [s1, e1) and [s2, e2) intersect; an empty end
+// is unbounded.
+func RangesOverlap(s1, e1, s2, e2 []byte) bool {
+	if len(e1) > 0 && bytes.Compare(e1, s2) <= 0 {
+		return false
+	}
+	if len(e2) > 0 && bytes.Compare(e2, s1) <= 0 {
+		return false
+	}
+	return true
+}
+
+// FormatKey renders a key for logs: printable UTF-8 as is, anything else as 0x-hex.
+func FormatKey(k []byte) string {
+	if utf8.Valid(k) {
+		printable := true
+		for _, c := range string(k) {
+			if c < 0x20 || c == 0x7f {
+				printable = false
+				break
+			}
+		}
+		if printable && !bytes.HasPrefix(k, []byte("0x")) {
+			return fmt.Sprintf("%q", k)
+		}
+	}
+	return "0x" + hex.EncodeToString(k)
+}
+
+// FormatEnd renders a range end, where empty means unbounded.
+func FormatEnd(k []byte) string {
+	if len(k) == 0 {
+		return "+inf"
+	}
+	return FormatKey(k)
+}

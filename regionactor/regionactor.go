@@ -1,0 +1,261 @@
+// Package regionactor is the actor that owns one region's life: it feeds
+// every event to the pure state machine in package lifecycle and performs the
+// effects the machine returns (queue a load job, start capturing writes,
+// install the copy, unpublish, release memory through evict/before-delete,
+// hand out memory snapshots). It reports every step to its parent, the
+// supervisor, which records the state and answers the caller.
+//
+// The machine, not this shell, decides; a duplicate Load is a no-op because
+// the machine says so, whatever the timing.
+package regionactor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/rs/zerolog"
+
+	"github.com/regioncache/regioncache/actorlog"
+	"github.com/regioncache/regioncache/counters"
+	"github.com/regioncache/regioncache/dataplane"
+	"github.com/regioncache/regioncache/failpoint"
+	"github.com/regioncache/regioncache/lifecycle"
+	"github.com/regioncache/regioncache/messages"
+)
+
+// Deps are what a region actor needs from its engine.
+type Deps struct {
+	Plane      *dataplane.Plane
+	Failpoints *failpoint.Set
+	Counters   *counters.Set
+	Log        zerolog.Logger
+	// Ctx ends when the engine closes; paused work stops waiting.
+	Ctx context.Context
+	// Pool is the loader pool.
+	Pool *actor.PID
+	// SafePoint is the engine's current GC safe point.
+	SafePoint func() uint64
+}
+
+// Props returns the props of a region actor. Its state lives outside the
+// actor value so that even a restart could not lose it; its parent resumes it
+// after a panic anyway.
+func Props(d *Deps) *actor.Props {
+	st := &regionState{}
+	return actor.PropsFromProducer(func() actor.Actor { return &regionActor{d: d, st: st} },
+		actor.WithReceiverMiddleware(actorlog.PanicGuard(d.Log)),
+		// A releaser that panics is stopped; the region then releases itself.
+		actor.WithSupervisor(actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { return actor.StopDirective })),
+	)
+}
+
+type regionState struct {
+	m        lifecycle.Machine
+	handle   *dataplane.Handle
+	job      *messages.Job
+	releaser *actor.PID
+	// everHeld: the actor has left absent once; back at absent it is done,
+	// and any load reaching it goes back to the supervisor.
+	everHeld bool
+}
+
+type regionActor struct {
+	d  *Deps
+	st *regionState
+}
+
+// effectInput is what an event brought that its effects need.
+type effectInput struct {
+	worker   *actor.PID
+	copyDone *messages.CopyDone
+	prev     lifecycle.Machine
+	snapshot *messages.SnapshotGranted
+}
+
+func (a *regionActor) Receive(c actor.Context) {
+	switch msg := c.Message().(type) {
+	case *messages.Step:
+		if a.st.everHeld && a.st.m.State == lifecycle.Absent && msg.Retry != nil {
+			c.Send(c.Parent(), &messages.RetryRequest{Request: msg.Retry})
+			return
+		}
+		a.step(c, msg.Event, effectInput{}, msg.Done)
+	case *messages.LoaderGrant:
+		a.step(c, lifecycle.LoaderGranted{Gen: msg.Gen}, effectInput{worker: msg.Worker}, nil)
+	case *messages.CopyDone:
+		a.step(c, lifecycle.LoadFinished{Gen: msg.Gen, Result: msg.Result, Err: msg.Err, SafePoint: a.d.SafePoint()},
+			effectInput{copyDone: msg}, nil)
+	case *messages.ReleaseSnapshot:
+		a.step(c, lifecycle.SnapshotRelease{Gen: msg.Gen}, effectInput{}, nil)
+	case *messages.MemoryReleased:
+		if msg.Gen == a.st.m.Inc.Gen && a.st.handle != nil {
+			a.d.Plane.Release(a.st.handle) // idempotent: the releaser may have done it
+			a.st.handle = nil
+		}
+		a.st.releaser = nil
+		a.step(c, lifecycle.MemoryReleased{Gen: msg.Gen}, effectInput{}, nil)
+	case *actor.Terminated:
+		if a.st.releaser != nil && msg.Who.Equal(a.st.releaser) && a.st.m.State == lifecycle.Evicting {
+			// The releaser stopped without reporting (it panicked): release here.
+			a.d.Log.Warn().Uint64("region", a.st.m.Inc.Region.ID).Msg("releaser stopped early; releasing memory in the region actor")
+			c.Send(c.Self(), &messages.MemoryReleased{Gen: a.st.m.Inc.Gen})
+		}
+	case *actor.Stopping:
+		a.shutdown()
+	}
+}
+
+// shutdown gives back everything the incarnation holds when the engine closes.
+func (a *regionActor) shutdown() {
+	if j := a.st.job; j != nil {
+		j.Canceled.Store(true)
+	}
+	if h := a.st.handle; h != nil {
+		a.d.Plane.Unpublish(h)
+		a.d.Plane.Release(h)
+		a.st.handle = nil
+	}
+}
+
+func (a *regionActor) step(c actor.Context, ev lifecycle.Event, in effectInput, done func(messages.Outcome)) {
+	prev := a.st.m
+	res := lifecycle.Step(prev, ev)
+	a.st.m = res.Next
+	if res.Next.State != lifecycle.Absent {
+		a.st.everHeld = true
+	}
+	in.prev = prev
+	for _, name := range res.Counters {
+		a.d.Counters.Add(name, 1)
+	}
+	for _, eff := range res.Effects {
+		a.perform(c, eff, &in)
+	}
+	if res.Outcome == lifecycle.Ignored {
+		a.d.Log.Debug().Uint64("region", prev.Inc.Region.ID).Str("event", lifecycle.EventName(ev)).
+			Str("state", prev.State.String()).Str("why", res.Why).Msg("event ignored")
+	}
+	out := messages.Outcome{Outcome: res.Outcome, Reject: res.Reject, Why: res.Why, Snapshot: in.snapshot}
+	cause := lifecycle.EventName(ev)
+	if res.Why != "" {
+		cause += ": " + res.Why
+	}
+	if e, ok := ev.(lifecycle.Evict); ok {
+		cause = "evict (" + e.Reason + ")"
+	}
+	// The machine may have been stepped again by an effect (a failed start);
+	// report what it is now.
+	c.Send(c.Parent(), &messages.Stepped{
+		From: c.Self(), Inc: a.st.m.Inc, Prev: prev.Inc, FromState: prev.State, To: a.st.m.State,
+		Cause: cause, Done: done, Outcome: out, Snapshots: a.st.m.Snapshots,
+	})
+}
+
+func (a *regionActor) perform(c actor.Context, eff lifecycle.Effect, in *effectInput) {
+	m := a.st.m
+	switch eff {
+	case lifecycle.RequestLoader:
+		c.Send(a.d.Pool, &messages.RequestLoader{Inc: m.Inc, Region: c.Self()})
+	case lifecycle.CancelLoaderRequest:
+		c.Send(a.d.Pool, &messages.CancelLoaderRequest{RegionID: in.prev.Inc.Region.ID, Gen: in.prev.Inc.Gen})
+	case lifecycle.DeclineLoader:
+		if in.worker != nil {
+			c.Send(a.d.Pool, &messages.LoaderDeclined{Worker: in.worker})
+		}
+	case lifecycle.StartCopy:
+		a.startCopy(c, in)
+	case lifecycle.CancelCopy:
+		if a.st.job != nil {
+			a.st.job.Canceled.Store(true)
+		}
+		if a.st.handle != nil {
+			a.d.Plane.Unpublish(a.st.handle)
+		}
+	case lifecycle.Activate:
+		cd := in.copyDone
+		a.d.Plane.Activate(a.st.handle, cd.Tree, cd.Accounted, m.SafePoint)
+		a.d.Counters.Add("keys_loaded", int64(cd.Keys))
+		a.st.job = nil
+	case lifecycle.DiscardCopy:
+		if cd := in.copyDone; cd != nil {
+			a.d.Plane.ReleaseCopy(cd.Accounted)
+		}
+		if h := a.st.handle; h != nil {
+			a.d.Plane.Unpublish(h)
+			a.d.Plane.Release(h)
+			a.st.handle = nil
+		}
+		a.st.job = nil
+	case lifecycle.DropStaleCopy:
+		if cd := in.copyDone; cd != nil {
+			a.d.Plane.ReleaseCopy(cd.Accounted)
+		}
+	case lifecycle.Unpublish:
+		if a.st.handle != nil {
+			a.d.Plane.Unpublish(a.st.handle)
+		}
+	case lifecycle.ReleaseMemory:
+		a.startRelease(c)
+	case lifecycle.TakeSnapshot:
+		a.takeSnapshot(c, in)
+	case lifecycle.RunGC:
+		if a.st.handle != nil {
+			a.d.Plane.GC(a.st.handle, m.SafePoint)
+		}
+	}
+}
+
+func (a *regionActor) startCopy(c actor.Context, in *effectInput) {
+	m := a.st.m
+	h := dataplane.NewHandle(m.Inc.Region, m.Inc.Gen)
+	snap, err := a.d.Plane.BeginCapture(h)
+	if err != nil {
+		// The copy cannot start: the job ends at once, as a failed load.
+		a.d.Log.Error().Err(err).Uint64("region", m.Inc.Region.ID).Msg("load cannot start")
+		c.Send(a.d.Pool, &messages.LoaderDeclined{Worker: in.worker})
+		c.Send(c.Self(), &messages.CopyDone{Gen: m.Inc.Gen, Result: lifecycle.CopyFailed, Err: err})
+		return
+	}
+	a.st.handle = h
+	job := &messages.Job{Inc: m.Inc, Region: c.Self(), Handle: h, Snapshot: snap, Ctx: a.d.Ctx}
+	a.st.job = job
+	c.Send(in.worker, &messages.Copy{Job: job})
+}
+
+func (a *regionActor) takeSnapshot(c actor.Context, in *effectInput) {
+	view, ok := a.d.Plane.TakeSnapshot(a.st.handle)
+	if !ok {
+		// Active without readable data cannot happen; undo the count rather than trust it.
+		a.st.m.Snapshots--
+		in.snapshot = &messages.SnapshotGranted{Reason: lifecycle.RejectNotActive}
+		return
+	}
+	in.snapshot = &messages.SnapshotGranted{OK: true, View: view, Gen: a.st.m.Inc.Gen, Owner: c.Self()}
+}
+
+// startRelease releases memory in a child actor, so a paused or panicking
+// evict/before-delete failpoint never blocks the region's mailbox.
+func (a *regionActor) startRelease(c actor.Context) {
+	h, gen, fp, plane, log, ctx := a.st.handle, a.st.m.Inc.Gen, a.d.Failpoints, a.d.Plane, a.d.Log, a.d.Ctx
+	props := actor.PropsFromFunc(func(rc actor.Context) {
+		if _, ok := rc.Message().(*actor.Started); !ok {
+			return
+		}
+		if err := fp.Eval(ctx, failpoint.EvictBeforeDelete); err != nil && !errors.Is(err, context.Canceled) {
+			// Releasing memory cannot fail; an injected error is logged and
+			// the release goes on, so memory is never leaked.
+			log.Warn().Err(err).Uint64("gen", gen).Msg("evict/before-delete failed; releasing anyway")
+		}
+		if h != nil {
+			plane.Release(h)
+		}
+		rc.Send(rc.Parent(), &messages.MemoryReleased{Gen: gen})
+		rc.Stop(rc.Self())
+	}, actor.WithReceiverMiddleware(actorlog.PanicGuard(log)))
+	a.st.releaser = c.Spawn(props)
+}
+
+// String is for logs.
+func (a *regionActor) String() string { return fmt.Sprintf("region actor %s", a.st.m.Inc) }

@@ -1,0 +1,224 @@
+// Package regioncache is an in-memory cache of hot key ranges (regions) of a
+// multi-version disk engine, built so that its region lifecycle cannot race.
+//
+// A host writes versions (Write), asks for regions to be cached (Load) or
+// dropped (Evict), and reads (Get, Scan, Snapshot). Reads are served from
+// memory when the key's region is active and the read is above its safe
+// point, else from the disk engine (Pebble); the answer is the same either
+// way. Every region is an actor that owns its state machine, a supervisor
+// actor owns the range index, and loader actors copy regions into memory.
+//
+//	e, err := regioncache.Open(regioncache.Options{})
+//	defer e.Close()
+//	e.Write(new(regioncache.Batch).Put([]byte("k"), 10, []byte("v")))
+//	e.Load(regioncache.Region{ID: 1, Version: 1, Start: []byte("a"), End: []byte("z")})
+//	e.WaitIdle(ctx)
+//	res, _ := e.Get([]byte("k"), 20) // res.Source == regioncache.FromMemory
+package regioncache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/rs/zerolog"
+
+	"github.com/regioncache/regioncache/actorlog"
+	"github.com/regioncache/regioncache/actors"
+	"github.com/regioncache/regioncache/counters"
+	"github.com/regioncache/regioncache/dataplane"
+	"github.com/regioncache/regioncache/diskengine"
+	"github.com/regioncache/regioncache/failpoint"
+	"github.com/regioncache/regioncache/lifecycle"
+	"github.com/regioncache/regioncache/messages"
+	"github.com/regioncache/regioncache/mvcc"
+)
+
+// Region describes a key range [Start, End) (End empty: unbounded) with an
+// id and a version that rises on every split or merge.
+type Region = mvcc.Region
+
+// State is where a region is in its life.
+type State = lifecycle.State
+
+// The region states.
+const (
+	Absent          = lifecycle.Absent
+	Pending         = lifecycle.Pending
+	Loading         = lifecycle.Loading
+	Active          = lifecycle.Active
+	LoadingCanceled = lifecycle.LoadingCanceled
+	PendingEvict    = lifecycle.PendingEvict
+	Evicting        = lifecycle.Evicting
+)
+
+// Source says where a read was served from.
+type Source = dataplane.Source
+
+// Read sources.
+const (
+	FromDisk   = dataplane.FromDisk
+	FromMemory = dataplane.FromMemory
+	FromBoth   = dataplane.FromBoth
+)
+
+// DiskReason says why a read was served from disk.
+type DiskReason = dataplane.DiskReason
+
+// Reasons a read went to disk.
+const (
+	NotCached       = dataplane.NotCached
+	VersionMismatch = dataplane.VersionMismatch
+	TooOldRead      = dataplane.TooOldRead
+)
+
+// Transition is one region state change, as reported to Options.OnTransition.
+type Transition = actors.Transition
+
+// Defaults.
+const (
+	// DefaultLoaders is how many regions are copied into memory at once.
+	DefaultLoaders = 2
+)
+
+// Options configure an engine. The zero value is a working engine with its
+// disk engine in memory.
+type Options struct {
+	// Dir is the disk engine's directory; empty keeps it in memory.
+	Dir string
+	// Loaders bounds how many loads copy at once (default DefaultLoaders).
+	Loaders int
+	// Logger receives the engine's logs, protoactor's included; nil: none.
+	Logger *zerolog.Logger
+	// ActorSystem is the host's actor system to run in; nil: the engine
+	// makes its own.
+	ActorSystem *actor.ActorSystem
+	// OnTransition, if set, is called for every region state change, in
+	// order, from one goroutine. It must not block or call the engine.
+	OnTransition func(Transition)
+}
+
+// Errors.
+var (
+	// ErrClosed: the engine is closed.
+	ErrClosed = errors.New("regioncache: engine closed")
+	// ErrLoadRejected: a load was refused; see *LoadRejectedError.
+	ErrLoadRejected = errors.New("regioncache: load rejected")
+	// ErrInvalidRegion: a region descriptor cannot describe a range.
+	ErrInvalidRegion = mvcc.ErrInvalidRegion
+	// ErrInvalidTimestamp: timestamps must be positive.
+	ErrInvalidTimestamp = errors.New("regioncache: timestamp must be positive")
+	// ErrInvalidOptions: Open was given settings that cannot work.
+	ErrInvalidOptions = errors.New("regioncache: invalid options")
+)
+
+// LoadRejectedError says why a load was refused. It matches ErrLoadRejected.
+type LoadRejectedError struct {
+	Region Region
+	// Reason is one of "overlap", "evicting", "version_mismatch",
+	// "stale_version", "memory_limit".
+	Reason string
+	// Conflict is the held region the load overlaps, for "overlap".
+	Conflict *Region
+	Detail   string
+}
+
+func (e *LoadRejectedError) Error() string {
+	return fmt.Sprintf("regioncache: load of %s rejected (%s): %s", e.Region, e.Reason, e.Detail)
+}
+
+// Is makes errors.Is(err, ErrLoadRejected) true.
+func (e *LoadRejectedError) Is(target error) bool { return target == ErrLoadRejected }
+
+// Engine is a running cache.
+type Engine struct {
+	opts      Options
+	log       zerolog.Logger
+	db        *diskengine.DB
+	plane     *dataplane.Plane
+	system    *actor.ActorSystem
+	sup       *actors.Supervisor
+	fps       *failpoint.Set
+	counters  *counters.Set
+	safePoint atomic.Uint64
+	ctx       context.Context
+	cancel    context.CancelFunc
+	life      sync.RWMutex // held shared by every call; Close takes it whole
+	closed    bool
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open starts an engine: the disk engine, the supervisor, its loaders.
+func Open(opts Options) (*Engine, error) {
+	if opts.Loaders < 0 {
+		return nil, fmt.Errorf("%w: loaders must be positive, got %d", ErrInvalidOptions, opts.Loaders)
+	}
+	if opts.Loaders == 0 {
+		opts.Loaders = DefaultLoaders
+	}
+	log := zerolog.Nop()
+	if opts.Logger != nil {
+		log = *opts.Logger
+	}
+	db, err := diskengine.Open(diskengine.Options{Dir: opts.Dir})
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{opts: opts, log: log, db: db, plane: dataplane.New(db), fps: failpoint.NewSet(), counters: &counters.Set{}}
+	e.ctx, e.cancel = context.WithCancel(context.Background())
+	e.system = opts.ActorSystem
+	if e.system == nil {
+		e.system = actorlog.NewActorSystem(log)
+	}
+	e.sup = actors.Start(e.system.Root, actors.Deps{
+		Plane: e.plane, Failpoints: e.fps, Counters: e.counters, Log: log, Ctx: e.ctx,
+		Loaders: opts.Loaders, SafePoint: e.safePoint.Load, OnTransition: opts.OnTransition,
+	})
+	return e, nil
+}
+
+// Close stops every actor and closes the disk engine. Calls in progress
+// finish first; later calls return ErrClosed. Paused failpoints are released.
+func (e *Engine) Close() error {
+	e.closeOnce.Do(func() {
+		e.cancel() // paused work and waits stop waiting
+		e.sup.Close()
+		e.life.Lock()
+		e.closed = true
+		e.life.Unlock()
+		if err := e.system.Root.PoisonFuture(e.sup.PID).Wait(); err != nil {
+			e.closeErr = fmt.Errorf("regioncache: stopping actors: %w", err)
+		}
+		e.plane.CloseSnapshots()
+		if err := e.db.Close(); err != nil && e.closeErr == nil {
+			e.closeErr = err
+		}
+	})
+	return e.closeErr
+}
+
+// enter starts a call; the returned func ends it.
+func (e *Engine) enter() (func(), error) {
+	e.life.RLock()
+	if e.closed {
+		e.life.RUnlock()
+		return nil, ErrClosed
+	}
+	return e.life.RUnlock, nil
+}
+
+// request sends msg to the supervisor and waits for its reply.
+func request[T any](e *Engine, msg any, reply messages.Reply[T]) (T, error) {
+	e.system.Root.Send(e.sup.PID, msg)
+	select {
+	case r := <-reply:
+		return r, nil
+	case <-e.ctx.Done():
+		var zero T
+		return zero, ErrClosed
+	}
+}

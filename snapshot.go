@@ -1,0 +1,210 @@
+package regioncache
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/regioncache/regioncache/dataplane"
+	"github.com/regioncache/regioncache/lifecycle"
+	"github.com/regioncache/regioncache/memstore"
+	"github.com/regioncache/regioncache/messages"
+	"github.com/regioncache/regioncache/mvcc"
+)
+
+// ErrOutOfRange: a snapshot read outside the snapshot's region.
+var ErrOutOfRange = errors.New("regioncache: key outside the snapshot's region")
+
+// ErrReleased: a read through a released snapshot.
+var ErrReleased = errors.New("regioncache: snapshot released")
+
+// Snapshot is a read view of one region at one moment: whatever happens to
+// the region afterwards (writes, eviction, split), it answers as it did
+// when it was taken, until Release.
+type Snapshot struct {
+	e      *Engine
+	region Region
+	ts     uint64
+	info   ReadInfo
+
+	mem       *memstore.Tree // nil: served from disk
+	safePoint uint64
+	disk      dataplane.DiskSnapshot
+	owner     *actor.PID
+	gen       uint64
+
+	mu       sync.Mutex
+	released bool
+}
+
+// Snapshot takes a read view of region r at ts. It is served from memory
+// when the region is active at r's version and ts is above its safe point;
+// otherwise from a disk snapshot. Release it when done: a memory snapshot
+// holds its region's memory, even after eviction.
+func (e *Engine) Snapshot(r Region, ts uint64) (*Snapshot, error) {
+	exit, err := e.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer exit()
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	if ts == 0 {
+		return nil, ErrInvalidTimestamp
+	}
+	req := &messages.AcquireSnapshot{Region: r.Clone(), Ts: ts, Reply: messages.NewReply[messages.SnapshotGranted]()}
+	g, err := request(e, req, req.Reply)
+	if err != nil {
+		return nil, err
+	}
+	if g.Err != nil {
+		return nil, g.Err
+	}
+	s := &Snapshot{e: e, region: r.Clone(), ts: ts}
+	if g.OK {
+		s.mem, s.safePoint, s.disk, s.owner, s.gen = g.View.Tree, g.View.SafePoint, g.View.Disk, g.Owner, g.Gen
+		s.info = ReadInfo{Source: FromMemory}
+		return s, nil
+	}
+	disk, err := e.plane.NewDiskSnapshot()
+	if err != nil {
+		return nil, ErrClosed
+	}
+	s.disk = disk
+	s.info = ReadInfo{Source: FromDisk, Reason: diskReason(g.Reason)}
+	return s, nil
+}
+
+func diskReason(r lifecycle.RejectReason) DiskReason {
+	switch r {
+	case lifecycle.RejectVersion:
+		return VersionMismatch
+	case lifecycle.RejectTooOld:
+		return TooOldRead
+	default:
+		return NotCached
+	}
+}
+
+// Region is the snapshot's region.
+func (s *Snapshot) Region() Region { return s.region }
+
+// Ts is the read timestamp the snapshot was taken at.
+func (s *Snapshot) Ts() uint64 { return s.ts }
+
+// Info says whether the snapshot is served from memory and, if not, why.
+func (s *Snapshot) Info() ReadInfo { return s.info }
+
+func (s *Snapshot) readTs(ts uint64) uint64 {
+	if ts == 0 {
+		return s.ts
+	}
+	return ts
+}
+
+func (s *Snapshot) fromMemory(ts uint64) bool { return s.mem != nil && ts > s.safePoint }
+
+// Get reads key through the snapshot at ts (0: the snapshot's ts).
+func (s *Snapshot) Get(key []byte, ts uint64) (GetResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.released {
+		return GetResult{}, ErrReleased
+	}
+	if !s.region.Contains(key) {
+		return GetResult{}, fmt.Errorf("%w: %s not in %s", ErrOutOfRange, mvcc.FormatKey(key), s.region)
+	}
+	ts = s.readTs(ts)
+	if s.fromMemory(ts) {
+		v, ok := s.mem.Get(key, ts)
+		s.e.counters.ReadMemory()
+		return GetResult{Value: bytes.Clone(v), Found: ok, ReadInfo: ReadInfo{Source: FromMemory}}, nil
+	}
+	v, ok, err := s.disk.Reader().Get(key, ts)
+	if err != nil {
+		return GetResult{}, err
+	}
+	s.e.counters.ReadDisk()
+	return GetResult{Value: v, Found: ok, ReadInfo: s.diskInfo()}, nil
+}
+
+func (s *Snapshot) diskInfo() ReadInfo {
+	if s.mem != nil {
+		return ReadInfo{Source: FromDisk, Reason: TooOldRead}
+	}
+	return s.info
+}
+
+// Scan reads [start, end) ∩ the snapshot's region at ts (0: the snapshot's ts).
+func (s *Snapshot) Scan(start, end []byte, ts uint64, limit int) (ScanResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.released {
+		return ScanResult{}, ErrReleased
+	}
+	if bytes.Compare(start, s.region.Start) < 0 {
+		start = s.region.Start
+	}
+	if len(s.region.End) > 0 && (len(end) == 0 || bytes.Compare(end, s.region.End) > 0) {
+		end = s.region.End
+	}
+	if len(end) > 0 && bytes.Compare(start, end) >= 0 {
+		return ScanResult{ReadInfo: s.info}, nil
+	}
+	ts = s.readTs(ts)
+	if s.fromMemory(ts) {
+		var out []KV
+		s.mem.Scan(start, end, ts, func(k, v []byte) bool {
+			out = append(out, KV{Key: bytes.Clone(k), Value: bytes.Clone(v)})
+			return limit <= 0 || len(out) < limit
+		})
+		s.e.counters.ReadMemory()
+		return ScanResult{Pairs: out, ReadInfo: ReadInfo{Source: FromMemory}}, nil
+	}
+	kvs, err := s.disk.Reader().Scan(start, end, ts, limit)
+	if err != nil {
+		return ScanResult{}, err
+	}
+	s.e.counters.ReadDisk()
+	return ScanResult{Pairs: kvs, ReadInfo: s.diskInfo()}, nil
+}
+
+// Release drops the snapshot. It is idempotent, and harmless after Close.
+func (s *Snapshot) Release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.released {
+		return
+	}
+	s.released = true
+	s.disk.Close()
+	s.mem = nil
+	if s.owner != nil {
+		exit, err := s.e.enter()
+		if err != nil {
+			return
+		}
+		defer exit()
+		// The owner cannot be gone: a region with a held snapshot stays
+		// active or pending_evict until this message arrives.
+		s.e.system.Root.Send(s.owner, &messages.ReleaseSnapshot{Gen: s.gen})
+	}
+}
+
+// Difference is one way an active region's cached data disagrees with disk.
+type Difference = dataplane.Difference
+
+// Check compares every active region's cached data with the disk engine and
+// returns the differences (none, unless something is wrong).
+func (e *Engine) Check() ([]Difference, error) {
+	exit, err := e.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer exit()
+	return e.plane.CrossCheck()
+}
