@@ -3,8 +3,11 @@ package regioncache
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"sort"
 
+	"github.com/regioncache/regioncache/actors"
 	"github.com/regioncache/regioncache/diskengine"
 	"github.com/regioncache/regioncache/failpoint"
 	"github.com/regioncache/regioncache/lifecycle"
@@ -311,4 +314,146 @@ func (e *Engine) Failpoint(name, action string) error {
 // WaitFailpointPaused blocks until n steps are paused at the failpoint.
 func (e *Engine) WaitFailpointPaused(ctx context.Context, name string, n int) error {
 	return e.fps.WaitPaused(ctx, name, n)
+}
+
+// Split tells the engine a region split in the host: source (its old
+// version) became into, whose ranges partition it and one of which keeps its
+// id. Cached data follows: children of an active region are active at once,
+// sharing its data; children of a loading region become active when the one
+// load job ends; a pending source is replaced by pending children. A stale
+// split (older than a version already seen) is ignored.
+func (e *Engine) Split(source Region, into []Region) error {
+	exit, err := e.enter()
+	if err != nil {
+		return err
+	}
+	defer exit()
+	if err := validateSplit(source, into); err != nil {
+		return err
+	}
+	req := &messages.SplitRegion{Source: source.Clone(), Reply: messages.NewReply[error]()}
+	for _, r := range into {
+		req.Into = append(req.Into, r.Clone())
+	}
+	res, err := request(e, req, req.Reply)
+	if err != nil {
+		return err
+	}
+	return res
+}
+
+// Merge tells the engine regions merged in the host: cached sources are
+// evicted (reason merge) and, if any was active, into is loaded once their
+// memory is released, unless it changes first.
+func (e *Engine) Merge(sources []Region, into Region) error {
+	exit, err := e.enter()
+	if err != nil {
+		return err
+	}
+	defer exit()
+	if err := validateMerge(sources, into); err != nil {
+		return err
+	}
+	req := &messages.MergeRegions{Into: into.Clone(), Reply: messages.NewReply[error]()}
+	for _, r := range sources {
+		req.Sources = append(req.Sources, r.Clone())
+	}
+	res, err := request(e, req, req.Reply)
+	if err != nil {
+		return err
+	}
+	return res
+}
+
+// ErrInvalidSplit and ErrInvalidMerge report descriptors that cannot be a
+// split or a merge.
+var (
+	ErrInvalidSplit = errors.New("regioncache: invalid split")
+	ErrInvalidMerge = errors.New("regioncache: invalid merge")
+)
+
+// partition checks that parts, sorted by start, exactly tile [start, end).
+func partition(parts []Region, start, end []byte) error {
+	sorted := append([]Region(nil), parts...)
+	sort.Slice(sorted, func(i, j int) bool { return bytes.Compare(sorted[i].Start, sorted[j].Start) < 0 })
+	pos := start
+	for i, p := range sorted {
+		if err := p.Validate(); err != nil {
+			return err
+		}
+		if !bytes.Equal(p.Start, pos) {
+			return fmt.Errorf("%s does not start where the previous part ends", p)
+		}
+		if len(p.End) == 0 && i != len(sorted)-1 {
+			return fmt.Errorf("%s is unbounded but not last", p)
+		}
+		pos = p.End
+	}
+	if !bytes.Equal(pos, end) {
+		return fmt.Errorf("parts end at %s, not %s", mvcc.FormatEnd(pos), mvcc.FormatEnd(end))
+	}
+	return nil
+}
+
+func validateSplit(source Region, into []Region) error {
+	if err := source.Validate(); err != nil {
+		return fmt.Errorf("%w: source: %w", ErrInvalidSplit, err)
+	}
+	if len(into) < 2 {
+		return fmt.Errorf("%w: a split needs at least two parts", ErrInvalidSplit)
+	}
+	keeps := 0
+	ids := map[uint64]bool{}
+	for _, r := range into {
+		if r.Version <= source.Version {
+			return fmt.Errorf("%w: %s is not newer than the source", ErrInvalidSplit, r)
+		}
+		if ids[r.ID] {
+			return fmt.Errorf("%w: id %d twice", ErrInvalidSplit, r.ID)
+		}
+		ids[r.ID] = true
+		if r.ID == source.ID {
+			keeps++
+		}
+	}
+	if keeps != 1 {
+		return fmt.Errorf("%w: exactly one part must keep the source's id", ErrInvalidSplit)
+	}
+	if err := partition(into, source.Start, source.End); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidSplit, err)
+	}
+	return nil
+}
+
+func validateMerge(sources []Region, into Region) error {
+	if err := into.Validate(); err != nil {
+		return fmt.Errorf("%w: into: %w", ErrInvalidMerge, err)
+	}
+	if len(sources) < 2 {
+		return fmt.Errorf("%w: a merge needs at least two sources", ErrInvalidMerge)
+	}
+	keeps := false
+	for _, r := range sources {
+		if r.Version >= into.Version {
+			return fmt.Errorf("%w: %s is not older than the merged region", ErrInvalidMerge, r)
+		}
+		keeps = keeps || r.ID == into.ID
+	}
+	if !keeps {
+		return fmt.Errorf("%w: the merged region must keep the id of a source", ErrInvalidMerge)
+	}
+	if err := partition(sources, into.Start, into.End); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidMerge, err)
+	}
+	return nil
+}
+
+// WaitMemory blocks until cond holds for the accounted memory, checking at
+// every region state change (memory changes with loads, evictions and
+// releases, and trims of split regions, which end in a state report).
+func (e *Engine) WaitMemory(ctx context.Context, cond func(bytes int64) bool) error {
+	if err := e.sup.Board.WaitUntil(ctx, func(map[uint64]actors.RegionStatus) bool { return cond(e.plane.MemoryUsed()) }); err != nil {
+		return e.waitErr(ctx, err)
+	}
+	return nil
 }

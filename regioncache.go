@@ -82,6 +82,14 @@ type Transition = actors.Transition
 const (
 	// DefaultLoaders is how many regions are copied into memory at once.
 	DefaultLoaders = 2
+	// DefaultCapacity is the hard limit on cached data: 1 GiB.
+	DefaultCapacity = 1 << 30
+	// DefaultEvictThresholdPercent of capacity starts evicting the least
+	// recently read regions.
+	DefaultEvictThresholdPercent = 90
+	// DefaultStopLoadThresholdPercent of capacity makes new loads fail
+	// without starting; eviction stops below it.
+	DefaultStopLoadThresholdPercent = 80
 )
 
 // Options configure an engine. The zero value is a working engine with its
@@ -91,6 +99,17 @@ type Options struct {
 	Dir string
 	// Loaders bounds how many loads copy at once (default DefaultLoaders).
 	Loaders int
+	// Capacity is the hard limit on cached data in bytes (default
+	// DefaultCapacity): a load that would pass it fails and releases what
+	// it copied; a write that would pass it evicts the written region
+	// (reason memory_limit_reached). Memory in use never exceeds it.
+	Capacity int64
+	// EvictThreshold in bytes (default 90% of Capacity): reaching it evicts
+	// the least recently read active regions until below StopLoadThreshold.
+	EvictThreshold int64
+	// StopLoadThreshold in bytes (default 80% of Capacity): a load starting
+	// at or above it fails without copying.
+	StopLoadThreshold int64
 	// Logger receives the engine's logs, protoactor's included; nil: none.
 	Logger *zerolog.Logger
 	// ActorSystem is the host's actor system to run in; nil: the engine
@@ -160,6 +179,9 @@ func Open(opts Options) (*Engine, error) {
 	if opts.Loaders == 0 {
 		opts.Loaders = DefaultLoaders
 	}
+	if err := opts.ensureMemoryDefaults(); err != nil {
+		return nil, err
+	}
 	log := zerolog.Nop()
 	if opts.Logger != nil {
 		log = *opts.Logger
@@ -168,7 +190,15 @@ func Open(opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{opts: opts, log: log, db: db, plane: dataplane.New(db), fps: failpoint.NewSet(), counters: &counters.Set{}}
+	e := &Engine{opts: opts, log: log, db: db, fps: failpoint.NewSet(), counters: &counters.Set{}}
+	e.plane = dataplane.New(db, dataplane.Limits{
+		Capacity: opts.Capacity, StopLoad: opts.StopLoadThreshold, EvictThreshold: opts.EvictThreshold,
+		OnOverCapacity: func(r mvcc.Region, _ uint64) {
+			e.system.Root.Send(e.sup.PID, &messages.EvictRegion{Region: r, Reason: "memory_limit_reached",
+				Reply: messages.NewReply[messages.EvictOutcome]()})
+		},
+		OnPressure: func() { e.system.Root.Send(e.sup.PID, &messages.MemoryPressure{}) },
+	})
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.system = opts.ActorSystem
 	if e.system == nil {
@@ -179,6 +209,35 @@ func Open(opts Options) (*Engine, error) {
 		Loaders: opts.Loaders, SafePoint: e.safePoint.Load, OnTransition: opts.OnTransition,
 	})
 	return e, nil
+}
+
+// ensureMemoryDefaults fills in and checks the memory limits.
+func (o *Options) ensureMemoryDefaults() error {
+	if o.Capacity < 0 || o.EvictThreshold < 0 || o.StopLoadThreshold < 0 {
+		return fmt.Errorf("%w: memory limits must not be negative", ErrInvalidOptions)
+	}
+	if o.Capacity == 0 {
+		o.Capacity = DefaultCapacity
+	}
+	if o.EvictThreshold == 0 {
+		o.EvictThreshold = o.Capacity / 100 * DefaultEvictThresholdPercent
+	}
+	if o.StopLoadThreshold == 0 {
+		o.StopLoadThreshold = o.Capacity / 100 * DefaultStopLoadThresholdPercent
+		if o.StopLoadThreshold > o.EvictThreshold {
+			o.StopLoadThreshold = o.EvictThreshold
+		}
+	}
+	switch {
+	case o.EvictThreshold > o.Capacity:
+		return fmt.Errorf("%w: evict threshold %d is above capacity %d", ErrInvalidOptions, o.EvictThreshold, o.Capacity)
+	case o.StopLoadThreshold > o.Capacity:
+		return fmt.Errorf("%w: stop-load threshold %d is above capacity %d", ErrInvalidOptions, o.StopLoadThreshold, o.Capacity)
+	case o.StopLoadThreshold > o.EvictThreshold:
+		return fmt.Errorf("%w: stop-load threshold %d is above evict threshold %d (eviction would never get below it)",
+			ErrInvalidOptions, o.StopLoadThreshold, o.EvictThreshold)
+	}
+	return nil
 }
 
 // Close stops every actor and closes the disk engine. Calls in progress

@@ -50,6 +50,7 @@ func Start(root *actor.RootContext, d Deps) *Supervisor {
 		d:     d,
 		board: newBoard(),
 		byID:  make(map[uint64]*entry),
+		seen:  make(map[uint64]uint64),
 		ranges: btree.NewBTreeGOptions(func(a, b *entry) bool {
 			return bytes.Compare(a.region.Start, b.region.Start) < 0
 		}, btree.Options{NoLocks: true}),
@@ -75,6 +76,9 @@ type entry struct {
 	// an eviction or a supersede, all of which this supervisor forwards.
 	pending bool
 	snaps   int
+	handle  *dataplane.Handle
+	// leaving: an eviction was sent to it.
+	leaving bool
 }
 
 type supervisorState struct {
@@ -85,6 +89,17 @@ type supervisorState struct {
 	nextGen uint64
 	pool    *actor.PID
 	region  *regionactor.Deps
+	// seen is the newest version the engine has heard of for each region
+	// id, from any event, cached or not: older events are stale.
+	seen map[uint64]uint64
+	// merges are merged regions to load again once their sources' memory
+	// is released.
+	merges []*pendingMerge
+}
+
+type pendingMerge struct {
+	into    mvcc.Region
+	waiting map[uint64]bool // source ids not yet absent
 }
 
 type supervisor struct{ st *supervisorState }
@@ -114,6 +129,14 @@ func (s *supervisor) Receive(c actor.Context) {
 		st.grant(c, msg)
 	case *messages.Stepped:
 		st.stepped(c, msg)
+	case *messages.SplitRegion:
+		st.split(c, msg)
+	case *messages.MergeRegions:
+		st.merge(c, msg)
+	case *messages.FamilyCopyDone:
+		st.familyCopyDone(c, msg)
+	case *messages.MemoryPressure:
+		st.relieve(c)
 	case *messages.RetryRequest:
 		if req, ok := msg.Request.(*messages.LoadRegion); ok {
 			st.load(c, req)
@@ -188,10 +211,23 @@ func (st *supervisorState) reject(req *messages.LoadRegion, reason lifecycle.Rej
 
 func (st *supervisorState) load(c actor.Context, req *messages.LoadRegion) {
 	r := req.Region
+	if seen := st.seen[r.ID]; r.Version < seen {
+		st.reject(req, lifecycle.RejectStale, fmt.Sprintf("version %d is older than version %d already seen", r.Version, seen), nil)
+		return
+	}
+	st.see(r)
 	st.nextGen++
 	gen := st.nextGen
 	done := func(o messages.Outcome) { st.answer(req, o) }
 	if e := st.byID[r.ID]; e != nil {
+		if !e.pending && r.Version > e.region.Version {
+			// The host moved on and the engine missed it: the held range
+			// cannot be trusted. Evict it; the load can be retried once it
+			// is gone.
+			st.evictEntries(c, []*entry{e}, "missed_change", nil)
+			st.reject(req, lifecycle.RejectVersion, fmt.Sprintf("held at version %d, evicted as outdated", e.region.Version), nil)
+			return
+		}
 		if e.pending && r.Version > e.region.Version {
 			if conflict := st.clearOverlaps(c, r); conflict != nil {
 				st.reject(req, lifecycle.RejectOverlap, fmt.Sprintf("overlaps %s", conflict), conflict)
@@ -210,12 +246,46 @@ func (st *supervisorState) load(c actor.Context, req *messages.LoadRegion) {
 		return
 	}
 	e := &entry{region: r, gen: gen, pending: true, state: lifecycle.Absent}
-	e.pid = c.SpawnPrefix(regionactor.Props(st.region), fmt.Sprintf("region-%d-", r.ID))
+	e.pid = c.SpawnPrefix(regionactor.Props(st.region, nil), fmt.Sprintf("region-%d-", r.ID))
 	st.index(e)
 	c.Send(e.pid, &messages.Step{Event: lifecycle.Load{Region: r, Gen: gen}, Done: done, Retry: req})
 }
 
+// see records the newest version heard of for a region id.
+func (st *supervisorState) see(r mvcc.Region) {
+	if r.Version > st.seen[r.ID] {
+		st.seen[r.ID] = r.Version
+	}
+	st.invalidateMerges(r)
+}
+
+// evictEntries evicts the entries and runs done (if set) once each has
+// taken the eviction, with the states they left.
+func (st *supervisorState) evictEntries(c actor.Context, targets []*entry, reason string, done func(prev []lifecycle.State)) {
+	remaining := len(targets)
+	prev := make([]lifecycle.State, 0, len(targets))
+	if remaining == 0 {
+		if done != nil {
+			done(prev)
+		}
+		return
+	}
+	for _, e := range targets {
+		e.pending, e.leaving = false, true
+		c.Send(e.pid, &messages.Step{Event: lifecycle.Evict{Reason: reason}, Done: func(o messages.Outcome) {
+			prev = append(prev, o.Prev)
+			remaining--
+			if remaining == 0 && done != nil {
+				done(prev)
+			}
+		}})
+	}
+}
+
 func (st *supervisorState) evict(c actor.Context, req *messages.EvictRegion) {
+	// Evicting is always safe, so even a stale descriptor evicts whatever
+	// overlaps its range.
+	st.invalidateMerges(req.Region)
 	targets := st.overlapping(req.Region)
 	if e := st.byID[req.Region.ID]; e != nil {
 		found := false
@@ -227,21 +297,10 @@ func (st *supervisorState) evict(c actor.Context, req *messages.EvictRegion) {
 		}
 	}
 	out := messages.EvictOutcome{}
-	remaining := len(targets)
-	if remaining == 0 {
-		req.Reply <- out
-		return
-	}
 	for _, e := range targets {
-		e.pending = false
 		out.Evicted = append(out.Evicted, e.region)
-		c.Send(e.pid, &messages.Step{Event: lifecycle.Evict{Reason: req.Reason}, Done: func(messages.Outcome) {
-			remaining--
-			if remaining == 0 {
-				req.Reply <- out
-			}
-		}})
 	}
+	st.evictEntries(c, targets, req.Reason, func([]lifecycle.State) { req.Reply <- out })
 }
 
 func (st *supervisorState) acquireSnapshot(c actor.Context, req *messages.AcquireSnapshot) {
@@ -301,13 +360,16 @@ func (st *supervisorState) stepped(c actor.Context, m *messages.Stepped) {
 		st.record(m)
 	}
 	if e := st.byID[m.Inc.Region.ID]; e != nil && e.pid.Equal(m.From) && e.gen == m.Inc.Gen {
-		e.state, e.snaps = m.To, m.Snapshots
+		e.state, e.snaps, e.handle = m.To, m.Snapshots, m.Handle
 		if m.FromState == m.To {
 			st.board.set(RegionStatus{Region: e.region, Gen: e.gen, State: e.state, Snapshots: e.snaps, pid: e.pid})
 		}
 		if m.To == lifecycle.Absent {
 			st.unindex(e)
 		}
+	}
+	if m.To == lifecycle.Absent && m.FromState != lifecycle.Absent {
+		st.sourceGone(c, m.Inc.Region.ID)
 	}
 	if m.To == lifecycle.Absent {
 		// The actor's life is over; anything already queued for it (a late

@@ -39,15 +39,65 @@ type Plane struct {
 	published atomic.Pointer[btree.BTreeG[*Handle]]
 
 	memUsed atomic.Int64
+	limits  Limits
+	// pressureSignaled debounces OnPressure until the engine has handled it.
+	pressureSignaled atomic.Bool
 
 	snapMu sync.Mutex
 	snaps  map[*diskSnap]struct{} // open Pebble snapshots, closed at Close
 	closed bool
 }
 
+// Limits bound the memory of cached data. Zero values disable a limit.
+type Limits struct {
+	// Capacity is a hard limit: a copy that would pass it fails, and a write
+	// that would pass it evicts the written region instead of growing it.
+	Capacity int64
+	// StopLoad: a load that starts while memory is at or above it fails
+	// without copying.
+	StopLoad int64
+	// EvictThreshold: when memory reaches it, OnPressure is called and the
+	// engine evicts least recently read regions until below StopLoad.
+	EvictThreshold int64
+	// OnOverCapacity is told about each region a write unpublished to stay
+	// within Capacity; the engine evicts it. It must not block.
+	OnOverCapacity func(region mvcc.Region, gen uint64)
+	// OnPressure is called when memory reaches EvictThreshold. It must not block.
+	OnPressure func()
+}
+
+// ErrStopLoad reports a load refused because memory is above the stop-load threshold.
+var ErrStopLoad = errors.New("memory above the stop-load threshold")
+
+// CheckStopLoad returns ErrStopLoad when a new load must not start.
+func (p *Plane) CheckStopLoad() error {
+	if p.limits.StopLoad > 0 && p.memUsed.Load() >= p.limits.StopLoad {
+		return ErrStopLoad
+	}
+	return nil
+}
+
+// checkPressure tells the engine when memory has reached the evict threshold.
+func (p *Plane) checkPressure() {
+	if p.limits.EvictThreshold > 0 && p.limits.OnPressure != nil && p.memUsed.Load() >= p.limits.EvictThreshold &&
+		p.pressureSignaled.CompareAndSwap(false, true) {
+		p.limits.OnPressure()
+	}
+}
+
+// PressureHandled re-arms OnPressure after the engine has acted on it.
+func (p *Plane) PressureHandled() { p.pressureSignaled.Store(false) }
+
+// Limits returns the memory limits.
+func (p *Plane) Limits() Limits { return p.limits }
+
+// ErrCapacity reports a copy that would pass the memory capacity.
+var ErrCapacity = errors.New("memory capacity reached")
+
 // New returns the data plane over db.
-func New(db *diskengine.DB) *Plane {
+func New(db *diskengine.DB, limits Limits) *Plane {
 	p := &Plane{
+		limits: limits,
 		db:     db,
 		routes: btree.NewBTreeGOptions(func(a, b *Handle) bool { return bytes.Compare(a.Region.Start, b.Region.Start) < 0 }, btree.Options{NoLocks: true}),
 		snaps:  make(map[*diskSnap]struct{}),
@@ -74,6 +124,9 @@ type Handle struct {
 	tree      *memstore.Tree
 	safePoint uint64
 	accounted int64 // bytes of tree added to the plane's account
+	// untrimmed: the tree is a split parent's, still holding keys outside
+	// Region; the account follows deltas until Trim finishes, then is exact.
+	untrimmed bool
 
 	lastRead atomic.Int64 // a logical clock of reads, for least-recently-read eviction
 }
@@ -84,10 +137,16 @@ func NewHandle(r mvcc.Region, gen uint64) *Handle {
 }
 
 // account brings the plane's account in line with the tree; h.mu held.
-func (p *Plane) account(h *Handle) {
+// An untrimmed split child instead takes delta, the change the caller made.
+func (p *Plane) account(h *Handle, delta int64) {
 	if h.tree == nil {
 		p.memUsed.Add(-h.accounted)
 		h.accounted = 0
+		return
+	}
+	if h.untrimmed {
+		h.accounted += delta
+		p.memUsed.Add(delta)
 		return
 	}
 	b := h.tree.Bytes()
@@ -154,7 +213,10 @@ func (p *Plane) Activate(h *Handle, copied *memstore.Tree, copyAccounted int64, 
 	h.tree = copied
 	h.safePoint = safePoint
 	h.readable = true
-	p.account(h)
+	h.untrimmed = false
+	h.touch() // a fresh region is not the least recently read
+	p.account(h, 0)
+	p.checkPressure()
 }
 
 // Unpublish stops serving reads from h and applying writes to it. Its memory
@@ -176,7 +238,7 @@ func (p *Plane) Release(h *Handle) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.tree = nil
-	p.account(h)
+	p.account(h, 0)
 }
 
 // ReleaseCopy drops the account of a copy that will not be installed.
@@ -224,8 +286,8 @@ func (p *Plane) GC(h *Handle, safePoint uint64) (dropped int) {
 	if safePoint > h.safePoint {
 		h.safePoint = safePoint
 	}
-	dropped, _ = h.tree.GC(safePoint)
-	p.account(h)
+	dropped, delta := h.tree.GCRange(h.Region.Start, h.Region.End, safePoint)
+	p.account(h, delta)
 	return dropped
 }
 
@@ -270,15 +332,135 @@ func (p *Plane) Write(muts []mvcc.Mutation) error {
 		}
 		shares[i].muts = append(shares[i].muts, m)
 	}
+	var over []*Handle
 	for _, s := range shares {
 		s.h.mu.Lock()
 		if s.h.capturing && s.h.tree != nil {
-			for _, m := range s.muts {
-				s.h.tree.Set(m)
+			if p.wouldPassCapacity(s.muts) {
+				// Growing the region would pass the hard limit: it stops
+				// serving from memory now, atomically with this commit, and
+				// is evicted; reads go to disk and stay exact.
+				s.h.capturing, s.h.readable = false, false
+				over = append(over, s.h)
+			} else {
+				var delta int64
+				for _, m := range s.muts {
+					delta += s.h.tree.Set(m)
+				}
+				p.account(s.h, delta)
 			}
-			p.account(s.h)
 		}
 		s.h.mu.Unlock()
 	}
+	p.checkPressure()
+	if len(over) > 0 {
+		for _, h := range over {
+			if cur, ok := p.routes.Get(h); ok && cur == h {
+				p.routes.Delete(h)
+			}
+		}
+		p.publishLocked()
+		if p.limits.OnOverCapacity != nil {
+			for _, h := range over {
+				p.limits.OnOverCapacity(h.Region, h.Gen)
+			}
+		}
+	}
 	return nil
+}
+
+// wouldPassCapacity is a conservative bound: the new versions' full size,
+// as if none replaced an existing one.
+func (p *Plane) wouldPassCapacity(muts []mvcc.Mutation) bool {
+	if p.limits.Capacity <= 0 {
+		return false
+	}
+	var add int64
+	for _, m := range muts {
+		add += int64(len(m.Key)+len(m.Value)) + memstore.EntryOverhead
+	}
+	return p.memUsed.Load()+add > p.limits.Capacity
+}
+
+// ReserveCopyBytes accounts n bytes a loader is about to hold, unless that
+// would pass the capacity: then it accounts nothing and returns ErrCapacity.
+func (p *Plane) ReserveCopyBytes(n int64) error {
+	for {
+		cur := p.memUsed.Load()
+		if p.limits.Capacity > 0 && cur+n > p.limits.Capacity {
+			return ErrCapacity
+		}
+		if p.memUsed.CompareAndSwap(cur, cur+n) {
+			return nil
+		}
+	}
+}
+
+// Split replaces h by handles for the children, in the same state: an
+// active parent's children are readable at once and share its tree
+// copy-on-write (each trims what lies outside its range later, in steps); a
+// loading parent's children capture writes, each keeping its share of what
+// was captured so far. h's account moves to the first child; h is retired.
+func (p *Plane) Split(h *Handle, children []mvcc.Region, gens []uint64) []*Handle {
+	p.commitMu.Lock()
+	defer p.commitMu.Unlock()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]*Handle, len(children))
+	for i, r := range children {
+		c := &Handle{Region: r, Gen: gens[i], capturing: h.capturing, readable: h.readable, safePoint: h.safePoint}
+		if h.tree != nil {
+			c.tree = h.tree.Copy()
+			if h.readable {
+				c.untrimmed = true
+			} else {
+				// Captured writes only: small, trimmed now.
+				c.tree.Trim(r.Start, r.End, 0)
+			}
+		}
+		out[i] = c
+	}
+	if h.tree != nil {
+		if out[0].untrimmed {
+			out[0].accounted = h.accounted
+			h.accounted = 0
+		} else {
+			p.memUsed.Add(-h.accounted)
+			h.accounted = 0
+			for _, c := range out {
+				if c.tree != nil {
+					c.accounted = c.tree.Bytes()
+					p.memUsed.Add(c.accounted)
+				}
+			}
+		}
+	}
+	h.tree, h.capturing, h.readable = nil, false, false
+	if cur, ok := p.routes.Get(h); ok && cur == h {
+		p.routes.Delete(h)
+		for _, c := range out {
+			if c.capturing || c.readable {
+				p.routes.Set(c)
+			}
+		}
+		p.publishLocked()
+	}
+	return out
+}
+
+// TrimStep drops up to max versions outside a split child's range and
+// reports whether it is done; then the child's account is exact.
+func (p *Plane) TrimStep(h *Handle, max int) (done bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.tree == nil || !h.untrimmed {
+		return true
+	}
+	delta, done := h.tree.Trim(h.Region.Start, h.Region.End, max)
+	p.account(h, delta)
+	if done {
+		h.untrimmed = false
+		p.account(h, 0)
+	}
+	return done
 }

@@ -60,6 +60,16 @@ type LoadFinished struct {
 	SafePoint uint64
 }
 
+// Split narrows the incarnation to the first of its children after a split
+// in the host; the others (Children[1:], with generations Gens[1:]) start
+// their own lives in the same state, from the same data. Children[0] keeps
+// the region id and the generation, so the load job in flight still
+// belongs to it.
+type Split struct {
+	Children []mvcc.Region
+	Gens     []uint64
+}
+
 // Supersede drops pending incarnation Gen: a newer overlapping region replaces it.
 type Supersede struct{ Gen uint64 }
 
@@ -90,6 +100,7 @@ func (SnapshotRelease) eventName() string  { return "snapshot_release" }
 func (MemoryReleased) eventName() string   { return "memory_released" }
 func (AdvanceSafePoint) eventName() string { return "advance_safe_point" }
 func (Supersede) eventName() string        { return "supersede" }
+func (Split) eventName() string            { return "split" }
 
 // EventName returns a short name of the event for logs.
 func EventName(e Event) string { return e.eventName() }
@@ -122,10 +133,12 @@ const (
 	RunGC
 	// DropStaleCopy drops what a job of an earlier incarnation copied.
 	DropStaleCopy
+	// SplitData hands each child its share of the data.
+	SplitData
 )
 
 var effectNames = [...]string{"", "request_loader", "cancel_loader_request", "decline_loader", "start_copy",
-	"cancel_copy", "activate", "discard_copy", "unpublish", "release_memory", "take_snapshot", "run_gc", "drop_stale_copy"}
+	"cancel_copy", "activate", "discard_copy", "unpublish", "release_memory", "take_snapshot", "run_gc", "drop_stale_copy", "split_data"}
 
 func (e Effect) String() string {
 	if int(e) < len(effectNames) && e != 0 {

@@ -25,6 +25,8 @@ func Step(m Machine, ev Event) Result {
 		return stepSafePoint(m, e)
 	case Supersede:
 		return stepSupersede(m, e)
+	case Split:
+		return stepSplit(m, e)
 	default:
 		return ignore(m, fmt.Sprintf("unknown event %T", ev))
 	}
@@ -190,4 +192,24 @@ func stepSupersede(m Machine, e Supersede) Result {
 	}
 	return Result{Next: Machine{State: Absent, Inc: m.Inc, Reason: "superseded"}, Effects: []Effect{CancelLoaderRequest},
 		Why: "superseded by a newer overlapping region"}
+}
+
+func stepSplit(m Machine, e Split) Result {
+	if len(e.Children) == 0 || len(e.Children) != len(e.Gens) || e.Children[0].ID != m.Inc.Region.ID || e.Gens[0] != m.Inc.Gen {
+		return ignore(m, "split that does not continue this incarnation")
+	}
+	switch m.State {
+	case Loading, Active:
+		next := m
+		next.Inc.Region = e.Children[0]
+		return Result{Next: next, Effects: []Effect{SplitData}, Why: fmt.Sprintf("split into %d regions", len(e.Children))}
+	case LoadingCanceled:
+		// The job still owns the region; it ends absent, and so do the
+		// other children, which never start.
+		next := m
+		next.Inc.Region = e.Children[0]
+		return Result{Next: next, Why: "split while loading_canceled: children absent"}
+	default:
+		return ignore(m, fmt.Sprintf("split while %s: children absent", m.State))
+	}
 }

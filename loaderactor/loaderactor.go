@@ -134,10 +134,13 @@ func (l *loader) copy(job *messages.Job) (*memstore.Tree, int, error) {
 	if job.Canceled.Load() {
 		return nil, 0, errAbandoned
 	}
+	if err := l.d.Plane.CheckStopLoad(); err != nil {
+		return nil, 0, err
+	}
 	r := job.Inc.Region
 	b := memstore.NewBuilder()
 	var pendingBytes int64
-	keys, n := 0, 0
+	n := 0
 	err := job.Snapshot.Reader().Versions(r.Start, r.End, func(key []byte, ts uint64, value []byte, tomb bool) error {
 		size, err := b.Add(key, ts, value, tomb)
 		if err != nil {
@@ -146,7 +149,9 @@ func (l *loader) copy(job *messages.Job) (*memstore.Tree, int, error) {
 		pendingBytes += size
 		n++
 		if n%copyCheckEvery == 0 {
-			l.d.Plane.AddCopyBytes(pendingBytes)
+			if err := l.d.Plane.ReserveCopyBytes(pendingBytes); err != nil {
+				return err
+			}
 			l.accounted += pendingBytes
 			pendingBytes = 0
 			if job.Canceled.Load() {
@@ -158,18 +163,19 @@ func (l *loader) copy(job *messages.Job) (*memstore.Tree, int, error) {
 		}
 		return nil
 	})
-	l.d.Plane.AddCopyBytes(pendingBytes)
-	l.accounted += pendingBytes
-	tree := b.Tree()
-	tree.Len()
-	keys = n
+	if err == nil {
+		if err = l.d.Plane.ReserveCopyBytes(pendingBytes); err == nil {
+			l.accounted += pendingBytes
+		}
+	}
 	if err != nil {
 		return nil, 0, err
 	}
+	tree := b.Tree()
 	if err := l.d.Failpoints.Eval(job.Ctx, failpoint.LoadAfterCopy); err != nil {
 		return nil, 0, err
 	}
-	return tree, keys, nil
+	return tree, n, nil
 }
 
 func (l *loader) finish(c actor.Context, tree *memstore.Tree, keys int, err error) {

@@ -146,10 +146,18 @@ func (t *Tree) Versions(start, end []byte, fn func(v mvcc.Version) bool) {
 // when it is a delete marker. It returns the versions dropped and the change
 // in accounted bytes (negative).
 func (t *Tree) GC(safePoint uint64) (dropped int, delta int64) {
+	return t.GCRange(nil, nil, safePoint)
+}
+
+// GCRange is GC over the keys in [start, end) (end empty: unbounded).
+func (t *Tree) GCRange(start, end []byte, safePoint uint64) (dropped int, delta int64) {
 	var doomed []entry
 	var cur []byte
 	haveCur, keptBase := false, false
-	t.tr.Scan(func(e entry) bool {
+	t.tr.Ascend(entry{key: start, ts: mvcc.MaxTS}, func(e entry) bool {
+		if len(end) > 0 && bytes.Compare(e.key, end) >= 0 {
+			return false
+		}
 		if !haveCur || !bytes.Equal(e.key, cur) {
 			cur, haveCur, keptBase = e.key, true, false
 		}
@@ -173,4 +181,37 @@ func (t *Tree) GC(safePoint uint64) (dropped int, delta int64) {
 	}
 	t.bytes += delta
 	return len(doomed), delta
+}
+
+// Trim deletes up to max versions (max <= 0: all) whose key lies outside
+// [start, end) and returns the change in accounted bytes and whether nothing
+// outside is left. A split child shares its parent's tree and trims it in
+// steps, so no caller waits for the whole region.
+func (t *Tree) Trim(start, end []byte, max int) (delta int64, done bool) {
+	var doomed []entry
+	collect := func(e entry) bool {
+		if max > 0 && len(doomed) >= max {
+			return false
+		}
+		doomed = append(doomed, e)
+		return true
+	}
+	// Below start.
+	t.tr.Scan(func(e entry) bool {
+		if bytes.Compare(e.key, start) >= 0 {
+			return false
+		}
+		return collect(e)
+	})
+	// At or above end.
+	if len(end) > 0 && (max <= 0 || len(doomed) < max) {
+		t.tr.Ascend(entry{key: end, ts: mvcc.MaxTS}, collect)
+	}
+	for _, e := range doomed {
+		if prev, ok := t.tr.Delete(e); ok {
+			delta -= entrySize(prev)
+		}
+	}
+	t.bytes += delta
+	return delta, max <= 0 || len(doomed) < max
 }

@@ -38,6 +38,56 @@ type Outcome struct {
 	Err      error
 	// Snapshot answers a SnapshotAcquire.
 	Snapshot *SnapshotGranted
+	// Prev is the state the step started from.
+	Prev lifecycle.State
+	// Split carries the children's data after a split of a loading or
+	// active region.
+	Split *SplitResult
+}
+
+// SplitResult is what a split region hands to its new siblings.
+type SplitResult struct {
+	// Handles[i] is Children[i]'s data; Handles[0] stays with the source.
+	Handles   []*dataplane.Handle
+	Children  []mvcc.Region
+	Gens      []uint64
+	State     lifecycle.State
+	SafePoint uint64
+}
+
+// SplitRegion reports a split in the host.
+type SplitRegion struct {
+	Source mvcc.Region
+	Into   []mvcc.Region
+	Reply  Reply[error]
+}
+
+func (m *SplitRegion) Fail(err error) { m.Reply <- err }
+
+// MergeRegions reports a merge in the host.
+type MergeRegions struct {
+	Sources []mvcc.Region
+	Into    mvcc.Region
+	Reply   Reply[error]
+}
+
+func (m *MergeRegions) Fail(err error) { m.Reply <- err }
+
+// MemoryPressure says memory reached the evict threshold.
+type MemoryPressure struct{}
+
+// FamilyCopyDone hands the end of a load job to the siblings split from its
+// region while it ran; the supervisor forwards a CopyDone to each.
+type FamilyCopyDone struct {
+	Siblings []SiblingCopy
+	Result   lifecycle.LoadResult
+	Err      error
+}
+
+// SiblingCopy is one sibling's share of a finished job.
+type SiblingCopy struct {
+	RegionID, Gen uint64
+	Tree          *memstore.Tree
 }
 
 // --- API -> supervisor ---------------------------------------------------
@@ -122,6 +172,8 @@ type Stepped struct {
 	Done          func(Outcome)
 	Outcome       Outcome
 	Snapshots     int
+	// Handle is the incarnation's data, for least-recently-read eviction.
+	Handle *dataplane.Handle
 }
 
 // RetryRequest hands a request back to the supervisor: the actor it reached

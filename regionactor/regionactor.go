@@ -23,6 +23,7 @@ import (
 	"github.com/regioncache/regioncache/failpoint"
 	"github.com/regioncache/regioncache/lifecycle"
 	"github.com/regioncache/regioncache/messages"
+	"github.com/regioncache/regioncache/mvcc"
 )
 
 // Deps are what a region actor needs from its engine.
@@ -39,11 +40,21 @@ type Deps struct {
 	SafePoint func() uint64
 }
 
-// Props returns the props of a region actor. Its state lives outside the
-// actor value so that even a restart could not lose it; its parent resumes it
-// after a panic anyway.
-func Props(d *Deps) *actor.Props {
+// Init is the state a region actor starts in when a split creates it.
+type Init struct {
+	Machine lifecycle.Machine
+	Handle  *dataplane.Handle
+}
+
+// Props returns the props of a region actor, starting absent (init nil) or,
+// for a split's new child, in the parent's state with its share of the data.
+// Its state lives outside the actor value so that even a restart could not
+// lose it; its parent resumes it after a panic anyway.
+func Props(d *Deps, init *Init) *actor.Props {
 	st := &regionState{}
+	if init != nil {
+		st.m, st.handle, st.everHeld = init.Machine, init.Handle, true
+	}
 	return actor.PropsFromProducer(func() actor.Actor { return &regionActor{d: d, st: st} },
 		actor.WithReceiverMiddleware(actorlog.PanicGuard(d.Log)),
 		// A releaser that panics is stopped; the region then releases itself.
@@ -59,7 +70,19 @@ type regionState struct {
 	// everHeld: the actor has left absent once; back at absent it is done,
 	// and any load reaching it goes back to the supervisor.
 	everHeld bool
+	// family are the siblings split off while this region's load job ran;
+	// the job's end is theirs too.
+	family []familyMember
 }
+
+type familyMember struct{ regionID, gen uint64 }
+
+// trimTick asks the actor to trim another step of a split child's data.
+type trimTick struct{}
+
+// trimStep is how many versions one trim step drops: small enough that
+// readers of the region never wait long for its lock.
+const trimStep = 4096
 
 type regionActor struct {
 	d  *Deps
@@ -72,19 +95,43 @@ type effectInput struct {
 	copyDone *messages.CopyDone
 	prev     lifecycle.Machine
 	snapshot *messages.SnapshotGranted
+	split    *messages.SplitResult
+	children []mvcc.Region
+	gens     []uint64
 }
 
 func (a *regionActor) Receive(c actor.Context) {
 	switch msg := c.Message().(type) {
+	case *actor.Started:
+		if a.st.handle != nil && a.st.m.State == lifecycle.Active {
+			c.Send(c.Self(), &trimTick{})
+		}
+	case *trimTick:
+		if a.st.handle == nil {
+			return
+		}
+		if !a.d.Plane.TrimStep(a.st.handle, trimStep) {
+			c.Send(c.Self(), &trimTick{})
+			return
+		}
+		// Report the exact memory now accounted (a step with no change).
+		a.report(c, a.st.m, "trimmed after split", nil, messages.Outcome{Prev: a.st.m.State})
 	case *messages.Step:
 		if a.st.everHeld && a.st.m.State == lifecycle.Absent && msg.Retry != nil {
 			c.Send(c.Parent(), &messages.RetryRequest{Request: msg.Retry})
 			return
 		}
-		a.step(c, msg.Event, effectInput{}, msg.Done)
+		in := effectInput{}
+		if sp, ok := msg.Event.(lifecycle.Split); ok {
+			in.children, in.gens = sp.Children, sp.Gens
+		}
+		a.step(c, msg.Event, in, msg.Done)
 	case *messages.LoaderGrant:
 		a.step(c, lifecycle.LoaderGranted{Gen: msg.Gen}, effectInput{worker: msg.Worker}, nil)
 	case *messages.CopyDone:
+		if msg.Gen == a.st.m.Inc.Gen && len(a.st.family) > 0 {
+			a.handOnToFamily(c, msg)
+		}
 		a.step(c, lifecycle.LoadFinished{Gen: msg.Gen, Result: msg.Result, Err: msg.Err, SafePoint: a.d.SafePoint()},
 			effectInput{copyDone: msg}, nil)
 	case *messages.ReleaseSnapshot:
@@ -137,7 +184,7 @@ func (a *regionActor) step(c actor.Context, ev lifecycle.Event, in effectInput, 
 		a.d.Log.Debug().Uint64("region", prev.Inc.Region.ID).Str("event", lifecycle.EventName(ev)).
 			Str("state", prev.State.String()).Str("why", res.Why).Msg("event ignored")
 	}
-	out := messages.Outcome{Outcome: res.Outcome, Reject: res.Reject, Why: res.Why, Snapshot: in.snapshot}
+	out := messages.Outcome{Outcome: res.Outcome, Reject: res.Reject, Why: res.Why, Snapshot: in.snapshot, Prev: prev.State, Split: in.split}
 	cause := lifecycle.EventName(ev)
 	if res.Why != "" {
 		cause += ": " + res.Why
@@ -145,11 +192,14 @@ func (a *regionActor) step(c actor.Context, ev lifecycle.Event, in effectInput, 
 	if e, ok := ev.(lifecycle.Evict); ok {
 		cause = "evict (" + e.Reason + ")"
 	}
-	// The machine may have been stepped again by an effect (a failed start);
-	// report what it is now.
+	a.report(c, prev, cause, done, out)
+}
+
+// report tells the supervisor what the machine is now.
+func (a *regionActor) report(c actor.Context, prev lifecycle.Machine, cause string, done func(messages.Outcome), out messages.Outcome) {
 	c.Send(c.Parent(), &messages.Stepped{
 		From: c.Self(), Inc: a.st.m.Inc, Prev: prev.Inc, FromState: prev.State, To: a.st.m.State,
-		Cause: cause, Done: done, Outcome: out, Snapshots: a.st.m.Snapshots,
+		Cause: cause, Done: done, Outcome: out, Snapshots: a.st.m.Snapshots, Handle: a.st.handle,
 	})
 }
 
@@ -175,6 +225,8 @@ func (a *regionActor) perform(c actor.Context, eff lifecycle.Effect, in *effectI
 		}
 	case lifecycle.Activate:
 		cd := in.copyDone
+		// A region split while loading keeps only its own range of the copy.
+		cd.Tree.Trim(m.Inc.Region.Start, m.Inc.Region.End, 0)
 		a.d.Plane.Activate(a.st.handle, cd.Tree, cd.Accounted, m.SafePoint)
 		a.d.Counters.Add("keys_loaded", int64(cd.Keys))
 		a.st.job = nil
@@ -200,6 +252,8 @@ func (a *regionActor) perform(c actor.Context, eff lifecycle.Effect, in *effectI
 		a.startRelease(c)
 	case lifecycle.TakeSnapshot:
 		a.takeSnapshot(c, in)
+	case lifecycle.SplitData:
+		a.splitData(c, in)
 	case lifecycle.RunGC:
 		if a.st.handle != nil {
 			a.d.Plane.GC(a.st.handle, m.SafePoint)
@@ -255,6 +309,41 @@ func (a *regionActor) startRelease(c actor.Context) {
 		rc.Stop(rc.Self())
 	}, actor.WithReceiverMiddleware(actorlog.PanicGuard(log)))
 	a.st.releaser = c.Spawn(props)
+}
+
+// splitData hands each child of a split its data: the source keeps the
+// first child's; the supervisor starts actors for the others with theirs.
+func (a *regionActor) splitData(c actor.Context, in *effectInput) {
+	m := a.st.m
+	if a.st.handle == nil {
+		return
+	}
+	handles := a.d.Plane.Split(a.st.handle, in.children, in.gens)
+	a.st.handle = handles[0]
+	in.split = &messages.SplitResult{Handles: handles, Children: in.children, Gens: in.gens, State: m.State, SafePoint: m.SafePoint}
+	switch m.State {
+	case lifecycle.Loading:
+		for i := 1; i < len(in.children); i++ {
+			a.st.family = append(a.st.family, familyMember{regionID: in.children[i].ID, gen: in.gens[i]})
+		}
+	case lifecycle.Active:
+		c.Send(c.Self(), &trimTick{})
+	}
+}
+
+// handOnToFamily gives every sibling split off during the load its own
+// view of the copy (O(1) each), before this region installs its own.
+func (a *regionActor) handOnToFamily(c actor.Context, cd *messages.CopyDone) {
+	fam := &messages.FamilyCopyDone{Result: cd.Result, Err: cd.Err}
+	for _, f := range a.st.family {
+		sc := messages.SiblingCopy{RegionID: f.regionID, Gen: f.gen}
+		if cd.Tree != nil {
+			sc.Tree = cd.Tree.Copy()
+		}
+		fam.Siblings = append(fam.Siblings, sc)
+	}
+	a.st.family = nil
+	c.Send(c.Parent(), fam)
 }
 
 // String is for logs.

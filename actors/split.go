@@ -1,0 +1,249 @@
+package actors
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/regioncache/regioncache/lifecycle"
+	"github.com/regioncache/regioncache/messages"
+	"github.com/regioncache/regioncache/mvcc"
+	"github.com/regioncache/regioncache/regionactor"
+)
+
+// split applies a split in the host. A pending source is replaced by
+// pending children; a loading or active one splits its own data and the
+// supervisor starts the new siblings in the same state; an evicted one
+// leaves the children absent.
+func (st *supervisorState) split(c actor.Context, req *messages.SplitRegion) {
+	src := req.Source
+	if seen := st.seen[src.ID]; src.Version < seen {
+		st.d.Log.Info().Uint64("region", src.ID).Uint64("version", src.Version).Uint64("seen", seen).Msg("stale split ignored")
+		req.Reply <- nil
+		return
+	}
+	children := append([]mvcc.Region(nil), req.Into...)
+	// The child keeping the source's id goes first: it continues the source.
+	sort.SliceStable(children, func(i, j int) bool { return children[i].ID == src.ID && children[j].ID != src.ID })
+	for _, ch := range children {
+		st.see(ch)
+	}
+	e := st.byID[src.ID]
+	// Regions of other ids cached over the source's range mean the engine
+	// missed events: they cannot be trusted.
+	var strays []*entry
+	for _, o := range st.overlapping(src) {
+		if o != e {
+			strays = append(strays, o)
+		}
+	}
+	st.evictEntries(c, strays, "missed_change", nil)
+	switch {
+	case e == nil:
+		req.Reply <- nil
+	case e.region.Version != src.Version:
+		if e.region.Version < src.Version {
+			st.evictEntries(c, []*entry{e}, "missed_change", nil)
+		}
+		req.Reply <- nil
+	case e.pending:
+		e.pending = false
+		st.unindex(e)
+		c.Send(e.pid, &messages.Step{Event: lifecycle.Supersede{Gen: e.gen}})
+		remaining := len(children)
+		for _, ch := range children {
+			st.startPending(c, ch, func(messages.Outcome) {
+				remaining--
+				if remaining == 0 {
+					req.Reply <- nil
+				}
+			})
+		}
+	default:
+		gens := make([]uint64, len(children))
+		gens[0] = e.gen
+		for i := 1; i < len(children); i++ {
+			st.nextGen++
+			gens[i] = st.nextGen
+		}
+		c.Send(e.pid, &messages.Step{Event: lifecycle.Split{Children: children, Gens: gens}, Done: func(o messages.Outcome) {
+			if o.Split != nil {
+				st.adoptSplit(c, e, src, o.Split)
+			}
+			req.Reply <- nil
+		}})
+	}
+}
+
+// startPending registers a new pending region (no overlap possible: the
+// caller made room) and sends it its first load.
+func (st *supervisorState) startPending(c actor.Context, r mvcc.Region, done func(messages.Outcome)) {
+	st.nextGen++
+	e := &entry{region: r, gen: st.nextGen, pending: true}
+	e.pid = c.SpawnPrefix(regionactor.Props(st.region, nil), fmt.Sprintf("region-%d-", r.ID))
+	st.index(e)
+	c.Send(e.pid, &messages.Step{Event: lifecycle.Load{Region: r, Gen: e.gen}, Done: done})
+}
+
+// adoptSplit records the split source's new range and starts an actor for
+// every other child, in the source's state, with its share of the data.
+func (st *supervisorState) adoptSplit(c actor.Context, e *entry, src mvcc.Region, res *messages.SplitResult) {
+	if cur := st.byID[e.region.ID]; cur == e {
+		st.unindex(e)
+		e.region = res.Children[0]
+		e.handle = res.Handles[0]
+		st.index(e)
+		st.board.set(RegionStatus{Region: e.region, Gen: e.gen, State: e.state, Snapshots: e.snaps, pid: e.pid})
+	}
+	for i := 1; i < len(res.Children); i++ {
+		ch := res.Children[i]
+		if old := st.byID[ch.ID]; old != nil {
+			// An id the host reuses while the engine still holds it: the
+			// old one cannot be trusted.
+			st.evictEntries(c, []*entry{old}, "missed_change", nil)
+			st.unindex(old)
+		}
+		m := lifecycle.Machine{State: res.State, Inc: lifecycle.Incarnation{Region: ch, Gen: res.Gens[i]}, SafePoint: res.SafePoint}
+		ne := &entry{region: ch, gen: res.Gens[i], state: res.State, handle: res.Handles[i]}
+		ne.pid = c.SpawnPrefix(regionactor.Props(st.region, &regionactor.Init{Machine: m, Handle: res.Handles[i]}),
+			fmt.Sprintf("region-%d-", ch.ID))
+		st.index(ne)
+		st.emit(Transition{Region: ch, Gen: ne.gen, From: lifecycle.Absent, To: res.State, Cause: fmt.Sprintf("split of %s", src)})
+		st.board.set(RegionStatus{Region: ch, Gen: ne.gen, State: res.State, pid: ne.pid})
+	}
+}
+
+// familyCopyDone forwards a finished job to the siblings split off its
+// region while it ran.
+func (st *supervisorState) familyCopyDone(c actor.Context, f *messages.FamilyCopyDone) {
+	for _, s := range f.Siblings {
+		e := st.byID[s.RegionID]
+		if e == nil || e.gen != s.Gen {
+			continue // gone already; its copy view is garbage
+		}
+		c.Send(e.pid, &messages.CopyDone{Gen: s.Gen, Result: f.Result, Err: f.Err, Tree: s.Tree})
+	}
+}
+
+// merge applies a merge in the host: every cached region over the merged
+// range is evicted (reason merge); if any was active, the merged region is
+// loaded again once their memory is released, unless it changes first.
+func (st *supervisorState) merge(c actor.Context, req *messages.MergeRegions) {
+	into := req.Into
+	if seen := st.seen[into.ID]; into.Version < seen {
+		st.d.Log.Info().Uint64("region", into.ID).Uint64("version", into.Version).Msg("stale merge ignored")
+		req.Reply <- nil
+		return
+	}
+	for _, s := range req.Sources {
+		st.see(s)
+	}
+	st.see(into)
+	targets := st.overlapping(into)
+	for _, s := range req.Sources {
+		if e := st.byID[s.ID]; e != nil && !contains(targets, e) {
+			targets = append(targets, e)
+		}
+	}
+	ids := make(map[uint64]bool, len(targets))
+	for _, t := range targets {
+		ids[t.region.ID] = true
+	}
+	st.evictEntries(c, targets, "merge", func(prev []lifecycle.State) {
+		wasActive := false
+		for _, p := range prev {
+			wasActive = wasActive || p == lifecycle.Active
+		}
+		if wasActive {
+			pm := &pendingMerge{into: into, waiting: ids}
+			st.merges = append(st.merges, pm)
+			st.resolveMerges(c)
+		}
+		req.Reply <- nil
+	})
+}
+
+func contains(es []*entry, e *entry) bool {
+	for _, x := range es {
+		if x == e {
+			return true
+		}
+	}
+	return false
+}
+
+// sourceGone notes a region reaching absent and loads merged regions whose
+// sources are all gone.
+func (st *supervisorState) sourceGone(c actor.Context, id uint64) {
+	for _, pm := range st.merges {
+		delete(pm.waiting, id)
+	}
+	st.resolveMerges(c)
+}
+
+func (st *supervisorState) resolveMerges(c actor.Context) {
+	var ready, waiting []*pendingMerge
+	for _, pm := range st.merges {
+		if len(pm.waiting) > 0 {
+			waiting = append(waiting, pm)
+		} else {
+			ready = append(ready, pm)
+		}
+	}
+	st.merges = waiting
+	for _, pm := range ready {
+		req := &messages.LoadRegion{Region: pm.into, Reply: messages.NewReply[messages.Outcome]()}
+		st.d.Counters.Add("loads_requested", 1)
+		st.d.Log.Info().Uint64("region", pm.into.ID).Msg("loading merged region again")
+		st.load(c, req)
+	}
+}
+
+// invalidateMerges forgets a pending reload whose merged region has changed
+// since (split, merged again, evicted).
+func (st *supervisorState) invalidateMerges(r mvcc.Region) {
+	var kept []*pendingMerge
+	for _, pm := range st.merges {
+		changed := r.Overlaps(pm.into) && !(r.ID == pm.into.ID && r.Version == pm.into.Version && string(r.Start) == string(pm.into.Start) && string(r.End) == string(pm.into.End))
+		if changed {
+			st.d.Log.Info().Uint64("region", pm.into.ID).Msg("merged region changed; not loading it again")
+			continue
+		}
+		kept = append(kept, pm)
+	}
+	st.merges = kept
+}
+
+// relieve evicts the least recently read active regions until memory would
+// be below the stop-load threshold.
+func (st *supervisorState) relieve(c actor.Context) {
+	defer st.d.Plane.PressureHandled()
+	lim := st.d.Plane.Limits()
+	used := st.d.Plane.MemoryUsed()
+	if lim.EvictThreshold <= 0 || used < lim.EvictThreshold {
+		return
+	}
+	var active []*entry
+	for _, e := range st.byID {
+		switch {
+		case e.leaving && e.handle != nil:
+			// Already on its way out: its memory will be released.
+			b, _, _ := e.handle.Stats()
+			used -= b
+		case e.state == lifecycle.Active && e.handle != nil:
+			active = append(active, e)
+		}
+	}
+	sort.Slice(active, func(i, j int) bool { return active[i].handle.LastRead() < active[j].handle.LastRead() })
+	var victims []*entry
+	for _, e := range active {
+		if used < lim.StopLoad {
+			break
+		}
+		b, _, _ := e.handle.Stats()
+		used -= b
+		victims = append(victims, e)
+	}
+	st.evictEntries(c, victims, "memory_limit_reached", nil)
+}
