@@ -93,6 +93,7 @@ func (e *Engine) Get(key []byte, ts uint64) (GetResult, error) {
 		return GetResult{}, err
 	}
 	e.countRead(src)
+	e.heat.Record(key, 1, 1)
 	return GetResult{Value: v, Found: ok, ReadInfo: ReadInfo{Source: src, Reason: why}}, nil
 }
 
@@ -128,11 +129,12 @@ func (e *Engine) Scan(start, end []byte, ts uint64, limit int) (ScanResult, erro
 	if len(end) > 0 && bytes.Compare(start, end) >= 0 {
 		return ScanResult{}, nil
 	}
-	kvs, src, why, err := e.plane.Scan(start, end, ts, limit)
+	kvs, src, why, stepped, err := e.plane.Scan(start, end, ts, limit)
 	if err != nil {
 		return ScanResult{}, err
 	}
 	e.countRead(src)
+	e.heat.Record(start, stepped, len(kvs))
 	return ScanResult{Pairs: kvs, ReadInfo: ReadInfo{Source: src, Reason: why}}, nil
 }
 
@@ -456,4 +458,23 @@ func (e *Engine) WaitMemory(ctx context.Context, cond func(bytes int64) bool) er
 		return e.waitErr(ctx, err)
 	}
 	return nil
+}
+
+// RunAutoLoadEvict runs one round of automatic load and evict now, whatever
+// the interval, and returns once its loads and evictions are requested. It
+// does nothing unless Options.AutoLoadEvict.Enabled.
+func (e *Engine) RunAutoLoadEvict(ctx context.Context) error {
+	exit, err := e.enter()
+	if err != nil {
+		return err
+	}
+	defer exit()
+	select {
+	case <-e.sup.RunAutoLoadEvict(e.system.Root):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-e.ctx.Done():
+		return ErrClosed
+	}
 }

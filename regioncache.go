@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
@@ -32,6 +33,7 @@ import (
 	"github.com/regioncache/regioncache/dataplane"
 	"github.com/regioncache/regioncache/diskengine"
 	"github.com/regioncache/regioncache/failpoint"
+	"github.com/regioncache/regioncache/heat"
 	"github.com/regioncache/regioncache/lifecycle"
 	"github.com/regioncache/regioncache/messages"
 	"github.com/regioncache/regioncache/mvcc"
@@ -118,7 +120,34 @@ type Options struct {
 	// OnTransition, if set, is called for every region state change, in
 	// order, from one goroutine. It must not block or call the engine.
 	OnTransition func(Transition)
+	// AutoLoadEvict loads hot regions and evicts cold ones on its own (off
+	// by default).
+	AutoLoadEvict AutoLoadEvict
 }
+
+// AutoLoadEvict configures automatic load and evict. Every Interval, the
+// regions the engine knows of (from load, split and merge events) whose reads
+// since the last round stepped over at least AmplificationThreshold versions
+// per returned key are loaded, most read first, while memory is below the
+// stop-load threshold; active regions with no reads since the last round are
+// evicted (reason auto_evict). Reads through the engine are its only input.
+type AutoLoadEvict struct {
+	Enabled bool
+	// Interval between rounds (default DefaultAutoInterval); rounds can
+	// also be run on demand with Engine.RunAutoLoadEvict.
+	Interval time.Duration
+	// AmplificationThreshold (default DefaultAmplificationThreshold).
+	AmplificationThreshold float64
+	// MaxLoadsPerRound (default DefaultMaxLoadsPerRound).
+	MaxLoadsPerRound int
+}
+
+// Automatic load and evict defaults.
+const (
+	DefaultAutoInterval           = 5 * time.Minute
+	DefaultAmplificationThreshold = 10
+	DefaultMaxLoadsPerRound       = 16
+)
 
 // Errors.
 var (
@@ -162,6 +191,7 @@ type Engine struct {
 	sup       *actors.Supervisor
 	fps       *failpoint.Set
 	counters  *counters.Set
+	heat      *heat.Tracker
 	safePoint atomic.Uint64
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -182,6 +212,20 @@ func Open(opts Options) (*Engine, error) {
 	if err := opts.ensureMemoryDefaults(); err != nil {
 		return nil, err
 	}
+	if a := &opts.AutoLoadEvict; a.Enabled {
+		if a.Interval < 0 || a.AmplificationThreshold < 0 || a.MaxLoadsPerRound < 0 {
+			return nil, fmt.Errorf("%w: automatic load/evict settings must not be negative", ErrInvalidOptions)
+		}
+		if a.Interval == 0 {
+			a.Interval = DefaultAutoInterval
+		}
+		if a.AmplificationThreshold == 0 {
+			a.AmplificationThreshold = DefaultAmplificationThreshold
+		}
+		if a.MaxLoadsPerRound == 0 {
+			a.MaxLoadsPerRound = DefaultMaxLoadsPerRound
+		}
+	}
 	log := zerolog.Nop()
 	if opts.Logger != nil {
 		log = *opts.Logger
@@ -190,7 +234,10 @@ func Open(opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{opts: opts, log: log, db: db, fps: failpoint.NewSet(), counters: &counters.Set{}}
+	e := &Engine{opts: opts, log: log, db: db, fps: failpoint.NewSet(), counters: &counters.Set{}, heat: &heat.Tracker{}}
+	if opts.AutoLoadEvict.Enabled {
+		e.heat.Enable()
+	}
 	e.plane = dataplane.New(db, dataplane.Limits{
 		Capacity: opts.Capacity, StopLoad: opts.StopLoadThreshold, EvictThreshold: opts.EvictThreshold,
 		OnOverCapacity: func(r mvcc.Region, _ uint64) {
@@ -207,6 +254,10 @@ func Open(opts Options) (*Engine, error) {
 	e.sup = actors.Start(e.system.Root, actors.Deps{
 		Plane: e.plane, Failpoints: e.fps, Counters: e.counters, Log: log, Ctx: e.ctx,
 		Loaders: opts.Loaders, SafePoint: e.safePoint.Load, OnTransition: opts.OnTransition,
+		Auto: actors.AutoLoadEvict{
+			Enabled: opts.AutoLoadEvict.Enabled, Interval: opts.AutoLoadEvict.Interval, Heat: e.heat,
+			AmplificationThreshold: opts.AutoLoadEvict.AmplificationThreshold, MaxLoadsPerRound: opts.AutoLoadEvict.MaxLoadsPerRound,
+		},
 	})
 	return e, nil
 }

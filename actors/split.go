@@ -28,6 +28,7 @@ func (st *supervisorState) split(c actor.Context, req *messages.SplitRegion) {
 	sort.SliceStable(children, func(i, j int) bool { return children[i].ID == src.ID && children[j].ID != src.ID })
 	for _, ch := range children {
 		st.see(ch)
+		st.noteKnown(c, ch)
 	}
 	e := st.byID[src.ID]
 	// Regions of other ids cached over the source's range mean the engine
@@ -140,6 +141,7 @@ func (st *supervisorState) merge(c actor.Context, req *messages.MergeRegions) {
 		st.see(s)
 	}
 	st.see(into)
+	st.noteKnown(c, into)
 	targets := st.overlapping(into)
 	for _, s := range req.Sources {
 		if e := st.byID[s.ID]; e != nil && !contains(targets, e) {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/scheduler"
 	"github.com/rs/zerolog"
 	"github.com/tidwall/btree"
 
@@ -36,6 +37,8 @@ type Deps struct {
 	SafePoint  func() uint64
 	// OnTransition, if set, is called in order for every state change.
 	OnTransition func(Transition)
+	// Auto configures automatic load and evict.
+	Auto AutoLoadEvict
 }
 
 // Supervisor is a running supervisor.
@@ -51,6 +54,7 @@ func Start(root *actor.RootContext, d Deps) *Supervisor {
 		board: newBoard(),
 		byID:  make(map[uint64]*entry),
 		seen:  make(map[uint64]uint64),
+		known: newKnownRegions(),
 		ranges: btree.NewBTreeGOptions(func(a, b *entry) bool {
 			return bytes.Compare(a.region.Start, b.region.Start) < 0
 		}, btree.Options{NoLocks: true}),
@@ -95,6 +99,10 @@ type supervisorState struct {
 	// merges are merged regions to load again once their sources' memory
 	// is released.
 	merges []*pendingMerge
+	// known is every region descriptor heard of (for read statistics).
+	known *knownRegions
+	// stopTicker cancels the automatic load/evict timer.
+	stopTicker func()
 }
 
 type pendingMerge struct {
@@ -116,6 +124,24 @@ func (s *supervisor) Receive(c actor.Context) {
 				Plane: st.d.Plane, Failpoints: st.d.Failpoints, Counters: st.d.Counters, Log: st.d.Log,
 				Ctx: st.d.Ctx, Pool: st.pool, SafePoint: st.d.SafePoint,
 			}
+			if st.d.Auto.Enabled && st.d.Auto.Interval > 0 {
+				st.stopTicker = scheduler.NewTimerScheduler(c.ActorSystem().Root).
+					SendRepeatedly(st.d.Auto.Interval, st.d.Auto.Interval, c.Self(), &autoTick{})
+			}
+		}
+	case *actor.Stopping:
+		if st.stopTicker != nil {
+			st.stopTicker()
+			st.stopTicker = nil
+		}
+	case *autoTick:
+		st.autoLoadEvict(c)
+		if msg.done != nil {
+			close(msg.done)
+		}
+	case *publishHeat:
+		if st.known.dirty {
+			st.publishHeat()
 		}
 	case *messages.LoadRegion:
 		st.load(c, msg)
@@ -216,6 +242,7 @@ func (st *supervisorState) load(c actor.Context, req *messages.LoadRegion) {
 		return
 	}
 	st.see(r)
+	st.noteKnown(c, r)
 	st.nextGen++
 	gen := st.nextGen
 	done := func(o messages.Outcome) { st.answer(req, o) }

@@ -28,10 +28,11 @@ func describe(v mvcc.Version) string {
 }
 
 // CrossCheck compares every active region's cached versions with the disk
-// engine, with writes held off so both sides are at the same point. Memory
-// must hold exactly what GC at the region's safe point leaves of the disk
-// versions: every version above it, and the newest at or below it unless
-// that is a delete marker.
+// engine, with writes held off so both sides are at the same point. Every
+// cached version must be on disk with the same value; every disk version
+// above the region's safe point must be cached, and so must the newest one at
+// or below it unless that is a delete marker (what GC keeps). Older versions
+// that GC has not dropped yet are allowed.
 func (p *Plane) CrossCheck() ([]Difference, error) {
 	p.commitMu.Lock()
 	defer p.commitMu.Unlock()
@@ -43,47 +44,47 @@ func (p *Plane) CrossCheck() ([]Difference, error) {
 		if !h.readable || h.tree == nil {
 			return true
 		}
-		var want []mvcc.Version
+		var mem []mvcc.Version
+		h.tree.Versions(h.Region.Start, h.Region.End, func(v mvcc.Version) bool {
+			mem = append(mem, v)
+			return true
+		})
+		add := func(key []byte, ts uint64, memory, disk string) {
+			diffs = append(diffs, Difference{Region: h.Region, Key: bytes.Clone(key), Ts: ts, Memory: memory, Disk: disk})
+		}
+		i := 0
 		var cur []byte
-		haveCur, keptBase := false, false
+		haveCur, passedBase := false, false
 		err := p.db.Reader().Versions(h.Region.Start, h.Region.End, func(key []byte, ts uint64, value []byte, tomb bool) error {
+			d := mvcc.Version{Key: key, Ts: ts, Value: value, Tombstone: tomb}
+			for i < len(mem) && versionLess(mem[i], d) {
+				add(mem[i].Key, mem[i].Ts, describe(mem[i]), "absent")
+				i++
+			}
 			if !haveCur || !bytes.Equal(key, cur) {
-				cur, haveCur, keptBase = append(cur[:0], key...), true, false
+				cur, haveCur, passedBase = append(cur[:0], key...), true, false
 			}
-			if ts <= h.safePoint {
-				if keptBase {
-					return nil
-				}
-				keptBase = true
-				if tomb {
-					return nil
-				}
+			required := ts > h.safePoint
+			if !required && !passedBase {
+				passedBase = true
+				required = !tomb
 			}
-			want = append(want, mvcc.Version{Key: bytes.Clone(key), Ts: ts, Value: bytes.Clone(value), Tombstone: tomb})
+			if i < len(mem) && mem[i].Ts == ts && bytes.Equal(mem[i].Key, key) {
+				if mem[i].Tombstone != tomb || !bytes.Equal(mem[i].Value, value) {
+					add(key, ts, describe(mem[i]), describe(d))
+				}
+				i++
+			} else if required {
+				add(key, ts, "absent", describe(d))
+			}
 			return nil
 		})
 		if err != nil {
 			firstErr = err
 			return false
 		}
-		i := 0
-		h.tree.Versions(h.Region.Start, h.Region.End, func(v mvcc.Version) bool {
-			for i < len(want) && versionLess(want[i], v) {
-				diffs = append(diffs, Difference{Region: h.Region, Key: want[i].Key, Ts: want[i].Ts, Memory: "absent", Disk: describe(want[i])})
-				i++
-			}
-			if i < len(want) && want[i].Ts == v.Ts && bytes.Equal(want[i].Key, v.Key) {
-				if want[i].Tombstone != v.Tombstone || !bytes.Equal(want[i].Value, v.Value) {
-					diffs = append(diffs, Difference{Region: h.Region, Key: bytes.Clone(v.Key), Ts: v.Ts, Memory: describe(v), Disk: describe(want[i])})
-				}
-				i++
-				return true
-			}
-			diffs = append(diffs, Difference{Region: h.Region, Key: bytes.Clone(v.Key), Ts: v.Ts, Memory: describe(v), Disk: "absent"})
-			return true
-		})
-		for ; i < len(want); i++ {
-			diffs = append(diffs, Difference{Region: h.Region, Key: want[i].Key, Ts: want[i].Ts, Memory: "absent", Disk: describe(want[i])})
+		for ; i < len(mem); i++ {
+			add(mem[i].Key, mem[i].Ts, describe(mem[i]), "absent")
 		}
 		return true
 	})

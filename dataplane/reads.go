@@ -96,7 +96,7 @@ func (h *Handle) LastRead() int64 { return h.lastRead.Load() }
 // Scan reads up to limit (0: all) visible keys of [start, end) at ts. Each
 // stretch of the range is served from memory where its region is active and
 // ts is above its safe point, else from disk.
-func (p *Plane) Scan(start, end []byte, ts uint64, limit int) (kvs []diskengine.KV, src Source, why DiskReason, err error) {
+func (p *Plane) Scan(start, end []byte, ts uint64, limit int) (kvs []diskengine.KV, src Source, why DiskReason, stepped int, err error) {
 	rt := p.published.Load()
 	pos := start
 	sawMem, sawDisk := false, false
@@ -122,7 +122,7 @@ func (p *Plane) Scan(start, end []byte, ts uint64, limit int) (kvs []diskengine.
 			cover.mu.RLock()
 			if cover.readable && ts > cover.safePoint {
 				served = true
-				cover.tree.Scan(pos, segEnd, ts, func(k, v []byte) bool {
+				stepped += cover.tree.Scan(pos, segEnd, ts, func(k, v []byte) bool {
 					kvs = append(kvs, diskengine.KV{Key: bytes.Clone(k), Value: bytes.Clone(v)})
 					return !full()
 				})
@@ -138,8 +138,10 @@ func (p *Plane) Scan(start, end []byte, ts uint64, limit int) (kvs []diskengine.
 					why = NotCached
 				}
 				sawDisk = true
-				if err := p.diskScan(&kvs, pos, segEnd, ts, limit); err != nil {
-					return nil, FromDisk, why, err
+				n, err := p.diskScan(&kvs, pos, segEnd, ts, limit)
+				stepped += n
+				if err != nil {
+					return nil, FromDisk, why, stepped, err
 				}
 			}
 			if len(segEnd) == 0 {
@@ -156,8 +158,10 @@ func (p *Plane) Scan(start, end []byte, ts uint64, limit int) (kvs []diskengine.
 		if why == Cached {
 			why = NotCached
 		}
-		if err := p.diskScan(&kvs, pos, segEnd, ts, limit); err != nil {
-			return nil, FromDisk, why, err
+		n, err := p.diskScan(&kvs, pos, segEnd, ts, limit)
+		stepped += n
+		if err != nil {
+			return nil, FromDisk, why, stepped, err
 		}
 		if len(segEnd) == 0 {
 			break
@@ -175,17 +179,17 @@ func (p *Plane) Scan(start, end []byte, ts uint64, limit int) (kvs []diskengine.
 			why = NotCached
 		}
 	}
-	return kvs, src, why, nil
+	return kvs, src, why, stepped, nil
 }
 
-func (p *Plane) diskScan(kvs *[]diskengine.KV, start, end []byte, ts uint64, limit int) error {
+func (p *Plane) diskScan(kvs *[]diskengine.KV, start, end []byte, ts uint64, limit int) (int, error) {
 	rest := 0
 	if limit > 0 {
 		rest = limit - len(*kvs)
 	}
-	got, err := p.db.Reader().Scan(start, end, ts, rest)
+	got, stepped, err := p.db.Reader().ScanStepped(start, end, ts, rest)
 	*kvs = append(*kvs, got...)
-	return err
+	return stepped, err
 }
 
 // minEnd is the smaller of two range ends, where empty means unbounded.

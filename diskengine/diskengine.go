@@ -141,27 +141,35 @@ type KV struct {
 
 // Scan returns up to limit (0: no limit) visible keys in [start, end) at ts.
 func (r Reader) Scan(start, end []byte, ts uint64, limit int) ([]KV, error) {
-	var out []KV
-	err := r.scan(start, end, ts, func(k, v []byte) bool {
-		out = append(out, KV{Key: bytes.Clone(k), Value: bytes.Clone(v)})
-		return limit <= 0 || len(out) < limit
-	})
+	out, _, err := r.ScanStepped(start, end, ts, limit)
 	return out, err
 }
 
-func (r Reader) scan(start, end []byte, ts uint64, fn func(k, v []byte) bool) error {
+// ScanStepped is Scan that also returns how many versions it stepped over,
+// the numerator of MVCC read amplification.
+func (r Reader) ScanStepped(start, end []byte, ts uint64, limit int) ([]KV, int, error) {
+	var out []KV
+	stepped, err := r.scan(start, end, ts, func(k, v []byte) bool {
+		out = append(out, KV{Key: bytes.Clone(k), Value: bytes.Clone(v)})
+		return limit <= 0 || len(out) < limit
+	})
+	return out, stepped, err
+}
+
+func (r Reader) scan(start, end []byte, ts uint64, fn func(k, v []byte) bool) (stepped int, err error) {
 	it, err := r.src.NewIter(bounds(start, end))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer it.Close()
 	var cur []byte
 	haveCur := false
 	var kbuf []byte
 	for valid := it.First(); valid; valid = it.Next() {
+		stepped++
 		k, vts, err := mvcc.DecodeKey(kbuf[:0], it.Key())
 		if err != nil {
-			return err
+			return stepped, err
 		}
 		kbuf = k
 		if haveCur && bytes.Equal(k, cur) {
@@ -174,20 +182,20 @@ func (r Reader) scan(start, end []byte, ts uint64, fn func(k, v []byte) bool) er
 		haveCur = true
 		raw, err := it.ValueAndErr()
 		if err != nil {
-			return err
+			return stepped, err
 		}
 		v, tomb, err := mvcc.DecodeValue(raw)
 		if err != nil {
-			return err
+			return stepped, err
 		}
 		if tomb {
 			continue
 		}
 		if !fn(k, v) {
-			return nil
+			return stepped, nil
 		}
 	}
-	return it.Error()
+	return stepped, it.Error()
 }
 
 // ErrStopped is returned by Versions when fn asked to stop.

@@ -108,14 +108,16 @@ func (t *Tree) Get(key []byte, ts uint64) (value []byte, found bool) {
 
 // Scan calls fn for each key in [start, end) (end empty: unbounded) with its
 // newest version at or below ts that is not a delete marker, in key order,
-// until fn returns false. The slices passed to fn must not be modified.
-func (t *Tree) Scan(start, end []byte, ts uint64, fn func(key, value []byte) bool) {
+// until fn returns false. The slices passed to fn must not be modified. It
+// returns how many versions it stepped over.
+func (t *Tree) Scan(start, end []byte, ts uint64, fn func(key, value []byte) bool) (stepped int) {
 	var last []byte
 	haveLast := false
 	t.tr.Ascend(entry{key: start, ts: mvcc.MaxTS}, func(e entry) bool {
 		if len(end) > 0 && bytes.Compare(e.key, end) >= 0 {
 			return false
 		}
+		stepped++
 		if haveLast && bytes.Equal(e.key, last) {
 			return true // an older version of a key already decided
 		}
@@ -128,6 +130,7 @@ func (t *Tree) Scan(start, end []byte, ts uint64, fn func(key, value []byte) boo
 		}
 		return fn(e.key, e.value)
 	})
+	return stepped
 }
 
 // Versions calls fn for every version in [start, end) in order, delete

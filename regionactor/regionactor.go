@@ -227,6 +227,10 @@ func (a *regionActor) perform(c actor.Context, eff lifecycle.Effect, in *effectI
 		cd := in.copyDone
 		// A region split while loading keeps only its own range of the copy.
 		cd.Tree.Trim(m.Inc.Region.Start, m.Inc.Region.End, 0)
+		if m.SafePoint > 0 {
+			// GC the private copy now, before anyone can read it.
+			cd.Tree.GC(m.SafePoint)
+		}
 		a.d.Plane.Activate(a.st.handle, cd.Tree, cd.Accounted, m.SafePoint)
 		a.d.Counters.Add("keys_loaded", int64(cd.Keys))
 		a.st.job = nil
