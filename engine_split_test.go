@@ -370,3 +370,43 @@ func TestMemoryLimits(t *testing.T) {
 		}
 	})
 }
+
+func TestAutoLoadEvict(t *testing.T) {
+	e := openEngine(t, regioncache.Options{AutoLoadEvict: regioncache.AutoLoadEvict{Enabled: true, Interval: time.Hour}})
+	// Keys "h..": 20 keys with 12 versions each; keys "c..": one version each.
+	b := new(regioncache.Batch)
+	for i := 0; i < 20; i++ {
+		for v := uint64(1); v <= 12; v++ {
+			b.Put([]byte(fmt.Sprintf("h%02d", i)), v, []byte(fmt.Sprintf("v%d", v)))
+		}
+		b.Put([]byte(fmt.Sprintf("c%02d", i)), 1, []byte("x"))
+	}
+	if err := e.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	// The engine learns the region table from the host's events.
+	if err := e.Split(reg(9, 1, "a", "z"), []regioncache.Region{reg(9, 2, "a", "c"), reg(2, 2, "c", "h"), reg(1, 2, "h", "z")}); err != nil {
+		t.Fatal(err)
+	}
+	hot, cold := reg(1, 2, "h", "z"), reg(2, 2, "c", "h")
+	if _, err := e.Load(cold); err != nil {
+		t.Fatal(err)
+	}
+	wantState(t, e, cold.ID, regioncache.Active)
+	for i := 0; i < 5; i++ {
+		res, err := e.Scan([]byte("h"), []byte("i"), 5, 0) // steps over 12 versions per key
+		if err != nil || len(res.Pairs) != 20 {
+			t.Fatalf("scan: %d pairs, %v", len(res.Pairs), err)
+		}
+	}
+	if err := e.RunAutoLoadEvict(waitCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	wantState(t, e, hot.ID, regioncache.Active)
+	wantState(t, e, cold.ID, regioncache.Absent) // nobody read it
+	res, err := e.Scan([]byte("h"), []byte("i"), 5, 0)
+	if err != nil || res.Source != regioncache.FromMemory || len(res.Pairs) != 20 {
+		t.Fatalf("after auto load: %d pairs from %s, %v", len(res.Pairs), res.Source, err)
+	}
+	mustCheck(t, e)
+}
