@@ -398,7 +398,7 @@ func (st *supervisorState) stepped(c actor.Context, m *messages.Stepped) {
 	if m.To == lifecycle.Absent && m.FromState != lifecycle.Absent {
 		st.sourceGone(c, m.Inc.Region.ID)
 	}
-	if m.To == lifecycle.Absent {
+	if m.To == lifecycle.Absent && m.FromState != lifecycle.Absent {
 		// The actor's life is over; anything already queued for it (a late
 		// retry excepted) is answered before the pill.
 		c.Poison(m.From)
