@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 
 	"github.com/regioncache/regioncache/diskengine"
-	"github.com/regioncache/regioncache/memstore"
 	"github.com/regioncache/regioncache/mvcc"
 )
 
@@ -262,7 +261,3 @@ func (p *Plane) CloseSnapshots() {
 		delete(p.snaps, s)
 	}
 }
-
-// SnapshotTree is the view a memory snapshot reads; kept here so the engine
-// reads snapshots and live data with the same code.
-type SnapshotTree = memstore.Tree
