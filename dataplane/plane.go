@@ -244,7 +244,6 @@ func (p *Plane) Release(h *Handle) {
 // ReleaseCopy drops the account of a copy that will not be installed.
 func (p *Plane) ReleaseCopy(accounted int64) { p.memUsed.Add(-accounted) }
 
-
 // MemSnapshot is a read-only view of a region's cached data, with a disk
 // snapshot of the same moment for reads at or below its safe point.
 type MemSnapshot struct {
