@@ -39,15 +39,15 @@ func (st *supervisorState) split(c actor.Context, req *messages.SplitRegion) {
 			strays = append(strays, o)
 		}
 	}
-	st.evictEntries(c, strays, "missed_change", nil)
+	if e != nil && e.region.Version < src.Version {
+		strays = append(strays, e)
+	}
+	if len(strays) > 0 || e == nil || e.region.Version != src.Version {
+		// Answer once the evictions are taken, so the caller sees them.
+		st.evictEntries(c, strays, "missed_change", func([]lifecycle.State) { req.Reply <- nil })
+		return
+	}
 	switch {
-	case e == nil:
-		req.Reply <- nil
-	case e.region.Version != src.Version:
-		if e.region.Version < src.Version {
-			st.evictEntries(c, []*entry{e}, "missed_change", nil)
-		}
-		req.Reply <- nil
 	case e.pending:
 		e.pending = false
 		st.unindex(e)

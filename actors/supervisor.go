@@ -251,8 +251,10 @@ func (st *supervisorState) load(c actor.Context, req *messages.LoadRegion) {
 			// The host moved on and the engine missed it: the held range
 			// cannot be trusted. Evict it; the load can be retried once it
 			// is gone.
-			st.evictEntries(c, []*entry{e}, "missed_change", nil)
-			st.reject(req, lifecycle.RejectVersion, fmt.Sprintf("held at version %d, evicted as outdated", e.region.Version), nil)
+			held := e.region.Version
+			st.evictEntries(c, []*entry{e}, "missed_change", func([]lifecycle.State) {
+				st.reject(req, lifecycle.RejectVersion, fmt.Sprintf("held at version %d, evicted as outdated", held), nil)
+			})
 			return
 		}
 		if e.pending && r.Version > e.region.Version {
