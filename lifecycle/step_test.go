@@ -1,0 +1,630 @@
+package lifecycle_test
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"reflect"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/regioncache/regioncache/lifecycle"
+	"github.com/regioncache/regioncache/mvcc"
+)
+
+// --- fixtures ----------------------------------------------------------------
+
+// The region every fixture holds: id 7 at version 5, incarnation gen 3.
+var (
+	regionV5 = mvcc.Region{ID: 7, Version: 5, Start: []byte("b"), End: []byte("m")}
+	regionV4 = mvcc.Region{ID: 7, Version: 4, Start: []byte("b"), End: []byte("m")}
+	regionV6 = mvcc.Region{ID: 7, Version: 6, Start: []byte("b"), End: []byte("z")}
+	otherID  = mvcc.Region{ID: 8, Version: 5, Start: []byte("x"), End: []byte("y")}
+	invalid  = mvcc.Region{ID: 7, Version: 5, Start: []byte("m"), End: []byte("b")}
+	// A split of regionV5 into [b, f) (keeps id 7) and [f, m) (id 10).
+	childKeep  = mvcc.Region{ID: 7, Version: 6, Start: []byte("b"), End: []byte("f")}
+	childOther = mvcc.Region{ID: 10, Version: 6, Start: []byte("f"), End: []byte("m")}
+)
+
+const (
+	curGen   = 3 // the fixtures' incarnation
+	staleGen = 2 // an earlier incarnation of the same id
+	newGen   = 9 // the generation a new load request carries
+	safePt   = 10
+)
+
+var inc = lifecycle.Incarnation{Region: regionV5, Gen: curGen}
+
+type fixture struct {
+	name string
+	m    lifecycle.Machine
+}
+
+// fixtures covers every state; states whose behaviour depends on held
+// snapshots appear with and without them.
+var fixtures = []fixture{
+	{"absent", lifecycle.Machine{State: lifecycle.Absent, Inc: inc, Reason: "manual"}},
+	{"absent_zero", lifecycle.Machine{}},
+	{"pending", lifecycle.Machine{State: lifecycle.Pending, Inc: inc}},
+	{"loading", lifecycle.Machine{State: lifecycle.Loading, Inc: inc}},
+	{"active", lifecycle.Machine{State: lifecycle.Active, Inc: inc, SafePoint: safePt}},
+	{"active_snap", lifecycle.Machine{State: lifecycle.Active, Inc: inc, SafePoint: safePt, Snapshots: 1}},
+	{"loading_canceled", lifecycle.Machine{State: lifecycle.LoadingCanceled, Inc: inc, Reason: "manual"}},
+	{"pending_evict", lifecycle.Machine{State: lifecycle.PendingEvict, Inc: inc, SafePoint: safePt, Snapshots: 1, Reason: "manual"}},
+	{"pending_evict_2", lifecycle.Machine{State: lifecycle.PendingEvict, Inc: inc, SafePoint: safePt, Snapshots: 2, Reason: "manual"}},
+	{"evicting", lifecycle.Machine{State: lifecycle.Evicting, Inc: inc, SafePoint: safePt, Reason: "manual"}},
+}
+
+type namedEvent struct {
+	name string
+	ev   lifecycle.Event
+}
+
+var loadErr = errors.New("pebble: injected")
+
+// events covers every event type, each with the variants that matter.
+var events = []namedEvent{
+	{"load_same", lifecycle.Load{Region: regionV5, Gen: newGen}},
+	{"load_newer", lifecycle.Load{Region: regionV6, Gen: newGen}},
+	{"load_older", lifecycle.Load{Region: regionV4, Gen: newGen}},
+	{"load_other_id", lifecycle.Load{Region: otherID, Gen: newGen}},
+	{"load_invalid", lifecycle.Load{Region: invalid, Gen: newGen}},
+	{"granted", lifecycle.LoaderGranted{Gen: curGen}},
+	{"granted_stale", lifecycle.LoaderGranted{Gen: staleGen}},
+	{"finished_complete", lifecycle.LoadFinished{Gen: curGen, Result: lifecycle.CopyComplete, SafePoint: 20}},
+	{"finished_complete_stale", lifecycle.LoadFinished{Gen: staleGen, Result: lifecycle.CopyComplete, SafePoint: 20}},
+	{"finished_failed", lifecycle.LoadFinished{Gen: curGen, Result: lifecycle.CopyFailed, Err: loadErr}},
+	{"finished_failed_stale", lifecycle.LoadFinished{Gen: staleGen, Result: lifecycle.CopyFailed, Err: loadErr}},
+	{"finished_abandoned", lifecycle.LoadFinished{Gen: curGen, Result: lifecycle.CopyAbandoned}},
+	{"finished_abandoned_stale", lifecycle.LoadFinished{Gen: staleGen, Result: lifecycle.CopyAbandoned}},
+	{"evict", lifecycle.Evict{Reason: "auto_evict"}},
+	{"snap", lifecycle.SnapshotAcquire{Version: 5, Ts: 50}},
+	{"snap_version", lifecycle.SnapshotAcquire{Version: 6, Ts: 50}},
+	{"snap_too_old", lifecycle.SnapshotAcquire{Version: 5, Ts: safePt}},
+	{"release", lifecycle.SnapshotRelease{Gen: curGen}},
+	{"release_stale", lifecycle.SnapshotRelease{Gen: staleGen}},
+	{"mem_released", lifecycle.MemoryReleased{Gen: curGen}},
+	{"mem_released_stale", lifecycle.MemoryReleased{Gen: staleGen}},
+	{"safe_point", lifecycle.AdvanceSafePoint{SafePoint: 30}},
+	{"safe_point_lower", lifecycle.AdvanceSafePoint{SafePoint: 5}},
+	{"supersede", lifecycle.Supersede{Gen: curGen}},
+	{"supersede_stale", lifecycle.Supersede{Gen: staleGen}},
+	{"split", lifecycle.Split{Children: []mvcc.Region{childKeep, childOther}, Gens: []uint64{curGen, 11}}},
+	{"split_stale", lifecycle.Split{Children: []mvcc.Region{childKeep, childOther}, Gens: []uint64{staleGen, 11}}},
+	{"split_other_id", lifecycle.Split{Children: []mvcc.Region{childOther, childKeep}, Gens: []uint64{curGen, 11}}},
+	{"split_malformed", lifecycle.Split{Children: []mvcc.Region{childKeep, childOther}, Gens: []uint64{curGen}}},
+	{"split_empty", lifecycle.Split{}},
+}
+
+// --- expectations ------------------------------------------------------------
+
+// want is the expected result of one step. next nil means "unchanged".
+type want struct {
+	outcome  lifecycle.Outcome
+	reject   lifecycle.RejectReason
+	next     *lifecycle.Machine
+	effects  []lifecycle.Effect
+	counters []string
+}
+
+func mach(state lifecycle.State, i lifecycle.Incarnation, snaps int, sp uint64, reason string) *lifecycle.Machine {
+	return &lifecycle.Machine{State: state, Inc: i, Snapshots: snaps, SafePoint: sp, Reason: reason}
+}
+
+func ignored(effects ...lifecycle.Effect) want {
+	return want{outcome: lifecycle.Ignored, effects: effects}
+}
+
+func rejected(r lifecycle.RejectReason) want {
+	return want{outcome: lifecycle.Rejected, reject: r, counters: []string{"loads_rejected"}}
+}
+
+func notCached(r lifecycle.RejectReason) want { return want{outcome: lifecycle.NotCached, reject: r} }
+
+var dedup = want{outcome: lifecycle.Deduplicated, counters: []string{"loads_deduplicated"}}
+
+func applied(next *lifecycle.Machine, effects []lifecycle.Effect, counters ...string) want {
+	return want{outcome: lifecycle.Applied, next: next, effects: effects, counters: counters}
+}
+
+func effs(e ...lifecycle.Effect) []lifecycle.Effect { return e }
+
+var (
+	incNew   = lifecycle.Incarnation{Region: regionV5, Gen: newGen}
+	incNewV6 = lifecycle.Incarnation{Region: regionV6, Gen: newGen}
+	incOther = lifecycle.Incarnation{Region: otherID, Gen: newGen}
+)
+
+// expectations returns the expected result of every (fixture, event) pair,
+// keyed "fixture/event". It is written from the issue's lifecycle rules.
+func expectations() map[string]want {
+	w := map[string]want{}
+	// Rows common to many states.
+	for _, f := range fixtures {
+		w[f.name+"/load_invalid"] = rejected(lifecycle.RejectVersion)
+		w[f.name+"/granted"] = ignored(lifecycle.DeclineLoader)
+		w[f.name+"/granted_stale"] = ignored(lifecycle.DeclineLoader)
+		for _, r := range []string{"complete", "failed", "abandoned"} {
+			w[f.name+"/finished_"+r] = ignored(lifecycle.DropStaleCopy)
+			w[f.name+"/finished_"+r+"_stale"] = ignored(lifecycle.DropStaleCopy)
+		}
+		w[f.name+"/evict"] = ignored()
+		for _, s := range []string{"snap", "snap_version", "snap_too_old"} {
+			w[f.name+"/"+s] = notCached(lifecycle.RejectNotActive)
+		}
+		for _, s := range []string{"release", "release_stale", "mem_released", "mem_released_stale",
+			"safe_point", "safe_point_lower", "supersede", "supersede_stale",
+			"split", "split_stale", "split_other_id", "split_malformed", "split_empty"} {
+			w[f.name+"/"+s] = ignored()
+		}
+		// Loads of the same id into an evicted incarnation are refused.
+		if f.m.State.Evicted() {
+			for _, l := range []string{"load_same", "load_newer", "load_older"} {
+				w[f.name+"/"+l] = rejected(lifecycle.RejectEvicting)
+			}
+		}
+		if f.m.State != lifecycle.Absent {
+			w[f.name+"/load_other_id"] = ignored()
+		}
+	}
+
+	// absent: any valid load starts a new incarnation.
+	for _, a := range []string{"absent", "absent_zero"} {
+		w[a+"/load_same"] = applied(mach(lifecycle.Pending, incNew, 0, 0, ""), effs(lifecycle.RequestLoader))
+		w[a+"/load_newer"] = applied(mach(lifecycle.Pending, incNewV6, 0, 0, ""), effs(lifecycle.RequestLoader))
+		w[a+"/load_older"] = applied(mach(lifecycle.Pending, lifecycle.Incarnation{Region: regionV4, Gen: newGen}, 0, 0, ""), effs(lifecycle.RequestLoader))
+		w[a+"/load_other_id"] = applied(mach(lifecycle.Pending, incOther, 0, 0, ""), effs(lifecycle.RequestLoader))
+	}
+
+	// A split narrows a loading, active or loading_canceled incarnation to
+	// its first child; the load job and the generation stay with it.
+	for _, n := range []string{"loading", "active", "active_snap", "loading_canceled"} {
+		var f fixture
+		for _, x := range fixtures {
+			if x.name == n {
+				f = x
+			}
+		}
+		next := f.m
+		next.Inc.Region = childKeep
+		var e []lifecycle.Effect
+		if n != "loading_canceled" {
+			e = effs(lifecycle.SplitData)
+		}
+		w[n+"/split"] = applied(&next, e)
+	}
+
+	// pending
+	w["pending/load_same"] = dedup
+	w["pending/load_newer"] = applied(mach(lifecycle.Pending, incNewV6, 0, 0, ""),
+		effs(lifecycle.CancelLoaderRequest, lifecycle.RequestLoader))
+	w["pending/load_older"] = rejected(lifecycle.RejectStale)
+	w["pending/granted"] = applied(mach(lifecycle.Loading, inc, 0, 0, ""), effs(lifecycle.StartCopy), "loads_started")
+	w["pending/evict"] = applied(mach(lifecycle.Absent, inc, 0, 0, "auto_evict"), effs(lifecycle.CancelLoaderRequest), "evictions")
+	w["pending/supersede"] = applied(mach(lifecycle.Absent, inc, 0, 0, "superseded"), effs(lifecycle.CancelLoaderRequest))
+
+	// loading
+	w["loading/load_same"] = dedup
+	w["loading/load_newer"] = rejected(lifecycle.RejectVersion)
+	w["loading/load_older"] = rejected(lifecycle.RejectStale)
+	w["loading/finished_complete"] = applied(mach(lifecycle.Active, inc, 0, 20, ""), effs(lifecycle.Activate), "loads_completed")
+	w["loading/finished_failed"] = applied(mach(lifecycle.Absent, inc, 0, 0, ""), effs(lifecycle.Unpublish, lifecycle.DiscardCopy), "loads_failed")
+	w["loading/finished_abandoned"] = applied(mach(lifecycle.Absent, inc, 0, 0, ""), effs(lifecycle.Unpublish, lifecycle.DiscardCopy), "loads_failed")
+	w["loading/evict"] = applied(mach(lifecycle.LoadingCanceled, inc, 0, 0, "auto_evict"), effs(lifecycle.CancelCopy), "evictions")
+
+	// active, without and with a held snapshot
+	for _, a := range []struct {
+		name  string
+		snaps int
+	}{{"active", 0}, {"active_snap", 1}} {
+		n := a.name
+		w[n+"/load_same"] = dedup
+		w[n+"/load_newer"] = rejected(lifecycle.RejectVersion)
+		w[n+"/load_older"] = rejected(lifecycle.RejectStale)
+		w[n+"/snap"] = applied(mach(lifecycle.Active, inc, a.snaps+1, safePt, ""), effs(lifecycle.TakeSnapshot))
+		w[n+"/snap_version"] = notCached(lifecycle.RejectVersion)
+		w[n+"/snap_too_old"] = notCached(lifecycle.RejectTooOld)
+		w[n+"/safe_point"] = applied(mach(lifecycle.Active, inc, a.snaps, 30, ""), effs(lifecycle.RunGC))
+		w[n+"/safe_point_lower"] = applied(nil, nil) // safe points never go down
+	}
+	w["active/evict"] = applied(mach(lifecycle.Evicting, inc, 0, safePt, "auto_evict"),
+		effs(lifecycle.Unpublish, lifecycle.ReleaseMemory), "evictions")
+	w["active_snap/evict"] = applied(mach(lifecycle.PendingEvict, inc, 1, safePt, "auto_evict"),
+		effs(lifecycle.Unpublish), "evictions")
+	w["active_snap/release"] = applied(mach(lifecycle.Active, inc, 0, safePt, ""), nil)
+
+	// loading_canceled: only the job's end moves it, always to absent.
+	for _, r := range []string{"complete", "failed", "abandoned"} {
+		w["loading_canceled/finished_"+r] = applied(mach(lifecycle.Absent, inc, 0, 0, ""),
+			effs(lifecycle.DiscardCopy), "loads_canceled")
+	}
+
+	// pending_evict: held snapshots keep it; the last release moves on.
+	w["pending_evict/release"] = applied(mach(lifecycle.Evicting, inc, 0, safePt, "manual"), effs(lifecycle.ReleaseMemory))
+	w["pending_evict_2/release"] = applied(mach(lifecycle.PendingEvict, inc, 1, safePt, "manual"), nil)
+
+	// evicting: only its own memory release ends it.
+	w["evicting/mem_released"] = applied(mach(lifecycle.Absent, inc, 0, 0, "manual"), nil)
+	return w
+}
+
+func stepSafely(m lifecycle.Machine, ev lifecycle.Event) (res lifecycle.Result, panicked any) {
+	defer func() { panicked = recover() }()
+	return lifecycle.Step(m, ev), nil
+}
+
+// TestStepTable checks every state x every event against the expectations,
+// and that the table has exactly one row per pair.
+func TestStepTable(t *testing.T) {
+	exp := expectations()
+	used := map[string]bool{}
+	for _, f := range fixtures {
+		for _, e := range events {
+			key := f.name + "/" + e.name
+			t.Run(key, func(t *testing.T) {
+				w, ok := exp[key]
+				if !ok {
+					t.Fatalf("no expectation for %s", key)
+				}
+				used[key] = true
+				res, p := stepSafely(f.m, e.ev)
+				if p != nil {
+					t.Fatalf("Step panicked: %v", p)
+				}
+				if res.Outcome != w.outcome {
+					t.Errorf("outcome = %d, want %d (why %q)", res.Outcome, w.outcome, res.Why)
+				}
+				if res.Reject != w.reject {
+					t.Errorf("reject = %s, want %s", res.Reject, w.reject)
+				}
+				wantNext := f.m
+				if w.next != nil {
+					wantNext = *w.next
+				}
+				if !reflect.DeepEqual(res.Next, wantNext) {
+					t.Errorf("next = %+v\n want %+v", res.Next, wantNext)
+				}
+				if !slices.Equal(res.Effects, w.effects) {
+					t.Errorf("effects = %v, want %v", res.Effects, w.effects)
+				}
+				if !slices.Equal(res.Counters, w.counters) {
+					t.Errorf("counters = %v, want %v", res.Counters, w.counters)
+				}
+				if res.Changed(f.m) != (res.Next.State != f.m.State) {
+					t.Errorf("Changed() disagrees with the states")
+				}
+				if (res.Outcome == lifecycle.Ignored || res.Outcome == lifecycle.Rejected) && res.Why == "" {
+					t.Errorf("%v outcome without a reason for the log", res.Outcome)
+				}
+			})
+		}
+	}
+	for key := range exp {
+		if !used[key] {
+			t.Errorf("expectation %s matches no fixture/event pair", key)
+		}
+	}
+}
+
+// --- transition table and properties -------------------------------------------
+
+type edge struct{ from, to lifecycle.State }
+
+func (e edge) String() string { return e.from.String() + "->" + e.to.String() }
+
+// allowed is the issue's transition table. pending->pending is allowed only
+// as a replacement (a new incarnation); active->active is a change of held
+// snapshots or safe point. Other same-state steps are not state changes.
+var allowed = map[edge]bool{
+	{lifecycle.Absent, lifecycle.Pending}:                  true,
+	{lifecycle.Pending, lifecycle.Pending}:                 true,
+	{lifecycle.Pending, lifecycle.Loading}:                 true,
+	{lifecycle.Pending, lifecycle.Absent}:                  true,
+	{lifecycle.Loading, lifecycle.Active}:                  true,
+	{lifecycle.Loading, lifecycle.LoadingCanceled}:         true,
+	{lifecycle.Loading, lifecycle.Absent}:                  true,
+	{lifecycle.LoadingCanceled, lifecycle.Absent}:          true,
+	{lifecycle.Active, lifecycle.PendingEvict}:             true,
+	{lifecycle.Active, lifecycle.Evicting}:                 true,
+	{lifecycle.Active, lifecycle.Active}:                   true,
+	{lifecycle.PendingEvict, lifecycle.Evicting}:           true,
+	{lifecycle.Evicting, lifecycle.Absent}:                 true,
+	{lifecycle.PendingEvict, lifecycle.PendingEvict}:       true, // a snapshot released, others still held
+	{lifecycle.LoadingCanceled, lifecycle.LoadingCanceled}: false,
+}
+
+// lazy turns a label builder into a value formatted only when printed, so
+// the 100k-step walk does not format a label per step.
+type lazy func() string
+
+func (l lazy) String() string { return l() }
+
+// checkStep verifies the properties every single step must have.
+func checkStep(t *testing.T, lbl func() string, m lifecycle.Machine, ev lifecycle.Event, res lifecycle.Result) {
+	t.Helper()
+	label := lazy(lbl)
+	switch res.Outcome {
+	case lifecycle.Ignored, lifecycle.Rejected, lifecycle.Deduplicated, lifecycle.NotCached:
+		if !reflect.DeepEqual(res.Next, m) {
+			t.Fatalf("%s: %T outcome %d changed the machine\n from %+v\n   to %+v", label, ev, res.Outcome, m, res.Next)
+		}
+		for _, e := range res.Effects {
+			if e != lifecycle.DeclineLoader && e != lifecycle.DropStaleCopy {
+				t.Fatalf("%s: outcome %d performs effect %s", label, res.Outcome, e)
+			}
+		}
+	case lifecycle.Applied:
+	default:
+		t.Fatalf("%s: unknown outcome %d", label, res.Outcome)
+	}
+	changedInc := res.Next.Inc.Gen != m.Inc.Gen || res.Next.Inc.Region.ID != m.Inc.Region.ID
+	if !changedInc && !reflect.DeepEqual(res.Next.Inc.Region, m.Inc.Region) {
+		// Same incarnation, new descriptor: only a split may do that, in
+		// place, to a region that holds or is copying data.
+		if _, ok := ev.(lifecycle.Split); !ok || res.Next.State != m.State {
+			t.Fatalf("%s: %T changed the descriptor of %v to %v", label, ev, m.Inc, res.Next.Inc)
+		}
+		switch m.State {
+		case lifecycle.Loading, lifecycle.Active, lifecycle.LoadingCanceled:
+		default:
+			t.Fatalf("%s: split changed the descriptor of a %s region", label, m.State)
+		}
+	}
+	if res.Next.State != m.State || changedInc {
+		e := edge{m.State, res.Next.State}
+		if !allowed[e] {
+			t.Fatalf("%s: %T moved %s -> %s (incarnation %v -> %v), not in the transition table",
+				label, ev, m.State, res.Next.State, m.Inc, res.Next.Inc)
+		}
+		if changedInc && !(m.State == lifecycle.Absent || m.State == lifecycle.Pending) {
+			t.Fatalf("%s: %T changed the incarnation of a %s region", label, ev, m.State)
+		}
+	}
+	if int(res.Next.State) >= len(lifecycle.States) {
+		t.Fatalf("%s: invalid state %d", label, res.Next.State)
+	}
+}
+
+// checkInvariants verifies what must hold of every reachable machine.
+func checkInvariants(t *testing.T, lbl func() string, m lifecycle.Machine) {
+	t.Helper()
+	label := lazy(lbl)
+	if m.Snapshots < 0 {
+		t.Fatalf("%s: negative snapshot count: %+v", label, m)
+	}
+	if m.Snapshots > 0 && m.State != lifecycle.Active && m.State != lifecycle.PendingEvict {
+		t.Fatalf("%s: %d snapshots held in state %s", label, m.Snapshots, m.State)
+	}
+	if m.State == lifecycle.PendingEvict && m.Snapshots == 0 {
+		t.Fatalf("%s: pending_evict without a held snapshot", label)
+	}
+}
+
+// TestStepProperties checks the per-step properties over every pair, plus a
+// nil event, and the allowed table against the declared states.
+func TestStepProperties(t *testing.T) {
+	for _, f := range fixtures {
+		for _, e := range append(slices.Clone(events), namedEvent{"nil", nil}) {
+			label := f.name + "/" + e.name
+			res, p := stepSafely(f.m, e.ev)
+			if p != nil {
+				t.Fatalf("%s: Step panicked: %v", label, p)
+			}
+			lbl := func() string { return label }
+			checkStep(t, lbl, f.m, e.ev, res)
+			checkInvariants(t, lbl, res.Next)
+		}
+	}
+	// The nil (unknown) event is ignored.
+	if res := lifecycle.Step(lifecycle.Machine{State: lifecycle.Active, Inc: inc}, nil); res.Outcome != lifecycle.Ignored {
+		t.Errorf("nil event: outcome %d, want ignored", res.Outcome)
+	}
+}
+
+// TestEveryAllowedTransitionIsReachable makes sure the table in this test is
+// not looser than the machine: every allowed change happens for some pair.
+func TestEveryAllowedTransitionIsReachable(t *testing.T) {
+	seen := map[edge]bool{}
+	for _, f := range fixtures {
+		for _, e := range events {
+			res := lifecycle.Step(f.m, e.ev)
+			changedInc := res.Next.Inc.Gen != f.m.Inc.Gen
+			if res.Next.State != f.m.State || changedInc || !reflect.DeepEqual(res.Next, f.m) {
+				seen[edge{f.m.State, res.Next.State}] = true
+			}
+		}
+	}
+	for e, ok := range allowed {
+		if ok && !seen[e] {
+			t.Errorf("allowed transition %s -> %s is never taken by the fixtures", e.from, e.to)
+		}
+	}
+}
+
+// TestRandomWalk drives one region id with 100k random events and checks the
+// per-step properties and the invariants after every step. It also keeps a
+// model of the snapshots handed out and of the load jobs in flight.
+func TestRandomWalk(t *testing.T) {
+	seed := rand.Uint64()
+	if s := os.Getenv("LIFECYCLE_SEED"); s != "" {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("LIFECYCLE_SEED: %v", err)
+		}
+		seed = v
+	}
+	t.Logf("seed %d (rerun with LIFECYCLE_SEED=%d)", seed, seed)
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+
+	const steps = 100_000
+	var (
+		m       lifecycle.Machine
+		nextGen uint64 = 1
+		granted int    // snapshots handed out to the current incarnation, not yet released
+		starts  = map[uint64]int{}
+		seen    = map[edge]int{}
+	)
+	region := func() mvcc.Region {
+		v := m.Inc.Region.Version
+		switch rng.IntN(6) {
+		case 0:
+			v++
+		case 1:
+			if v > 1 {
+				v--
+			}
+		case 2:
+			return mvcc.Region{ID: 99, Version: 1, Start: []byte("q"), End: []byte("r")}
+		case 3:
+			return mvcc.Region{ID: 7, Version: 0} // invalid
+		}
+		if v == 0 {
+			v = 1
+		}
+		return mvcc.Region{ID: 7, Version: v, Start: []byte("b"), End: []byte("m")}
+	}
+	gen := func() uint64 {
+		switch rng.IntN(4) {
+		case 0, 1:
+			return m.Inc.Gen
+		case 2:
+			return m.Inc.Gen - 1
+		default:
+			return rng.Uint64N(nextGen + 2)
+		}
+	}
+	results := []lifecycle.LoadResult{lifecycle.CopyComplete, lifecycle.CopyFailed, lifecycle.CopyAbandoned}
+	for i := 0; i < steps; i++ {
+		var ev lifecycle.Event
+		switch k := rng.IntN(17); {
+		case k < 2:
+			ev = lifecycle.Load{Region: region(), Gen: nextGen}
+			nextGen++
+		case k < 4:
+			ev = lifecycle.LoaderGranted{Gen: gen()}
+		case k < 6:
+			result := lifecycle.CopyComplete // mostly complete, so the walk gets past loading
+			if rng.IntN(3) == 0 {
+				result = results[rng.IntN(len(results))]
+			}
+			ev = lifecycle.LoadFinished{Gen: gen(), Result: result, SafePoint: rng.Uint64N(50)}
+		case k < 7:
+			ev = lifecycle.Evict{Reason: "random"}
+		case k < 10:
+			ev = lifecycle.SnapshotAcquire{Version: m.Inc.Region.Version + rng.Uint64N(2), Ts: rng.Uint64N(100)}
+		case k < 12:
+			ev = lifecycle.SnapshotRelease{Gen: gen()}
+		case k < 14:
+			ev = lifecycle.MemoryReleased{Gen: gen()}
+		case k < 15:
+			ev = lifecycle.AdvanceSafePoint{SafePoint: rng.Uint64N(100)}
+		case k < 16:
+			parent := m.Inc.Region
+			keep := mvcc.Region{ID: parent.ID, Version: parent.Version + 1, Start: parent.Start, End: []byte("f")}
+			other := mvcc.Region{ID: 50 + rng.Uint64N(5), Version: parent.Version + 1, Start: []byte("f"), End: parent.End}
+			ev = lifecycle.Split{Children: []mvcc.Region{keep, other}, Gens: []uint64{gen(), nextGen}}
+			nextGen++
+		default:
+			ev = lifecycle.Supersede{Gen: gen()}
+		}
+		prev := m
+		label := lazy(func() string {
+			return fmt.Sprintf("seed %d step %d (%s %+v) from %s", seed, i, lifecycle.EventName(ev), ev, prev.State)
+		})
+		res, p := stepSafely(m, ev)
+		if p != nil {
+			t.Fatalf("%s: Step panicked: %v", label, p)
+		}
+		checkStep(t, label, m, ev, res)
+		checkInvariants(t, label, res.Next)
+
+		// Model: snapshots of the current incarnation.
+		if res.Next.Inc.Gen != m.Inc.Gen {
+			granted = 0
+		}
+		for _, e := range res.Effects {
+			switch e {
+			case lifecycle.TakeSnapshot:
+				granted++
+			case lifecycle.StartCopy:
+				starts[res.Next.Inc.Gen]++
+				if starts[res.Next.Inc.Gen] > 1 {
+					t.Fatalf("%s: a second copy started for gen %d", label, res.Next.Inc.Gen)
+				}
+			}
+		}
+		if r, ok := ev.(lifecycle.SnapshotRelease); ok && res.Next.Snapshots < m.Snapshots {
+			if r.Gen != m.Inc.Gen {
+				t.Fatalf("%s: a release of gen %d dropped a snapshot of gen %d", label, r.Gen, m.Inc.Gen)
+			}
+			granted--
+		}
+		if res.Next.State == lifecycle.Absent {
+			granted = 0
+		}
+		if granted != res.Next.Snapshots && res.Next.State != lifecycle.Absent {
+			t.Fatalf("%s: machine counts %d snapshots, %d handed out and not released", label, res.Next.Snapshots, granted)
+		}
+		if res.Next.State != m.State {
+			seen[edge{m.State, res.Next.State}]++
+		}
+		m = res.Next
+	}
+	t.Logf("transitions taken: %v", seen)
+	for _, e := range []edge{
+		{lifecycle.Pending, lifecycle.Loading}, {lifecycle.Loading, lifecycle.Active},
+		{lifecycle.Active, lifecycle.PendingEvict}, {lifecycle.PendingEvict, lifecycle.Evicting},
+		{lifecycle.Loading, lifecycle.LoadingCanceled}, {lifecycle.Evicting, lifecycle.Absent},
+	} {
+		if seen[e] == 0 {
+			t.Errorf("random walk never took %s -> %s; the generator is too weak", e.from, e.to)
+		}
+	}
+}
+
+// TestStateHelpers covers names, parsing and the state predicates.
+func TestStateHelpers(t *testing.T) {
+	names := []string{"absent", "pending", "loading", "active", "loading_canceled", "pending_evict", "evicting"}
+	if len(lifecycle.States) != len(names) {
+		t.Fatalf("States has %d entries, want %d", len(lifecycle.States), len(names))
+	}
+	for i, s := range lifecycle.States {
+		if s.String() != names[i] {
+			t.Errorf("state %d String() = %q, want %q", i, s, names[i])
+		}
+		p, err := lifecycle.ParseState(names[i])
+		if err != nil || p != s {
+			t.Errorf("ParseState(%q) = %v, %v", names[i], p, err)
+		}
+		if s.Held() != (s != lifecycle.Absent) {
+			t.Errorf("%s.Held() = %v", s, s.Held())
+		}
+		wantEvicted := s == lifecycle.LoadingCanceled || s == lifecycle.PendingEvict || s == lifecycle.Evicting
+		if s.Evicted() != wantEvicted {
+			t.Errorf("%s.Evicted() = %v", s, s.Evicted())
+		}
+		wantSettled := s == lifecycle.Absent || s == lifecycle.Active || s == lifecycle.PendingEvict
+		if s.Settled() != wantSettled {
+			t.Errorf("%s.Settled() = %v", s, s.Settled())
+		}
+	}
+	if _, err := lifecycle.ParseState("cached"); err == nil {
+		t.Error(`ParseState("cached") succeeded`)
+	}
+	if got := lifecycle.State(42).String(); got != "state(42)" {
+		t.Errorf("State(42).String() = %q", got)
+	}
+	if got := lifecycle.Effect(0).String(); got != "effect(0)" {
+		t.Errorf("Effect(0).String() = %q", got)
+	}
+	if got := lifecycle.RejectTooOld.String(); got != "too_old_read" {
+		t.Errorf("RejectTooOld.String() = %q", got)
+	}
+	for _, e := range events {
+		if lifecycle.EventName(e.ev) == "" {
+			t.Errorf("%s: empty event name", e.name)
+		}
+	}
+}
