@@ -92,12 +92,13 @@ func (e *Engine) Get(key []byte, ts uint64) (GetResult, error) {
 	if err != nil {
 		return GetResult{}, err
 	}
-	e.countRead(src)
+	e.countRead(src, why)
 	e.heat.Record(key, 1, 1)
 	return GetResult{Value: v, Found: ok, ReadInfo: ReadInfo{Source: src, Reason: why}}, nil
 }
 
-func (e *Engine) countRead(src Source) {
+func (e *Engine) countRead(src Source, why DiskReason) {
+	e.reads.count(src, why)
 	if src == FromMemory {
 		e.counters.ReadMemory()
 	} else {
@@ -133,7 +134,7 @@ func (e *Engine) Scan(start, end []byte, ts uint64, limit int) (ScanResult, erro
 	if err != nil {
 		return ScanResult{}, err
 	}
-	e.countRead(src)
+	e.countRead(src, why)
 	e.heat.Record(start, stepped, len(kvs))
 	return ScanResult{Pairs: kvs, ReadInfo: ReadInfo{Source: src, Reason: why}}, nil
 }
@@ -264,7 +265,11 @@ type Stats struct {
 func (e *Engine) Stats() Stats {
 	st := Stats{Counters: e.counters.Map(), MemoryBytes: e.plane.MemoryUsed()}
 	for _, s := range e.sup.Board.All() {
-		st.Regions = append(st.Regions, RegionStat{Region: s.Region, State: s.State, Snapshots: s.Snapshots})
+		var mem int64
+		if s.Handle != nil {
+			mem, _, _ = s.Handle.Stats()
+		}
+		st.Regions = append(st.Regions, RegionStat{Region: s.Region, State: s.State, Snapshots: s.Snapshots, MemoryBytes: mem})
 	}
 	return st
 }
@@ -314,8 +319,19 @@ func (e *Engine) Failpoint(name, action string) error {
 }
 
 // WaitFailpointPaused blocks until n steps are paused at the failpoint.
+// It returns ErrClosed if the engine closes first.
 func (e *Engine) WaitFailpointPaused(ctx context.Context, name string, n int) error {
-	return e.fps.WaitPaused(ctx, name, n)
+	both, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(e.ctx, cancel)
+	defer stop()
+	if err := e.fps.WaitPaused(both, name, n); err != nil {
+		if ctx.Err() == nil && e.ctx.Err() != nil {
+			return ErrClosed
+		}
+		return err
+	}
+	return nil
 }
 
 // Split tells the engine a region split in the host: source (its old

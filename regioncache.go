@@ -14,6 +14,11 @@
 //	e.Load(regioncache.Region{ID: 1, Version: 1, Start: []byte("a"), End: []byte("z")})
 //	e.WaitIdle(ctx)
 //	res, _ := e.Get([]byte("k"), 20) // res.Source == regioncache.FromMemory
+//
+// To see inside a running engine: Options.Registerer exports Prometheus
+// metrics (package metrics), package debughttp serves the regions and
+// counters as JSON, and Options.Logger receives the engine's logs. Package
+// config reads Options from a JSON or TOML file; ARCHITECTURE.md is the map.
 package regioncache
 
 import (
@@ -25,6 +30,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/regioncache/regioncache/actorlog"
@@ -36,7 +42,9 @@ import (
 	"github.com/regioncache/regioncache/heat"
 	"github.com/regioncache/regioncache/lifecycle"
 	"github.com/regioncache/regioncache/messages"
+	"github.com/regioncache/regioncache/metrics"
 	"github.com/regioncache/regioncache/mvcc"
+	"github.com/regioncache/regioncache/regionactor"
 )
 
 // Region describes a key range [Start, End) (End empty: unbounded) with an
@@ -112,13 +120,21 @@ type Options struct {
 	// StopLoadThreshold in bytes (default 80% of Capacity): a load starting
 	// at or above it fails without copying.
 	StopLoadThreshold int64
-	// Logger receives the engine's logs, protoactor's included; nil: none.
+	// Logger receives the engine's logs, protoactor's and Pebble's included,
+	// at the logger's own level; nil: none.
 	Logger *zerolog.Logger
+	// Registerer, if set, gets the engine's Prometheus metrics (all named
+	// regioncache_*) at Open; Close unregisters them. Nil: no metrics and no
+	// cost. Two engines on one registry need distinct labels:
+	// prometheus.WrapRegistererWith.
+	Registerer prometheus.Registerer
 	// ActorSystem is the host's actor system to run in; nil: the engine
 	// makes its own.
 	ActorSystem *actor.ActorSystem
 	// OnTransition, if set, is called for every region state change, in
-	// order, from one goroutine. It must not block or call the engine.
+	// order, from one goroutine, and for the region that keeps its id
+	// through a split (same state, new version and range: From == To). It
+	// must not block or call the engine.
 	OnTransition func(Transition)
 	// AutoLoadEvict loads hot regions and evicts cold ones on its own (off
 	// by default).
@@ -192,6 +208,9 @@ type Engine struct {
 	fps       *failpoint.Set
 	counters  *counters.Set
 	heat      *heat.Tracker
+	reads     readCounts      // reads by source and disk reason
+	snapsHeld [3]atomic.Int64 // live Snapshots by Source
+	metrics   *metrics.Metrics
 	safePoint atomic.Uint64
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -203,34 +222,14 @@ type Engine struct {
 
 // Open starts an engine: the disk engine, the supervisor, its loaders.
 func Open(opts Options) (*Engine, error) {
-	if opts.Loaders < 0 {
-		return nil, fmt.Errorf("%w: loaders must be positive, got %d", ErrInvalidOptions, opts.Loaders)
-	}
-	if opts.Loaders == 0 {
-		opts.Loaders = DefaultLoaders
-	}
-	if err := opts.ensureMemoryDefaults(); err != nil {
+	if err := opts.ensureDefaults(); err != nil {
 		return nil, err
-	}
-	if a := &opts.AutoLoadEvict; a.Enabled {
-		if a.Interval < 0 || a.AmplificationThreshold < 0 || a.MaxLoadsPerRound < 0 {
-			return nil, fmt.Errorf("%w: automatic load/evict settings must not be negative", ErrInvalidOptions)
-		}
-		if a.Interval == 0 {
-			a.Interval = DefaultAutoInterval
-		}
-		if a.AmplificationThreshold == 0 {
-			a.AmplificationThreshold = DefaultAmplificationThreshold
-		}
-		if a.MaxLoadsPerRound == 0 {
-			a.MaxLoadsPerRound = DefaultMaxLoadsPerRound
-		}
 	}
 	log := zerolog.Nop()
 	if opts.Logger != nil {
 		log = *opts.Logger
 	}
-	db, err := diskengine.Open(diskengine.Options{Dir: opts.Dir})
+	db, err := diskengine.Open(diskengine.Options{Dir: opts.Dir, Logger: pebbleLogger(opts.Logger)})
 	if err != nil {
 		return nil, err
 	}
@@ -251,14 +250,26 @@ func Open(opts Options) (*Engine, error) {
 	if e.system == nil {
 		e.system = actorlog.NewActorSystem(log)
 	}
+	var timings regionactor.Timings
+	if opts.Registerer != nil {
+		e.metrics = metrics.New(e.metricsSample, metricsEvictReasons)
+		timings = e.metrics
+	}
 	e.sup = actors.Start(e.system.Root, actors.Deps{
 		Plane: e.plane, Failpoints: e.fps, Counters: e.counters, Log: log, Ctx: e.ctx,
-		Loaders: opts.Loaders, SafePoint: e.safePoint.Load, OnTransition: opts.OnTransition,
+		Loaders: opts.Loaders, SafePoint: e.safePoint.Load, OnTransition: opts.OnTransition, Timings: timings,
 		Auto: actors.AutoLoadEvict{
 			Enabled: opts.AutoLoadEvict.Enabled, Interval: opts.AutoLoadEvict.Interval, Heat: e.heat,
 			AmplificationThreshold: opts.AutoLoadEvict.AmplificationThreshold, MaxLoadsPerRound: opts.AutoLoadEvict.MaxLoadsPerRound,
 		},
 	})
+	if e.metrics != nil {
+		if err := opts.Registerer.Register(e.metrics); err != nil {
+			e.metrics = nil
+			_ = e.Close()
+			return nil, fmt.Errorf("%w: registering metrics (two engines on one registry need distinct labels): %w", ErrInvalidOptions, err)
+		}
+	}
 	return e, nil
 }
 
@@ -295,6 +306,9 @@ func (o *Options) ensureMemoryDefaults() error {
 // finish first; later calls return ErrClosed. Paused failpoints are released.
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
+		if e.metrics != nil {
+			e.opts.Registerer.Unregister(e.metrics)
+		}
 		e.cancel() // paused work and waits stop waiting
 		e.sup.Close()
 		e.life.Lock()

@@ -68,6 +68,7 @@ func (e *Engine) Snapshot(r Region, ts uint64) (*Snapshot, error) {
 	if g.OK {
 		s.mem, s.safePoint, s.disk, s.owner, s.gen = g.View.Tree, g.View.SafePoint, g.View.Disk, g.Owner, g.Gen
 		s.info = ReadInfo{Source: FromMemory}
+		e.snapsHeld[FromMemory].Add(1)
 		return s, nil
 	}
 	disk, err := e.plane.NewDiskSnapshot()
@@ -76,6 +77,7 @@ func (e *Engine) Snapshot(r Region, ts uint64) (*Snapshot, error) {
 	}
 	s.disk = disk
 	s.info = ReadInfo{Source: FromDisk, Reason: diskReason(g.Reason)}
+	e.snapsHeld[FromDisk].Add(1)
 	return s, nil
 }
 
@@ -110,6 +112,13 @@ func (s *Snapshot) fromMemory(ts uint64) bool { return s.mem != nil && ts > s.sa
 
 // Get reads key through the snapshot at ts (0: the snapshot's ts).
 func (s *Snapshot) Get(key []byte, ts uint64) (GetResult, error) {
+	// Holding the engine open for the read keeps Close from closing the
+	// disk snapshot under it.
+	exit, err := s.e.enter()
+	if err != nil {
+		return GetResult{}, err
+	}
+	defer exit()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.released {
@@ -122,6 +131,7 @@ func (s *Snapshot) Get(key []byte, ts uint64) (GetResult, error) {
 	if s.fromMemory(ts) {
 		v, ok := s.mem.Get(key, ts)
 		s.e.counters.ReadMemory()
+		s.e.reads.count(FromMemory, dataplane.Cached)
 		return GetResult{Value: bytes.Clone(v), Found: ok, ReadInfo: ReadInfo{Source: FromMemory}}, nil
 	}
 	v, ok, err := s.disk.Reader().Get(key, ts)
@@ -129,7 +139,9 @@ func (s *Snapshot) Get(key []byte, ts uint64) (GetResult, error) {
 		return GetResult{}, err
 	}
 	s.e.counters.ReadDisk()
-	return GetResult{Value: v, Found: ok, ReadInfo: s.diskInfo()}, nil
+	info := s.diskInfo()
+	s.e.reads.count(FromDisk, info.Reason)
+	return GetResult{Value: v, Found: ok, ReadInfo: info}, nil
 }
 
 func (s *Snapshot) diskInfo() ReadInfo {
@@ -141,6 +153,11 @@ func (s *Snapshot) diskInfo() ReadInfo {
 
 // Scan reads [start, end) ∩ the snapshot's region at ts (0: the snapshot's ts).
 func (s *Snapshot) Scan(start, end []byte, ts uint64, limit int) (ScanResult, error) {
+	exit, err := s.e.enter()
+	if err != nil {
+		return ScanResult{}, err
+	}
+	defer exit()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.released {
@@ -163,6 +180,7 @@ func (s *Snapshot) Scan(start, end []byte, ts uint64, limit int) (ScanResult, er
 			return limit <= 0 || len(out) < limit
 		})
 		s.e.counters.ReadMemory()
+		s.e.reads.count(FromMemory, dataplane.Cached)
 		return ScanResult{Pairs: out, ReadInfo: ReadInfo{Source: FromMemory}}, nil
 	}
 	kvs, err := s.disk.Reader().Scan(start, end, ts, limit)
@@ -170,25 +188,30 @@ func (s *Snapshot) Scan(start, end []byte, ts uint64, limit int) (ScanResult, er
 		return ScanResult{}, err
 	}
 	s.e.counters.ReadDisk()
-	return ScanResult{Pairs: kvs, ReadInfo: s.diskInfo()}, nil
+	info := s.diskInfo()
+	s.e.reads.count(FromDisk, info.Reason)
+	return ScanResult{Pairs: kvs, ReadInfo: info}, nil
 }
 
 // Release drops the snapshot. It is idempotent, and harmless after Close.
 func (s *Snapshot) Release() {
+	// Enter before taking s.mu, in the same order as reads, so Release
+	// cannot deadlock with a read and a Close.
+	exit, err := s.e.enter()
+	open := err == nil
+	if open {
+		defer exit()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.released {
 		return
 	}
 	s.released = true
+	s.e.snapsHeld[s.info.Source].Add(-1)
 	s.disk.Close()
 	s.mem = nil
-	if s.owner != nil {
-		exit, err := s.e.enter()
-		if err != nil {
-			return
-		}
-		defer exit()
+	if s.owner != nil && open {
 		// The owner cannot be gone: a region with a held snapshot stays
 		// active or pending_evict until this message arrives.
 		s.e.system.Root.Send(s.owner, &messages.ReleaseSnapshot{Gen: s.gen})

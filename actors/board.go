@@ -4,9 +4,11 @@ import (
 	"context"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/regioncache/regioncache/dataplane"
 	"github.com/regioncache/regioncache/lifecycle"
 	"github.com/regioncache/regioncache/mvcc"
 )
@@ -17,7 +19,13 @@ type RegionStatus struct {
 	Gen       uint64
 	State     lifecycle.State
 	Snapshots int
-	pid       *actor.PID
+	// Handle is the incarnation's data (nil while pending), for the debug view.
+	Handle *dataplane.Handle
+	// Since is when the incarnation entered State; LoadedAt when its data
+	// became readable from memory (zero until then; a split child keeps its
+	// source's). The board stamps both.
+	Since, LoadedAt time.Time
+	pid             *actor.PID
 }
 
 // Transition is one recorded state change.
@@ -54,6 +62,19 @@ func (b *Board) set(s RegionStatus) {
 	case s.State == lifecycle.Absent:
 		delete(b.regions, s.Region.ID)
 	default:
+		now := time.Now()
+		s.Since = now
+		if held && cur.Gen == s.Gen {
+			if cur.State == s.State {
+				s.Since = cur.Since
+			}
+			if s.LoadedAt.IsZero() {
+				s.LoadedAt = cur.LoadedAt
+			}
+		}
+		if s.State == lifecycle.Active && s.LoadedAt.IsZero() {
+			s.LoadedAt = now
+		}
 		b.regions[s.Region.ID] = s
 	}
 	b.changed.Broadcast()

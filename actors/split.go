@@ -95,8 +95,11 @@ func (st *supervisorState) adoptSplit(c actor.Context, e *entry, src mvcc.Region
 		e.region = res.Children[0]
 		e.handle = res.Handles[0]
 		st.index(e)
-		st.board.set(RegionStatus{Region: e.region, Gen: e.gen, State: e.state, Snapshots: e.snaps, pid: e.pid})
+		// Same state, new version and range: observers still need to know.
+		st.emit(Transition{Region: e.region, Gen: e.gen, From: e.state, To: e.state, Cause: fmt.Sprintf("split of %s", src)})
+		st.board.set(RegionStatus{Region: e.region, Gen: e.gen, State: e.state, Snapshots: e.snaps, Handle: e.handle, pid: e.pid})
 	}
+	loadedAt := st.board.Get(e.region.ID).LoadedAt // the children share the source's data
 	for i := 1; i < len(res.Children); i++ {
 		ch := res.Children[i]
 		if old := st.byID[ch.ID]; old != nil {
@@ -111,7 +114,7 @@ func (st *supervisorState) adoptSplit(c actor.Context, e *entry, src mvcc.Region
 			fmt.Sprintf("region-%d-", ch.ID))
 		st.index(ne)
 		st.emit(Transition{Region: ch, Gen: ne.gen, From: lifecycle.Absent, To: res.State, Cause: fmt.Sprintf("split of %s", src)})
-		st.board.set(RegionStatus{Region: ch, Gen: ne.gen, State: res.State, pid: ne.pid})
+		st.board.set(RegionStatus{Region: ch, Gen: ne.gen, State: res.State, Handle: ne.handle, LoadedAt: loadedAt, pid: ne.pid})
 	}
 }
 
@@ -148,22 +151,36 @@ func (st *supervisorState) merge(c actor.Context, req *messages.MergeRegions) {
 			targets = append(targets, e)
 		}
 	}
-	ids := make(map[uint64]bool, len(targets))
+	// Register the reload before evicting, so a source that reaches absent
+	// before every eviction is taken is still crossed off.
+	pm := &pendingMerge{into: into, waiting: make(map[uint64]bool, len(targets))}
 	for _, t := range targets {
-		ids[t.region.ID] = true
+		pm.waiting[t.region.ID] = true
 	}
+	st.merges = append(st.merges, pm)
 	st.evictEntries(c, targets, "merge", func(prev []lifecycle.State) {
 		wasActive := false
 		for _, p := range prev {
 			wasActive = wasActive || p == lifecycle.Active
 		}
 		if wasActive {
-			pm := &pendingMerge{into: into, waiting: ids}
-			st.merges = append(st.merges, pm)
-			st.resolveMerges(c)
+			pm.decided = true
+		} else {
+			st.dropMerge(pm)
 		}
+		st.resolveMerges(c)
 		req.Reply <- nil
 	})
+}
+
+func (st *supervisorState) dropMerge(pm *pendingMerge) {
+	var kept []*pendingMerge
+	for _, m := range st.merges {
+		if m != pm {
+			kept = append(kept, m)
+		}
+	}
+	st.merges = kept
 }
 
 func contains(es []*entry, e *entry) bool {
@@ -187,7 +204,7 @@ func (st *supervisorState) sourceGone(c actor.Context, id uint64) {
 func (st *supervisorState) resolveMerges(c actor.Context) {
 	var ready, waiting []*pendingMerge
 	for _, pm := range st.merges {
-		if len(pm.waiting) > 0 {
+		if len(pm.waiting) > 0 || !pm.decided {
 			waiting = append(waiting, pm)
 		} else {
 			ready = append(ready, pm)

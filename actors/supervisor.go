@@ -39,6 +39,8 @@ type Deps struct {
 	OnTransition func(Transition)
 	// Auto configures automatic load and evict.
 	Auto AutoLoadEvict
+	// Timings, if set, receives load and eviction durations (metrics).
+	Timings regionactor.Timings
 }
 
 // Supervisor is a running supervisor.
@@ -108,6 +110,8 @@ type supervisorState struct {
 type pendingMerge struct {
 	into    mvcc.Region
 	waiting map[uint64]bool // source ids not yet absent
+	// decided: every source took its eviction and one of them was active.
+	decided bool
 }
 
 type supervisor struct{ st *supervisorState }
@@ -122,7 +126,7 @@ func (s *supervisor) Receive(c actor.Context) {
 			}), "loaders")
 			st.region = &regionactor.Deps{
 				Plane: st.d.Plane, Failpoints: st.d.Failpoints, Counters: st.d.Counters, Log: st.d.Log,
-				Ctx: st.d.Ctx, Pool: st.pool, SafePoint: st.d.SafePoint,
+				Ctx: st.d.Ctx, Pool: st.pool, SafePoint: st.d.SafePoint, Timings: st.d.Timings,
 			}
 			if st.d.Auto.Enabled && st.d.Auto.Interval > 0 {
 				st.stopTicker = scheduler.NewTimerScheduler(c.ActorSystem().Root).
@@ -195,8 +199,9 @@ func (st *supervisorState) overlapping(r mvcc.Region) []*entry {
 func (st *supervisorState) answer(req *messages.LoadRegion, o messages.Outcome) { req.Reply <- o }
 
 // clearOverlaps makes room for r: overlapping pending regions with an older
-// version are superseded; any other overlap refuses the load.
-func (st *supervisorState) clearOverlaps(c actor.Context, r mvcc.Region) (conflict *mvcc.Region) {
+// version are superseded; any other overlap refuses the load. It returns the
+// superseded entries; each reports its step to b.
+func (st *supervisorState) clearOverlaps(c actor.Context, r mvcc.Region, b *barrier) (conflict *mvcc.Region) {
 	var doomed []*entry
 	for _, e := range st.overlapping(r) {
 		if e.region.ID == r.ID {
@@ -211,9 +216,30 @@ func (st *supervisorState) clearOverlaps(c actor.Context, r mvcc.Region) (confli
 	for _, e := range doomed {
 		e.pending = false
 		st.unindex(e)
-		c.Send(e.pid, &messages.Step{Event: lifecycle.Supersede{Gen: e.gen}})
+		b.left++
+		c.Send(e.pid, &messages.Step{Event: lifecycle.Supersede{Gen: e.gen}, Done: b.side})
 	}
 	return nil
+}
+
+// barrier answers a caller once its main step and every side step it caused
+// (superseded regions) are recorded, so the caller sees all of them.
+type barrier struct {
+	left int
+	out  messages.Outcome
+	then func(messages.Outcome)
+}
+
+func newBarrier(then func(messages.Outcome)) *barrier { return &barrier{left: 1, then: then} }
+
+func (b *barrier) side(messages.Outcome) { b.left--; b.fire() }
+
+func (b *barrier) main(o messages.Outcome) { b.out = o; b.left--; b.fire() }
+
+func (b *barrier) fire() {
+	if b.left == 0 {
+		b.then(b.out)
+	}
 }
 
 func (st *supervisorState) index(e *entry) {
@@ -245,7 +271,7 @@ func (st *supervisorState) load(c actor.Context, req *messages.LoadRegion) {
 	st.noteKnown(c, r)
 	st.nextGen++
 	gen := st.nextGen
-	done := func(o messages.Outcome) { st.answer(req, o) }
+	b := newBarrier(func(o messages.Outcome) { st.answer(req, o) })
 	if e := st.byID[r.ID]; e != nil {
 		if !e.pending && r.Version > e.region.Version {
 			// The host moved on and the engine missed it: the held range
@@ -258,7 +284,7 @@ func (st *supervisorState) load(c actor.Context, req *messages.LoadRegion) {
 			return
 		}
 		if e.pending && r.Version > e.region.Version {
-			if conflict := st.clearOverlaps(c, r); conflict != nil {
+			if conflict := st.clearOverlaps(c, r, b); conflict != nil {
 				st.reject(req, lifecycle.RejectOverlap, fmt.Sprintf("overlaps %s", conflict), conflict)
 				return
 			}
@@ -267,17 +293,17 @@ func (st *supervisorState) load(c actor.Context, req *messages.LoadRegion) {
 			st.index(e)
 		}
 		// The region actor decides: duplicate, stale, evicting, replaced.
-		c.Send(e.pid, &messages.Step{Event: lifecycle.Load{Region: r, Gen: gen}, Done: done, Retry: req})
+		c.Send(e.pid, &messages.Step{Event: lifecycle.Load{Region: r, Gen: gen}, Done: b.main, Retry: req})
 		return
 	}
-	if conflict := st.clearOverlaps(c, r); conflict != nil {
+	if conflict := st.clearOverlaps(c, r, b); conflict != nil {
 		st.reject(req, lifecycle.RejectOverlap, fmt.Sprintf("overlaps %s", conflict), conflict)
 		return
 	}
 	e := &entry{region: r, gen: gen, pending: true, state: lifecycle.Absent}
 	e.pid = c.SpawnPrefix(regionactor.Props(st.region, nil), fmt.Sprintf("region-%d-", r.ID))
 	st.index(e)
-	c.Send(e.pid, &messages.Step{Event: lifecycle.Load{Region: r, Gen: gen}, Done: done, Retry: req})
+	c.Send(e.pid, &messages.Step{Event: lifecycle.Load{Region: r, Gen: gen}, Done: b.main, Retry: req})
 }
 
 // see records the newest version heard of for a region id.
@@ -391,7 +417,7 @@ func (st *supervisorState) stepped(c actor.Context, m *messages.Stepped) {
 	if e := st.byID[m.Inc.Region.ID]; e != nil && e.pid.Equal(m.From) && e.gen == m.Inc.Gen {
 		e.state, e.snaps, e.handle = m.To, m.Snapshots, m.Handle
 		if m.FromState == m.To {
-			st.board.set(RegionStatus{Region: e.region, Gen: e.gen, State: e.state, Snapshots: e.snaps, pid: e.pid})
+			st.board.set(RegionStatus{Region: e.region, Gen: e.gen, State: e.state, Snapshots: e.snaps, Handle: e.handle, pid: e.pid})
 		}
 		if m.To == lifecycle.Absent {
 			st.unindex(e)
@@ -419,7 +445,7 @@ func (st *supervisorState) record(m *messages.Stepped) {
 	} else {
 		st.emit(Transition{Region: m.Inc.Region, Gen: m.Inc.Gen, From: m.FromState, To: m.To, Cause: m.Cause})
 	}
-	st.board.set(RegionStatus{Region: m.Inc.Region, Gen: m.Inc.Gen, State: m.To, Snapshots: m.Snapshots, pid: m.From})
+	st.board.set(RegionStatus{Region: m.Inc.Region, Gen: m.Inc.Gen, State: m.To, Snapshots: m.Snapshots, Handle: m.Handle, pid: m.From})
 }
 
 func (st *supervisorState) emit(t Transition) {

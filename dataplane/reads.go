@@ -66,6 +66,10 @@ var readClock atomic.Int64
 
 func nextRead() int64 { return readClock.Add(1) }
 
+// ReadClock is the read clock now: how many reads were served from memory in
+// this process. LastRead values compare with it.
+func ReadClock() int64 { return readClock.Load() }
+
 // Get reads the newest version of key at or below ts, from memory when the
 // key's region is active and ts is above its safe point, else from disk.
 func (p *Plane) Get(key []byte, ts uint64) (value []byte, found bool, src Source, why DiskReason, err error) {

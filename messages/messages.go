@@ -231,3 +231,19 @@ type LoaderIdle struct{ Worker *actor.PID }
 
 // MemoryReleased reports that an evicted incarnation's memory is gone.
 type MemoryReleased struct{ Gen uint64 }
+
+// Messages that can legitimately arrive after their receiver stopped (the
+// engine closing while work is in flight) are not dead-letter noise. The
+// marker also keeps protoactor from starting its dead-letter log throttle.
+func (*CopyDone) IgnoreDeadLetterLogging()            {}
+func (*LoaderIdle) IgnoreDeadLetterLogging()          {}
+func (*LoaderDeclined) IgnoreDeadLetterLogging()      {}
+func (*MemoryReleased) IgnoreDeadLetterLogging()      {}
+func (*Stepped) IgnoreDeadLetterLogging()             {}
+func (*FamilyCopyDone) IgnoreDeadLetterLogging()      {}
+func (*ReleaseSnapshot) IgnoreDeadLetterLogging()     {}
+func (*Step) IgnoreDeadLetterLogging()                {}
+func (*RetryRequest) IgnoreDeadLetterLogging()        {}
+func (*LoaderGrant) IgnoreDeadLetterLogging()         {}
+func (*RequestLoader) IgnoreDeadLetterLogging()       {}
+func (*CancelLoaderRequest) IgnoreDeadLetterLogging() {}

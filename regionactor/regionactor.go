@@ -13,6 +13,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
@@ -38,6 +41,18 @@ type Deps struct {
 	Pool *actor.PID
 	// SafePoint is the engine's current GC safe point.
 	SafePoint func() uint64
+	// Timings, if set, is told how long load jobs and evictions took. Nil
+	// costs nothing: the clock is read only for it.
+	Timings Timings
+}
+
+// Timings receives the durations the region actor measures.
+type Timings interface {
+	// LoadDone: a load job ran from its StartCopy to its end; outcome is
+	// "completed", "failed" or "canceled".
+	LoadDone(outcome string, d time.Duration)
+	// EvictDone: an eviction ran from its request to the region being absent.
+	EvictDone(reason string, d time.Duration)
 }
 
 // Init is the state a region actor starts in when a split creates it.
@@ -73,6 +88,10 @@ type regionState struct {
 	// family are the siblings split off while this region's load job ran;
 	// the job's end is theirs too.
 	family []familyMember
+	// loadStart and evictStart (with evictReason) time the load job and the
+	// eviction in flight, when Deps.Timings is set.
+	loadStart, evictStart time.Time
+	evictReason           string
 }
 
 type familyMember struct{ regionID, gen uint64 }
@@ -141,7 +160,10 @@ func (a *regionActor) Receive(c actor.Context) {
 			a.d.Plane.Release(a.st.handle) // idempotent: the releaser may have done it
 			a.st.handle = nil
 		}
-		a.st.releaser = nil
+		if a.st.releaser != nil {
+			c.Stop(a.st.releaser)
+			a.st.releaser = nil
+		}
 		a.step(c, lifecycle.MemoryReleased{Gen: msg.Gen}, effectInput{}, nil)
 	case *actor.Terminated:
 		if a.st.releaser != nil && msg.Who.Equal(a.st.releaser) && a.st.m.State == lifecycle.Evicting {
@@ -179,6 +201,9 @@ func (a *regionActor) step(c actor.Context, ev lifecycle.Event, in effectInput, 
 	}
 	for _, eff := range res.Effects {
 		a.perform(c, eff, &in)
+	}
+	if a.d.Timings != nil {
+		a.time(prev, res, ev)
 	}
 	if res.Outcome == lifecycle.Ignored {
 		a.d.Log.Debug().Uint64("region", prev.Inc.Region.ID).Str("event", lifecycle.EventName(ev)).
@@ -309,8 +334,9 @@ func (a *regionActor) startRelease(c actor.Context) {
 		if h != nil {
 			plane.Release(h)
 		}
+		// The parent stops this actor when the report arrives (or stops it
+		// with itself when the engine closes).
 		rc.Send(rc.Parent(), &messages.MemoryReleased{Gen: gen})
-		rc.Stop(rc.Self())
 	}, actor.WithReceiverMiddleware(actorlog.PanicGuard(log)))
 	a.st.releaser = c.Spawn(props)
 }
@@ -348,6 +374,41 @@ func (a *regionActor) handOnToFamily(c actor.Context, cd *messages.CopyDone) {
 	}
 	a.st.family = nil
 	c.Send(c.Parent(), fam)
+}
+
+// time measures a load job from StartCopy to its end and an eviction from
+// its request to absent, for Deps.Timings. The machine stays clock-free: the
+// step's effects and counters say what happened.
+func (a *regionActor) time(prev lifecycle.Machine, res lifecycle.Result, ev lifecycle.Event) {
+	var now time.Time
+	clock := func() time.Time {
+		if now.IsZero() {
+			now = time.Now()
+		}
+		return now
+	}
+	if slices.Contains(res.Effects, lifecycle.StartCopy) {
+		a.st.loadStart = clock()
+	}
+	for _, name := range res.Counters {
+		switch name {
+		case "loads_completed", "loads_failed", "loads_canceled":
+			// A sibling split off during the load never started it: the
+			// job is timed once, by the region that did.
+			if !a.st.loadStart.IsZero() {
+				a.d.Timings.LoadDone(strings.TrimPrefix(name, "loads_"), clock().Sub(a.st.loadStart))
+				a.st.loadStart = time.Time{}
+			}
+		case "evictions":
+			if e, ok := ev.(lifecycle.Evict); ok {
+				a.st.evictStart, a.st.evictReason = clock(), e.Reason
+			}
+		}
+	}
+	if res.Next.State == lifecycle.Absent && prev.State != lifecycle.Absent && !a.st.evictStart.IsZero() {
+		a.d.Timings.EvictDone(a.st.evictReason, clock().Sub(a.st.evictStart))
+		a.st.evictStart, a.st.evictReason = time.Time{}, ""
+	}
 }
 
 // String is for logs.

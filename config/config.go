@@ -1,0 +1,329 @@
+// Package config reads regioncache.Options from a JSON or TOML file, for the
+// demo and for hosts that configure the engine from a file. A file sets only
+// what it names; the rest keeps the engine's documented defaults. Unknown
+// fields are errors naming the field, so a typo never goes unnoticed, and
+// the result is checked with Options.Validate.
+//
+// The fields (TOML shown; JSON uses the same names):
+//
+//	dir                 = "/var/lib/regioncache"  # Pebble's directory; "" or absent: in memory
+//	loaders             = 2                       # loads copying at once
+//	capacity            = "1GiB"                  # hard memory limit: bytes, or B/KiB/MiB/GiB/TiB
+//	evict_threshold     = "900MiB"                # default 90% of capacity
+//	stop_load_threshold = "800MiB"                # default 80% of capacity
+//	log_level           = "info"                  # off (default), error, warn, info, debug, trace: to standard error
+//
+//	[auto_load_evict]
+//	enabled                 = true
+//	interval                = "5m"                # a Go duration
+//	amplification_threshold = 10.0
+//	max_loads_per_round     = 16
+//
+// Logger, Registerer, ActorSystem and OnTransition are code, not
+// configuration: set them with Options.Apply.
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	"github.com/rs/zerolog"
+
+	"github.com/regioncache/regioncache"
+	"github.com/regioncache/regioncache/eventlog"
+)
+
+// File is the file's layout.
+type File struct {
+	Dir               string        `json:"dir" toml:"dir"`
+	Loaders           int           `json:"loaders" toml:"loaders"`
+	Capacity          Size          `json:"capacity" toml:"capacity"`
+	EvictThreshold    Size          `json:"evict_threshold" toml:"evict_threshold"`
+	StopLoadThreshold Size          `json:"stop_load_threshold" toml:"stop_load_threshold"`
+	LogLevel          string        `json:"log_level" toml:"log_level"`
+	AutoLoadEvict     AutoLoadEvict `json:"auto_load_evict" toml:"auto_load_evict"`
+}
+
+// AutoLoadEvict is the [auto_load_evict] table.
+type AutoLoadEvict struct {
+	Enabled                bool     `json:"enabled" toml:"enabled"`
+	Interval               Duration `json:"interval" toml:"interval"`
+	AmplificationThreshold float64  `json:"amplification_threshold" toml:"amplification_threshold"`
+	MaxLoadsPerRound       int      `json:"max_loads_per_round" toml:"max_loads_per_round"`
+}
+
+// Load reads the file at path (.json or .toml) and returns the options it
+// describes, defaults filled in only where Open fills them.
+func Load(path string) (regioncache.Options, error) {
+	var f File
+	var err error
+	switch ext := strings.ToLower(filepath.Ext(path)); ext {
+	case ".json":
+		f, err = readJSON(path)
+	case ".toml":
+		f, err = readTOML(path)
+	default:
+		return regioncache.Options{}, fmt.Errorf("config: %s: unknown format %q: want .json or .toml", path, ext)
+	}
+	if err != nil {
+		return regioncache.Options{}, fmt.Errorf("config: %s: %w", path, err)
+	}
+	o, err := f.Options()
+	if err != nil {
+		return regioncache.Options{}, fmt.Errorf("config: %s: %w", path, err)
+	}
+	return o, nil
+}
+
+// Options turns the file into engine options and checks them.
+func (f File) Options() (regioncache.Options, error) {
+	o := regioncache.Options{
+		Dir:               f.Dir,
+		Loaders:           f.Loaders,
+		Capacity:          int64(f.Capacity),
+		EvictThreshold:    int64(f.EvictThreshold),
+		StopLoadThreshold: int64(f.StopLoadThreshold),
+		AutoLoadEvict: regioncache.AutoLoadEvict{
+			Enabled:                f.AutoLoadEvict.Enabled,
+			Interval:               time.Duration(f.AutoLoadEvict.Interval),
+			AmplificationThreshold: f.AutoLoadEvict.AmplificationThreshold,
+			MaxLoadsPerRound:       f.AutoLoadEvict.MaxLoadsPerRound,
+		},
+	}
+	if f.LogLevel != "" && f.LogLevel != "off" {
+		lvl, err := zerolog.ParseLevel(f.LogLevel)
+		if err != nil || lvl == zerolog.NoLevel || lvl > zerolog.ErrorLevel {
+			return o, fmt.Errorf("log_level %q: want off, error, warn, info, debug or trace", f.LogLevel)
+		}
+		log := zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: time.RFC3339}).Level(lvl).With().Timestamp().Logger()
+		o.Logger = &log
+	}
+	if err := o.Validate(); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+func readJSON(path string) (File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return File{}, err
+	}
+	var f File
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := decodeObject(dec, data, "", reflect.ValueOf(&f).Elem()); err != nil {
+		return File{}, err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return File{}, fmt.Errorf("line %d: unexpected data after the JSON object", lineAt(data, dec.InputOffset()))
+	}
+	return f, nil
+}
+
+// decodeObject decodes a JSON object into the struct v field by field (by
+// their json tags), so that every error names the field's full path and the
+// line it is on, and a field v does not have is an error.
+func decodeObject(dec *json.Decoder, data []byte, path string, v reflect.Value) error {
+	if tok, err := dec.Token(); err != nil {
+		return jsonSyntax(data, dec, err)
+	} else if tok != json.Delim('{') {
+		return fmt.Errorf("line %d: %s: want an object, got %v", lineAt(data, dec.InputOffset()), orTop(path), tok)
+	}
+	fields := map[string]reflect.Value{}
+	for i := 0; i < v.NumField(); i++ {
+		if name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
+			fields[name] = v.Field(i)
+		}
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return jsonSyntax(data, dec, err)
+		}
+		key, _ := tok.(string)
+		line := lineAt(data, dec.InputOffset())
+		field, ok := fields[key]
+		if !ok {
+			return fmt.Errorf("line %d: unknown field %q", line, path+key)
+		}
+		if field.Kind() == reflect.Struct {
+			if err := decodeObject(dec, data, path+key+".", field); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := dec.Decode(field.Addr().Interface()); err != nil {
+			var typ *json.UnmarshalTypeError
+			var syn *json.SyntaxError
+			switch {
+			case errors.As(err, &syn):
+				return jsonSyntax(data, dec, err)
+			case errors.As(err, &typ):
+				err = fmt.Errorf("want %s, got JSON %s", typ.Type, typ.Value)
+			}
+			return fmt.Errorf("line %d: field %q: %w", line, path+key, err)
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return jsonSyntax(data, dec, err)
+	}
+	return nil
+}
+
+func orTop(path string) string {
+	if path == "" {
+		return "the file"
+	}
+	return fmt.Sprintf("field %q", strings.TrimSuffix(path, "."))
+}
+
+// jsonSyntax names the line of a JSON syntax error.
+func jsonSyntax(data []byte, dec *json.Decoder, err error) error {
+	offset := dec.InputOffset()
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		offset = syn.Offset
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		err = errors.New("unexpected end of file")
+	}
+	return fmt.Errorf("line %d: %w", lineAt(data, offset), err)
+}
+
+// lineAt is the 1-based line of a byte offset.
+func lineAt(data []byte, offset int64) int {
+	offset = min(max(offset, 0), int64(len(data)))
+	return 1 + bytes.Count(data[:offset], []byte("\n"))
+}
+
+func readTOML(path string) (File, error) {
+	var f File
+	md, err := toml.DecodeFile(path, &f)
+	if err != nil {
+		var perr toml.ParseError
+		if errors.As(err, &perr) {
+			if perr.LastKey != "" {
+				return File{}, fmt.Errorf("line %d: field %q: %s", perr.Position.Line, perr.LastKey, perr.Message)
+			}
+			return File{}, fmt.Errorf("line %d: %s", perr.Position.Line, perr.Message)
+		}
+		return File{}, errors.New(strings.TrimPrefix(err.Error(), "toml: "))
+	}
+	if undec := md.Undecoded(); len(undec) > 0 {
+		names := make([]string, len(undec))
+		for i, k := range undec {
+			names[i] = fmt.Sprintf("%q", k.String())
+		}
+		sort.Strings(names)
+		return File{}, fmt.Errorf("unknown field %s", strings.Join(names, ", "))
+	}
+	return f, nil
+}
+
+// Size is a byte count: an integer, or a string of digits with a unit B,
+// KiB, MiB, GiB or TiB ("64MiB"), as in event logs.
+type Size int64
+
+func parseSize(s string) (Size, error) {
+	n, err := eventlog.ParseSize(s)
+	if err != nil {
+		return 0, err
+	}
+	if n > math.MaxInt64 {
+		return 0, fmt.Errorf("size %q is too large", s)
+	}
+	return Size(n), nil
+}
+
+// UnmarshalJSON accepts a JSON integer or a size string (null: unset).
+func (s *Size) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	var str string
+	if err := json.Unmarshal(b, &str); err == nil {
+		v, err := parseSize(str)
+		if err != nil {
+			return err
+		}
+		*s = v
+		return nil
+	}
+	var n int64
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf(`bad size %s: want an integer byte count or a string such as "64MiB"`, b)
+	}
+	*s = Size(n)
+	return nil
+}
+
+// UnmarshalTOML accepts a TOML integer or a size string.
+func (s *Size) UnmarshalTOML(v any) error {
+	switch v := v.(type) {
+	case int64:
+		*s = Size(v)
+		return nil
+	case string:
+		n, err := parseSize(v)
+		if err != nil {
+			return err
+		}
+		*s = n
+		return nil
+	default:
+		return fmt.Errorf(`bad size %v: want an integer byte count or a string such as "64MiB"`, v)
+	}
+}
+
+// Duration is a Go duration string ("5m", "1h30m").
+type Duration time.Duration
+
+func parseDuration(s string) (Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf(`bad duration %q: want a Go duration such as "30s" or "5m"`, s)
+	}
+	return Duration(d), nil
+}
+
+// UnmarshalJSON accepts a duration string (null: unset).
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf(`bad duration %s: want a string such as "30s" or "5m"`, b)
+	}
+	v, err := parseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
+// UnmarshalTOML accepts a duration string.
+func (d *Duration) UnmarshalTOML(v any) error {
+	s, ok := v.(string)
+	if !ok {
+		return fmt.Errorf(`bad duration %v: want a string such as "30s" or "5m"`, v)
+	}
+	parsed, err := parseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = parsed
+	return nil
+}

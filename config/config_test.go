@@ -1,0 +1,109 @@
+package config_test
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/regioncache/regioncache"
+	"github.com/regioncache/regioncache/config"
+)
+
+func load(t *testing.T, name string) (regioncache.Options, error) {
+	t.Helper()
+	return config.Load(filepath.Join("testdata", name))
+}
+
+func TestFull(t *testing.T) {
+	for _, name := range []string{"full.toml", "full.json"} {
+		t.Run(name, func(t *testing.T) {
+			o, err := load(t, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.Logger == nil || o.Logger.GetLevel() != zerolog.WarnLevel {
+				t.Errorf("logger %v, want one at warn", o.Logger)
+			}
+			o.Logger = nil
+			want := regioncache.Options{
+				Dir: "/var/lib/regioncache", Loaders: 4,
+				Capacity: 64 << 20, EvictThreshold: 48 << 20, StopLoadThreshold: 32 << 20,
+				AutoLoadEvict: regioncache.AutoLoadEvict{Enabled: true, Interval: 90 * time.Second, AmplificationThreshold: 2.5, MaxLoadsPerRound: 8},
+			}
+			if o.Dir != want.Dir || o.Loaders != want.Loaders || o.Capacity != want.Capacity || o.EvictThreshold != want.EvictThreshold ||
+				o.StopLoadThreshold != want.StopLoadThreshold || o.AutoLoadEvict != want.AutoLoadEvict {
+				t.Errorf("options\n got %+v\nwant %+v", o, want)
+			}
+		})
+	}
+}
+
+// A file sets only what it names: Open fills in the rest.
+func TestDefaults(t *testing.T) {
+	for _, name := range []string{"empty.toml", "empty.json"} {
+		o, err := load(t, name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if o.Loaders != 0 || o.Capacity != 0 || o.Logger != nil || o.AutoLoadEvict.Enabled {
+			t.Errorf("%s: %+v, want the zero Options", name, o)
+		}
+	}
+	o, err := load(t, "capacity-only.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := regioncache.Open(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	eff := e.Options()
+	if eff.Capacity != 1<<30 || eff.EvictThreshold != (1<<30)/100*90 || eff.Loaders != regioncache.DefaultLoaders {
+		t.Errorf("effective: capacity %d evict %d loaders %d", eff.Capacity, eff.EvictThreshold, eff.Loaders)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	for _, c := range []struct {
+		file string
+		want []string // every one must be in the error
+	}{
+		{"unknown-field.toml", []string{"unknown-field.toml", `unknown field "capcity"`}},
+		{"unknown-nested.toml", []string{`unknown field "auto_load_evict.intervall"`}},
+		{"unknown-field.json", []string{"unknown-field.json", "line 3", `unknown field "capcity"`}},
+		{"unknown-nested.json", []string{"line 2", `unknown field "auto_load_evict.intervall"`}},
+		{"bad-size.toml", []string{"line 1", `field "capacity"`, `bad size "64MB"`, "MiB"}},
+		{"bad-size.json", []string{"line 2", `field "capacity"`, "bad size 1.5"}},
+		{"bad-duration.json", []string{"line 2", `field "auto_load_evict.interval"`, "bad duration 300", `"5m"`}},
+		{"bad-duration.toml", []string{`field "auto_load_evict.interval"`, `bad duration "5 minutes"`}},
+		{"bad-type.json", []string{"line 2", `field "loaders"`, "want int"}},
+		{"bad-syntax.json", []string{"line 3"}},
+		{"bad-syntax.toml", []string{"line 1"}},
+		{"trailing.json", []string{"unexpected data after the JSON object"}},
+		{"invalid-thresholds.toml", []string{"invalid options", "stop-load threshold 62914560 is above evict threshold 52428800"}},
+		{"negative-loaders.json", []string{"loaders must be positive, got -1"}},
+		{"bad-log-level.toml", []string{`log_level "loud"`, "off, error, warn"}},
+		{"options.yaml", []string{`unknown format ".yaml"`, ".json or .toml"}},
+		{"missing.toml", []string{"missing.toml", "no such file"}},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			_, err := load(t, c.file)
+			if err == nil {
+				t.Fatal("loaded")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+	if _, err := load(t, "invalid-thresholds.toml"); !errors.Is(err, regioncache.ErrInvalidOptions) {
+		t.Errorf("invalid options: %v does not match ErrInvalidOptions", err)
+	}
+}
