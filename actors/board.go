@@ -43,7 +43,9 @@ type Board struct {
 	mu      sync.Mutex
 	changed *sync.Cond
 	regions map[uint64]RegionStatus
-	closed  bool
+	// busy counts the regions something is in flight for.
+	busy   int
+	closed bool
 }
 
 func newBoard() *Board {
@@ -57,6 +59,9 @@ func newBoard() *Board {
 func (b *Board) set(s RegionStatus) {
 	b.mu.Lock()
 	cur, held := b.regions[s.Region.ID]
+	if held && !(cur.Gen > s.Gen) && busy(cur) {
+		b.busy--
+	}
 	switch {
 	case held && cur.Gen > s.Gen:
 	case s.State == lifecycle.Absent:
@@ -76,6 +81,9 @@ func (b *Board) set(s RegionStatus) {
 			s.LoadedAt = now
 		}
 		b.regions[s.Region.ID] = s
+		if busy(s) {
+			b.busy++
+		}
 	}
 	b.changed.Broadcast()
 	b.mu.Unlock()
@@ -126,15 +134,14 @@ func (b *Board) All() []RegionStatus {
 	return out
 }
 
-// idleLocked: nothing is in flight for any region.
-func (b *Board) idleLocked() bool {
-	for _, s := range b.regions {
-		if !s.State.Settled() || (s.State == lifecycle.PendingEvict && s.Snapshots == 0) {
-			return false
-		}
-	}
-	return true
+// busy reports whether something is in flight for the region.
+func busy(s RegionStatus) bool {
+	return !s.State.Settled() || (s.State == lifecycle.PendingEvict && s.Snapshots == 0)
 }
+
+// idleLocked: nothing is in flight for any region. It is O(1): waiters
+// re-check it on every state change.
+func (b *Board) idleLocked() bool { return b.busy == 0 }
 
 // ErrBoardClosed is returned by waits when the engine closes.
 var errBoardClosed = context.Canceled

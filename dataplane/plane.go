@@ -178,7 +178,19 @@ func (p *Plane) BeginCapture(h *Handle) (DiskSnapshot, error) {
 	p.commitMu.Lock()
 	defer p.commitMu.Unlock()
 	var conflict *Handle
-	p.routes.Scan(func(o *Handle) bool {
+	// Routes never overlap, so only the one starting at or before h and
+	// those starting inside h can.
+	pivot := &Handle{Region: mvcc.Region{Start: h.Region.Start}}
+	p.routes.Descend(pivot, func(o *Handle) bool {
+		if o.Region.Overlaps(h.Region) {
+			conflict = o
+		}
+		return false
+	})
+	p.routes.Ascend(pivot, func(o *Handle) bool {
+		if len(h.Region.End) > 0 && bytes.Compare(o.Region.Start, h.Region.End) >= 0 {
+			return false
+		}
 		if o.Region.Overlaps(h.Region) {
 			conflict = o
 			return false

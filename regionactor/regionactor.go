@@ -169,6 +169,7 @@ func (a *regionActor) Receive(c actor.Context) {
 		if a.st.releaser != nil && msg.Who.Equal(a.st.releaser) && a.st.m.State == lifecycle.Evicting {
 			// The releaser stopped without reporting (it panicked): release here.
 			a.d.Log.Warn().Uint64("region", a.st.m.Inc.Region.ID).Msg("releaser stopped early; releasing memory in the region actor")
+			a.st.releaser = nil // already gone: nothing to stop
 			c.Send(c.Self(), &messages.MemoryReleased{Gen: a.st.m.Inc.Gen})
 		}
 	case *actor.Stopping:
