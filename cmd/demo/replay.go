@@ -1,0 +1,405 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/rs/zerolog"
+
+	"github.com/regioncache/regioncache/eventlog"
+	"github.com/regioncache/regioncache/examples"
+	"github.com/regioncache/regioncache/replay"
+)
+
+const replayUsage = `Usage: demo replay [flags] FILE...
+
+Replays each event log against a fresh engine and prints, by default, one row
+per region state change, one per notable load outcome (deduplicated,
+rejected), one per failed expectation as FILE:LINE: message, and a summary.
+FILE "-" reads standard input. Every file is read and checked before anything
+runs: a malformed file changes nothing and exits 2 with FILE:LINE: what is
+wrong. Exit status: 0 when every expectation held, 1 when any failed.
+
+An event log is JSON Lines: one op a line, with an optional "at" (RFC 3339
+time); # and // lines are comments. The ops (shared/spec/event-log.md has the
+full format, version 1):
+
+  config     capacity, evict_threshold, stop_load_threshold, loaders  (first)
+  put        key, ts, value            write one version
+  delete     key, ts                   write a delete marker
+  batch      ops: [put/delete, ...]    one atomic write
+  load       region                    ask for the region to be cached
+  evict      region, reason?           drop it from memory ("manual", ...)
+  split      region, into              the host split a region
+  merge      regions, into             the host merged regions
+  get        key, ts, snapshot?, expect?, source?   (expect null: not found)
+  scan       start, end, ts, limit?, snapshot?, expect? ([[k, v], ...]), source?
+  snapshot   name, region, ts, source?  take and hold a read snapshot
+  release    name                      drop a held snapshot
+  gc         safe_point                raise the GC safe point
+  failpoint  name, action              load/before-copy, load/after-copy,
+                                       evict/before-delete: pause, resume,
+                                       error, panic, delay:DURATION, off
+  wait       until: "idle", or region and state; timeout? (default "10s")
+  expect     region and state | counter and value | memory_at_most
+  check                                compare cached data with the disk engine
+  sleep      for                       pause the replay
+
+Values: a key is a string ("0x7A7480" is hex); a region is {"id": 1,
+"version": 1, "start": "a", "end": "m"} (end "" is unbounded); sizes are
+bytes or "64MiB"; durations are Go's ("10ms"). States: pending, loading,
+active, loading_canceled, pending_evict, evicting, absent. Source: memory or
+disk.
+
+Flags:
+`
+
+// replayFlags are the settings of one `demo replay`.
+type replayFlags struct {
+	json     bool
+	realtime bool
+	speed    float64
+	dataDir  string
+	quiet    bool
+	verbose  bool
+	logLevel string
+	timeline string
+}
+
+func newReplayFlagSet(f *replayFlags, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("demo replay", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.BoolVar(&f.json, "json", false, "print one JSON object per log instead of the table")
+	fs.BoolVar(&f.realtime, "realtime", false, `wait out the gaps between consecutive "at" times`)
+	fs.Float64Var(&f.speed, "speed", 0, `like --realtime, N times faster (0.5: half speed)`)
+	fs.StringVar(&f.dataDir, "data", "", "keep Pebble on disk in `DIR` (must be empty) instead of in memory")
+	fs.BoolVar(&f.quiet, "quiet", false, "print only failures and the summary")
+	fs.BoolVar(&f.verbose, "verbose", false, "also print every op and what it did (reads with their source)")
+	fs.StringVar(&f.logLevel, "log-level", "off", "engine log `level` on standard error: off, error, warn, info, debug, trace")
+	fs.StringVar(&f.timeline, "timeline", "", "draw the run into `FILE`.svg, or FILE.html (the SVG with a legend)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), replayUsage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseInterspersed parses flags wherever they are among the files, as in
+// `demo replay a.jsonl --json`; after "--" everything is a file.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var files []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return files, nil
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(files, rest...), nil
+		}
+		files, args = append(files, rest[0]), rest[1:]
+	}
+}
+
+// stdinName names standard input in messages (FILE:LINE).
+const stdinName = "<stdin>"
+
+// input is one log to replay.
+type input struct {
+	name string // as the user named it, for FILE:LINE
+	log  *eventlog.Log
+}
+
+func runReplay(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var f replayFlags
+	fs := newReplayFlagSet(&f, stderr)
+	files, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(stdout)
+		fs.Usage()
+		return exitOK
+	}
+	if err != nil {
+		return exitUsage // the flag package has said what is wrong
+	}
+	usage := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "demo replay: "+format+"\n", a...)
+		return exitUsage
+	}
+	if len(files) == 0 {
+		return usage("no FILE given (see demo replay --help)")
+	}
+	if f.speed < 0 {
+		return usage("--speed must be positive, got %g", f.speed)
+	}
+	if f.quiet && f.verbose {
+		return usage("--quiet and --verbose cannot be combined")
+	}
+	logger, err := engineLogger(f.logLevel, stderr)
+	if err != nil {
+		return usage("%v", err)
+	}
+	var timelineWriter func(io.Writer, ...*replay.Result) error
+	if f.timeline != "" {
+		switch strings.ToLower(filepath.Ext(f.timeline)) {
+		case ".svg":
+			timelineWriter = replay.WriteTimelineSVG
+		case ".html", ".htm":
+			timelineWriter = replay.WriteTimelineHTML
+		default:
+			return usage("--timeline %s: want a .svg or .html file", f.timeline)
+		}
+	}
+
+	// Read and check every file before anything runs.
+	inputs := make([]input, 0, len(files))
+	stdinUsed := false
+	for _, name := range files {
+		var log *eventlog.Log
+		if name == "-" {
+			if stdinUsed {
+				return usage(`"-" (standard input) given twice`)
+			}
+			stdinUsed = true
+			log, err = eventlog.ParseNamed(stdinName, stdin)
+		} else {
+			log, err = eventlog.ParseFile(name)
+		}
+		var perr *eventlog.ParseError
+		switch {
+		case errors.As(err, &perr):
+			fmt.Fprintln(stderr, err) // FILE:LINE: what is wrong
+			return exitUsage
+		case err != nil:
+			return usage("%v", err)
+		}
+		inputs = append(inputs, input{name: log.Name, log: log})
+	}
+	dataDirs, err := dataDirs(f.dataDir, files)
+	if err != nil {
+		return usage("%v", err)
+	}
+	var timelineFile *os.File
+	if timelineWriter != nil {
+		if timelineFile, err = os.Create(f.timeline); err != nil {
+			return usage("--timeline: %v", err)
+		}
+		defer timelineFile.Close()
+	}
+
+	opts := runOptions{flags: f, logger: logger}
+	results, code := replayAll(ctx, inputs, dataDirs, opts, stdout, stderr)
+	if timelineWriter != nil && len(results) > 0 {
+		err := timelineWriter(timelineFile, results...)
+		if cerr := timelineFile.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "demo replay: --timeline: %v\n", err)
+			return exitUsage
+		}
+		if !f.json && !f.quiet {
+			fmt.Fprintf(stdout, "timeline: %s\n", f.timeline)
+		}
+	}
+	return code
+}
+
+// runOptions are what replayAll needs besides the logs.
+type runOptions struct {
+	flags   replayFlags
+	logger  *zerolog.Logger
+	banner  string // printed before the first log (the bare demo's story)
+	details bool   // print counters and regions after each summary
+}
+
+// replayAll runs the inputs in order, each against its own engine, and prints
+// them. It returns what ran and the exit status.
+func replayAll(ctx context.Context, inputs []input, dirs []string, o runOptions, stdout, stderr io.Writer) ([]*replay.Result, int) {
+	f := o.flags
+	total := 0
+	for _, in := range inputs {
+		total += len(in.log.Ops)
+	}
+	bar := newProgress(stdout, stderr, total, f.json)
+	var results []*replay.Result
+	code := exitOK
+	passed := 0
+	for i, in := range inputs {
+		p := &printer{w: stdout, file: in.name, verbose: f.verbose, quiet: f.quiet, progress: bar}
+		obs := replay.Observer{}
+		if !f.json {
+			obs = p.observer()
+			if i > 0 && !f.quiet {
+				fmt.Fprintln(stdout)
+			}
+			if i == 0 && o.banner != "" {
+				fmt.Fprintln(stdout, o.banner)
+			}
+			if !f.quiet {
+				fmt.Fprintln(stdout, describeRun(in, dirs[i]))
+				fmt.Fprintln(stdout)
+				p.printHeader()
+			}
+		}
+		if bar != nil {
+			name := filepath.Base(in.name)
+			obs.OpDone = chain(obs.OpDone, func(int, eventlog.Op, replay.OpRecord) { bar.step(name) })
+		}
+		res, err := replay.Run(ctx, in.log, replay.Options{
+			Realtime: f.realtime, Speed: f.speed, DataDir: dirs[i], Observer: obs, Logger: o.logger,
+		})
+		p.flush()
+		if bar != nil {
+			bar.clear()
+		}
+		if err != nil {
+			if ctx.Err() != nil && res != nil {
+				fmt.Fprintf(stderr, "demo replay: %s: interrupted after %d of %d ops\n", in.name, res.Events, len(in.log.Ops))
+				return append(results, res), exitFailed
+			}
+			fmt.Fprintf(stderr, "demo replay: %s: %v\n", in.name, err)
+			return results, exitUsage
+		}
+		results = append(results, res)
+		if !res.OK() {
+			code = exitFailed
+		} else {
+			passed++
+		}
+		if f.json {
+			if err := json.NewEncoder(stdout).Encode(res); err != nil {
+				fmt.Fprintf(stderr, "demo replay: %v\n", err)
+				return results, exitUsage
+			}
+			continue
+		}
+		if !f.quiet {
+			fmt.Fprintln(stdout)
+		}
+		fmt.Fprintln(stdout, summary(in.name, res))
+		if o.details || f.verbose {
+			for _, d := range details(res) {
+				fmt.Fprintln(stdout, "      "+d)
+			}
+		}
+	}
+	if len(inputs) > 1 && !f.json {
+		fmt.Fprintf(stdout, "\n%d logs: %d passed, %d failed\n", len(inputs), passed, len(inputs)-passed)
+	}
+	return results, code
+}
+
+func chain(a, b func(int, eventlog.Op, replay.OpRecord)) func(int, eventlog.Op, replay.OpRecord) {
+	if a == nil {
+		return b
+	}
+	return func(i int, op eventlog.Op, rec replay.OpRecord) { a(i, op, rec); b(i, op, rec) }
+}
+
+// describeRun is the line that opens a replay: what runs on what.
+func describeRun(in input, dir string) string {
+	c := in.log.Config
+	var parts []string
+	parts = append(parts, fmt.Sprintf("%d ops", len(in.log.Ops)))
+	if dir == "" {
+		parts = append(parts, "Pebble in memory")
+	} else {
+		parts = append(parts, "Pebble in "+dir)
+	}
+	if c.Loaders != 0 {
+		parts = append(parts, plural(c.Loaders, "loader"))
+	}
+	if c.Capacity != 0 {
+		parts = append(parts, "capacity "+eventlog.FormatSize(c.Capacity))
+	}
+	if c.EvictThreshold != 0 {
+		parts = append(parts, "evict at "+eventlog.FormatSize(c.EvictThreshold))
+	}
+	if c.StopLoadThreshold != 0 {
+		parts = append(parts, "stop loads at "+eventlog.FormatSize(c.StopLoadThreshold))
+	}
+	return fmt.Sprintf("replaying %s: %s", in.name, strings.Join(parts, ", "))
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// dataDirs gives each log its own empty directory under dir: dir itself for
+// one log, dir/N-NAME for several. A replay must start from an empty disk
+// engine, or it would test something else than the log says.
+func dataDirs(dir string, files []string) ([]string, error) {
+	dirs := make([]string, len(files))
+	if dir == "" {
+		return dirs, nil
+	}
+	for i, f := range files {
+		d := dir
+		if len(files) > 1 {
+			name := strings.TrimSuffix(filepath.Base(f), filepath.Ext(f))
+			if f == "-" {
+				name = "stdin"
+			}
+			d = filepath.Join(dir, fmt.Sprintf("%d-%s", i+1, name))
+		}
+		entries, err := os.ReadDir(d)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+		case err != nil:
+			return nil, fmt.Errorf("--data: %v", err)
+		case len(entries) > 0:
+			return nil, fmt.Errorf("--data: %s is not empty; a replay starts from an empty disk engine", d)
+		}
+		dirs[i] = d
+	}
+	return dirs, nil
+}
+
+// engineLogger returns the engine's logger at level, writing to w; nil when
+// the level is off.
+func engineLogger(level string, w io.Writer) (*zerolog.Logger, error) {
+	switch level {
+	case "", "off", "none", "disabled":
+		return nil, nil
+	}
+	l, err := zerolog.ParseLevel(level)
+	if err != nil || l == zerolog.NoLevel {
+		return nil, fmt.Errorf("--log-level %q: want off, error, warn, info, debug or trace", level)
+	}
+	out := zerolog.ConsoleWriter{Out: w, NoColor: !isTerminal(w), TimeFormat: "15:04:05.000"}
+	logger := zerolog.New(out).Level(l).With().Timestamp().Logger()
+	return &logger, nil
+}
+
+// runDefault is the bare `demo`: the seed incident, told in full.
+func runDefault(ctx context.Context, stdout, stderr io.Writer) int {
+	f, err := examples.FS.Open(examples.Default)
+	if err != nil {
+		fmt.Fprintf(stderr, "demo: %v\n", err)
+		return exitUsage
+	}
+	defer f.Close()
+	name := "examples/" + examples.Default
+	log, err := eventlog.ParseNamed(name, f)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	o := runOptions{flags: replayFlags{verbose: true}, banner: log.LeadingComment() + "\n", details: true}
+	_, code := replayAll(ctx, []input{{name: name, log: log}}, []string{""}, o, stdout, stderr)
+	fmt.Fprintln(stdout, "\nNext: demo replay --timeline run.html examples/*.jsonl, or demo --help.")
+	return code
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/regioncache/regioncache"
+	"github.com/regioncache/regioncache/config"
+	"github.com/regioncache/regioncache/debughttp"
+	"github.com/regioncache/regioncache/eventlog"
+	"github.com/regioncache/regioncache/replay"
+)
+
+const serveUsage = `Usage: demo serve [--addr ADDR] [--config FILE] [LOG]
+
+Runs an engine with its debug endpoint at /debug/ (regions, stats) and its
+Prometheus metrics at /metrics, until interrupted (Ctrl-C, SIGTERM). With
+LOG, the engine replays that event log first and stays on show afterwards.
+
+Flags:
+`
+
+// runServe is `demo serve`.
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("demo serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, serveUsage); fs.PrintDefaults() }
+	addr := fs.String("addr", "127.0.0.1:7070", "listen on `ADDR`")
+	cfgFile := fs.String("config", "", "engine options from `FILE` (.json or .toml; without LOG)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 1 || (fs.NArg() == 1 && *cfgFile != "") {
+		fs.Usage()
+		return exitUsage
+	}
+	var log *eventlog.Log
+	if fs.NArg() == 1 {
+		var err error
+		if log, err = eventlog.ParseFile(fs.Arg(0)); err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitUsage
+		}
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", *addr)
+	if err != nil {
+		fmt.Fprintln(stderr, "demo serve:", err)
+		return exitUsage
+	}
+	reg := prometheus.NewRegistry()
+	served := make(chan error, 1)
+	serve := func(e *regioncache.Engine) {
+		fmt.Fprintf(stdout, "serving http://%s/debug/regions, /debug/stats and /metrics (Ctrl-C stops)\n", ln.Addr())
+		go func() { served <- debughttp.ServeListener(ctx, ln, e, reg) }()
+	}
+	if log == nil {
+		opts := regioncache.Options{}
+		if *cfgFile != "" {
+			if opts, err = config.Load(*cfgFile); err != nil {
+				ln.Close()
+				fmt.Fprintln(stderr, "demo serve:", err)
+				return exitUsage
+			}
+		}
+		e, err := regioncache.Open(opts.Apply(regioncache.WithRegisterer(reg)))
+		if err != nil {
+			ln.Close()
+			fmt.Fprintln(stderr, "demo serve:", err)
+			return exitUsage
+		}
+		serve(e)
+		<-ctx.Done()
+		err = <-served
+		if cerr := e.Close(); err == nil {
+			err = cerr
+		}
+		return serveExit(err, stderr)
+	}
+	res, err := replay.Run(ctx, log, replay.Options{
+		Registerer: reg,
+		OnOpen:     serve,
+		BeforeClose: func() {
+			fmt.Fprintln(stdout, "replay finished; the engine stays on show until interrupted")
+			<-ctx.Done()
+		},
+	})
+	if err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintln(stderr, "demo serve:", err)
+		ln.Close()
+		return exitUsage
+	}
+	if serr := serveExit(<-served, stderr); serr != exitOK {
+		return serr
+	}
+	fmt.Fprintf(stdout, "%d ops, %d expectations, %d failed\n", res.Events, res.Expectations, res.Failed)
+	if res.Failed > 0 {
+		return exitFailed
+	}
+	return exitOK
+}
+
+func serveExit(err error, stderr io.Writer) int {
+	if err != nil {
+		fmt.Fprintln(stderr, "demo serve:", err)
+		return exitFailed
+	}
+	return exitOK
+}

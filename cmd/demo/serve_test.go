@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// lines feeds what the command prints, line by line, to a channel.
+func lines(t *testing.T) (io.Writer, <-chan string) {
+	r, w := io.Pipe()
+	ch := make(chan string, 64)
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			ch <- sc.Text()
+		}
+		close(ch)
+	}()
+	t.Cleanup(func() { w.Close() })
+	return w, ch
+}
+
+func waitLine(t *testing.T, ch <-chan string, prefix string) string {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case l, ok := <-ch:
+			if !ok {
+				t.Fatalf("output ended before a line starting %q", prefix)
+			}
+			if strings.HasPrefix(l, prefix) {
+				return l
+			}
+		case <-timeout:
+			t.Fatalf("no line starting %q", prefix)
+		}
+	}
+}
+
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
+	}
+	return string(b)
+}
+
+func TestServeReplaysThenShowsTheEngine(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "serve.jsonl")
+	if err := os.WriteFile(log, []byte(`{"op":"put","key":"a1","ts":1,"value":"x"}
+{"op":"load","region":{"id":77,"version":2,"start":"a","end":"b"}}
+{"op":"wait","until":"idle"}
+{"op":"expect","region":77,"state":"active"}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out, ch := lines(t)
+	code := make(chan int, 1)
+	go func() { code <- runContext(ctx, []string{"serve", "--addr", "127.0.0.1:0", log}, nil, out, io.Discard) }()
+	serving := waitLine(t, ch, "serving http://")
+	host, _, _ := strings.Cut(strings.TrimPrefix(strings.Fields(serving)[1], "http://"), "/")
+	base := "http://" + host
+	waitLine(t, ch, "replay finished")
+	if regions := get(t, base+"/debug/regions"); !strings.Contains(regions, `"id": 77`) && !strings.Contains(regions, `"id":77`) {
+		t.Fatalf("/debug/regions does not show region 77: %s", regions)
+	}
+	if m := get(t, base+"/metrics"); !strings.Contains(m, "regioncache_") {
+		t.Fatalf("/metrics has no regioncache_ metric")
+	}
+	cancel()
+	if c := <-code; c != exitOK {
+		t.Fatalf("exit %d", c)
+	}
+}
+
+func TestServeRefusesAMalformedLog(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "bad.jsonl")
+	if err := os.WriteFile(log, []byte("{\"op\":\"nope\"}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	if c := run([]string{"serve", "--addr", "127.0.0.1:0", log}, nil, io.Discard, &stderr); c != exitUsage || !strings.Contains(stderr.String(), "bad.jsonl:1:") {
+		t.Fatalf("exit %d, stderr %q", c, stderr.String())
+	}
+}
