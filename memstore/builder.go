@@ -15,7 +15,6 @@ const slabSize = 256 << 10
 type Builder struct {
 	t       *Tree
 	slab    []byte
-	lastKey []byte
 	last    entry
 	started bool
 }
@@ -40,19 +39,17 @@ func (b *Builder) copyBytes(p []byte) []byte {
 func (b *Builder) Add(key []byte, ts uint64, value []byte, tomb bool) (int64, error) {
 	e := entry{ts: ts, tomb: tomb}
 	if b.started {
-		probe := entry{key: key, ts: ts}
-		if !less(b.last, probe) {
+		if probe := (entry{key: str(key), ts: ts}); !less(b.last, probe) {
 			return 0, fmt.Errorf("memstore: version out of order at key %x ts %d", key, ts)
 		}
 	}
-	if b.started && bytes.Equal(key, b.lastKey) {
-		e.key = b.lastKey
+	if b.started && b.last.key == str(key) {
+		e.key = b.last.key
 	} else {
-		e.key = b.copyBytes(key)
-		b.lastKey = e.key
+		e.key = str(b.copyBytes(key))
 	}
 	if !tomb {
-		e.value = b.copyBytes(value)
+		e.value = str(b.copyBytes(value))
 	}
 	b.t.tr.Load(e)
 	size := entrySize(e)
