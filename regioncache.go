@@ -239,8 +239,8 @@ func Open(opts Options) (*Engine, error) {
 	}
 	e.plane = dataplane.New(db, dataplane.Limits{
 		Capacity: opts.Capacity, StopLoad: opts.StopLoadThreshold, EvictThreshold: opts.EvictThreshold,
-		OnOverCapacity: func(r mvcc.Region, _ uint64) {
-			e.system.Root.Send(e.sup.PID, &messages.EvictRegion{Region: r, Reason: "memory_limit_reached",
+		OnDrop: func(r mvcc.Region, _ uint64, reason string) {
+			e.system.Root.Send(e.sup.PID, &messages.EvictRegion{Region: r, Reason: reason,
 				Reply: messages.NewReply[messages.EvictOutcome]()})
 		},
 		OnPressure: func() { e.system.Root.Send(e.sup.PID, &messages.MemoryPressure{}) },

@@ -376,21 +376,22 @@ func (st *supervisorState) acquireSnapshot(c actor.Context, req *messages.Acquir
 	})
 }
 
+// gc raises the safe point of every region that is, or may just have
+// become, active: the board may still show a region loading whose actor has
+// activated it with the older safe point (the actor ignores it if not).
 func (st *supervisorState) gc(c actor.Context, req *messages.GCRegions) {
-	remaining := 0
+	var targets []*entry
 	for _, e := range st.byID {
-		if e.state == lifecycle.Active {
-			remaining++
+		if e.state == lifecycle.Active || e.state == lifecycle.Loading {
+			targets = append(targets, e)
 		}
 	}
+	remaining := len(targets)
 	if remaining == 0 {
 		req.Reply <- nil
 		return
 	}
-	for _, e := range st.byID {
-		if e.state != lifecycle.Active {
-			continue
-		}
+	for _, e := range targets {
 		c.Send(e.pid, &messages.Step{Event: lifecycle.AdvanceSafePoint{SafePoint: req.SafePoint}, Done: func(messages.Outcome) {
 			remaining--
 			if remaining == 0 {

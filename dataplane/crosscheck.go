@@ -28,11 +28,16 @@ func describe(v mvcc.Version) string {
 }
 
 // CrossCheck compares every active region's cached versions with the disk
-// engine, with writes held off so both sides are at the same point. Every
-// cached version must be on disk with the same value; every disk version
-// above the region's safe point must be cached, and so must the newest one at
-// or below it unless that is a delete marker (what GC keeps). Older versions
-// that GC has not dropped yet are allowed.
+// engine, with writes held off so both sides are at the same point. For each
+// key, a read above the region's safe point must see the same thing in
+// memory as on disk:
+//   - every cached version is on disk with the same value;
+//   - every disk version above the safe point is cached;
+//   - the newest cached version at or below the safe point is the disk's
+//     newest there, or, when that is a delete marker (or there is none),
+//     nothing at all or that marker.
+//
+// Older versions that GC has not dropped yet are allowed.
 func (p *Plane) CrossCheck() ([]Difference, error) {
 	p.commitMu.Lock()
 	defer p.commitMu.Unlock()
@@ -53,42 +58,99 @@ func (p *Plane) CrossCheck() ([]Difference, error) {
 			diffs = append(diffs, Difference{Region: h.Region, Key: bytes.Clone(key), Ts: ts, Memory: memory, Disk: disk})
 		}
 		i := 0
-		var cur []byte
-		haveCur, passedBase := false, false
-		err := p.db.Reader().Versions(h.Region.Start, h.Region.End, func(key []byte, ts uint64, value []byte, tomb bool) error {
-			d := mvcc.Version{Key: key, Ts: ts, Value: value, Tombstone: tomb}
-			for i < len(mem) && versionLess(mem[i], d) {
+		var disk []mvcc.Version
+		flush := func() {
+			if len(disk) == 0 {
+				return
+			}
+			key := disk[0].Key
+			// Memory keys before this one are not on disk at all.
+			for i < len(mem) && bytes.Compare(mem[i].Key, key) < 0 {
 				add(mem[i].Key, mem[i].Ts, describe(mem[i]), "absent")
 				i++
 			}
-			if !haveCur || !bytes.Equal(key, cur) {
-				cur, haveCur, passedBase = append(cur[:0], key...), true, false
+			j := i
+			for j < len(mem) && bytes.Equal(mem[j].Key, key) {
+				j++
 			}
-			required := ts > h.safePoint
-			if !required && !passedBase {
-				passedBase = true
-				required = !tomb
+			compareKey(mem[i:j], disk, h.safePoint, add)
+			i = j
+			disk = disk[:0]
+		}
+		err := p.db.Reader().Versions(h.Region.Start, h.Region.End, func(key []byte, ts uint64, value []byte, tomb bool) error {
+			if len(disk) > 0 && !bytes.Equal(disk[0].Key, key) {
+				flush()
 			}
-			if i < len(mem) && mem[i].Ts == ts && bytes.Equal(mem[i].Key, key) {
-				if mem[i].Tombstone != tomb || !bytes.Equal(mem[i].Value, value) {
-					add(key, ts, describe(mem[i]), describe(d))
-				}
-				i++
-			} else if required {
-				add(key, ts, "absent", describe(d))
-			}
+			disk = append(disk, mvcc.Version{Key: bytes.Clone(key), Ts: ts, Value: bytes.Clone(value), Tombstone: tomb})
 			return nil
 		})
 		if err != nil {
 			firstErr = err
 			return false
 		}
+		flush()
 		for ; i < len(mem); i++ {
 			add(mem[i].Key, mem[i].Ts, describe(mem[i]), "absent")
 		}
 		return true
 	})
 	return diffs, firstErr
+}
+
+// compareKey checks one key's cached versions against its disk versions,
+// both newest first.
+func compareKey(mem, disk []mvcc.Version, safePoint uint64, add func(key []byte, ts uint64, memory, disk string)) {
+	onDisk := make(map[uint64]mvcc.Version, len(disk))
+	for _, d := range disk {
+		onDisk[d.Ts] = d
+	}
+	inMem := make(map[uint64]bool, len(mem))
+	var memBase *mvcc.Version
+	for k := range mem {
+		m := mem[k]
+		inMem[m.Ts] = true
+		d, ok := onDisk[m.Ts]
+		switch {
+		case !ok:
+			add(m.Key, m.Ts, describe(m), "absent")
+		case d.Tombstone != m.Tombstone || !bytes.Equal(d.Value, m.Value):
+			add(m.Key, m.Ts, describe(m), describe(d))
+		}
+		if m.Ts <= safePoint && memBase == nil {
+			memBase = &mem[k]
+		}
+	}
+	var diskBase *mvcc.Version
+	for k := range disk {
+		d := disk[k]
+		if d.Ts > safePoint {
+			if !inMem[d.Ts] {
+				add(d.Key, d.Ts, "absent", describe(d))
+			}
+			continue
+		}
+		if diskBase == nil {
+			diskBase = &disk[k]
+		}
+	}
+	switch {
+	case diskBase != nil && !diskBase.Tombstone:
+		if memBase == nil || memBase.Ts != diskBase.Ts {
+			got := "absent"
+			if memBase != nil {
+				got = fmt.Sprintf("%s at ts %d", describe(*memBase), memBase.Ts)
+			}
+			add(diskBase.Key, diskBase.Ts, got, describe(*diskBase))
+		}
+	case memBase != nil && (diskBase == nil || memBase.Ts != diskBase.Ts):
+		// Memory shows a version the disk hides (or never had) at or
+		// below the safe point.
+		want := "absent"
+		if diskBase != nil {
+			want = fmt.Sprintf("%s at ts %d", describe(*diskBase), diskBase.Ts)
+		}
+		add(memBase.Key, memBase.Ts, describe(*memBase), want)
+	}
 }
 
 func versionLess(a, b mvcc.Version) bool {

@@ -59,9 +59,12 @@ type Limits struct {
 	// EvictThreshold: when memory reaches it, OnPressure is called and the
 	// engine evicts least recently read regions until below StopLoad.
 	EvictThreshold int64
-	// OnOverCapacity is told about each region a write unpublished to stay
-	// within Capacity; the engine evicts it. It must not block.
-	OnOverCapacity func(region mvcc.Region, gen uint64)
+	// OnDrop is told about each region the data plane stopped serving
+	// from memory on its own, and why: "memory_limit_reached" (a write
+	// would have passed Capacity) or "read_error" (the disk could not say
+	// what a write at or below the safe point leaves). The engine evicts
+	// it. It must not block.
+	OnDrop func(region mvcc.Region, gen uint64, reason string)
 	// OnPressure is called when memory reaches EvictThreshold. It must not block.
 	OnPressure func()
 }
@@ -220,11 +223,26 @@ func (p *Plane) Activate(h *Handle, copied *memstore.Tree, copyAccounted int64, 
 	defer p.commitMu.Unlock()
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	// The copy was GC'd at safePoint; writes captured during the load at
+	// or below it may sit under a version GC dropped: rebase those keys.
+	var rebase [][]byte
+	if safePoint > 0 {
+		rebase = h.tree.KeysAtOrBelow(safePoint)
+	}
 	copied.MergeFrom(h.tree)
+	var err error
+	for _, k := range rebase {
+		_, rerr := p.rebaseLocked(copied, k, safePoint)
+		err = errors.Join(err, rerr)
+	}
 	p.memUsed.Add(-copyAccounted)
 	h.tree = copied
 	h.safePoint = safePoint
-	h.readable = true
+	// Not readable if a key could not be rebased: the engine evicts it.
+	h.readable = err == nil
+	if err != nil && p.limits.OnDrop != nil {
+		p.limits.OnDrop(h.Region, h.Gen, "read_error")
+	}
 	h.untrimmed = false
 	h.touch() // a fresh region is not the least recently read
 	p.account(h, 0)
@@ -341,7 +359,11 @@ func (p *Plane) Write(muts []mvcc.Mutation) error {
 		}
 		shares[i].muts = append(shares[i].muts, m)
 	}
-	var over []*Handle
+	type dropped struct {
+		h      *Handle
+		reason string
+	}
+	var drops []dropped
 	for _, s := range shares {
 		s.h.mu.Lock()
 		if s.h.capturing && s.h.tree != nil {
@@ -350,32 +372,58 @@ func (p *Plane) Write(muts []mvcc.Mutation) error {
 				// serving from memory now, atomically with this commit, and
 				// is evicted; reads go to disk and stay exact.
 				s.h.capturing, s.h.readable = false, false
-				over = append(over, s.h)
+				drops = append(drops, dropped{s.h, "memory_limit_reached"})
 			} else {
 				var delta int64
+				var err error
 				for _, m := range s.muts {
+					if s.h.readable && m.Ts <= s.h.safePoint {
+						d, rerr := p.rebaseLocked(s.h.tree, m.Key, s.h.safePoint)
+						delta += d
+						err = errors.Join(err, rerr)
+						continue
+					}
 					delta += s.h.tree.Set(m)
 				}
 				p.account(s.h, delta)
+				if err != nil {
+					s.h.capturing, s.h.readable = false, false
+					drops = append(drops, dropped{s.h, "read_error"})
+				}
 			}
 		}
 		s.h.mu.Unlock()
 	}
 	p.checkPressure()
-	if len(over) > 0 {
-		for _, h := range over {
-			if cur, ok := p.routes.Get(h); ok && cur == h {
-				p.routes.Delete(h)
+	if len(drops) > 0 {
+		for _, d := range drops {
+			if cur, ok := p.routes.Get(d.h); ok && cur == d.h {
+				p.routes.Delete(d.h)
 			}
 		}
 		p.publishLocked()
-		if p.limits.OnOverCapacity != nil {
-			for _, h := range over {
-				p.limits.OnOverCapacity(h.Region, h.Gen)
+		if p.limits.OnDrop != nil {
+			for _, d := range drops {
+				p.limits.OnDrop(d.h.Region, d.h.Gen, d.reason)
 			}
 		}
 	}
 	return nil
+}
+
+// rebaseLocked makes a key's versions at or below safePoint in t what GC
+// leaves of the disk's (the commit lock is held, so the disk is current).
+// On a read error the key is left as it was and the caller must stop
+// serving the region from memory.
+func (p *Plane) rebaseLocked(t *memstore.Tree, key []byte, safePoint uint64) (int64, error) {
+	base, ok, err := p.db.Reader().GetVersion(key, safePoint)
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		return t.Rebase(key, safePoint, nil), nil
+	}
+	return t.Rebase(key, safePoint, &base), nil
 }
 
 // wouldPassCapacity is a conservative bound: the new versions' full size,

@@ -134,6 +134,32 @@ func (r Reader) Get(key []byte, ts uint64) (value []byte, found bool, err error)
 	return nil, false, it.Error()
 }
 
+// GetVersion returns the newest version of key at or below ts, delete
+// markers included; ok is false when there is none. The value is a copy.
+func (r Reader) GetVersion(key []byte, ts uint64) (v mvcc.Version, ok bool, err error) {
+	it, err := r.src.NewIter(&pebble.IterOptions{LowerBound: mvcc.KeyBound(key), UpperBound: mvcc.VersionsUpperBound(key)})
+	if err != nil {
+		return mvcc.Version{}, false, err
+	}
+	defer it.Close()
+	if !it.SeekGE(mvcc.EncodeKey(key, ts)) {
+		return mvcc.Version{}, false, it.Error()
+	}
+	_, vts, err := mvcc.DecodeKey(nil, it.Key())
+	if err != nil {
+		return mvcc.Version{}, false, err
+	}
+	raw, err := it.ValueAndErr()
+	if err != nil {
+		return mvcc.Version{}, false, err
+	}
+	val, tomb, err := mvcc.DecodeValue(raw)
+	if err != nil {
+		return mvcc.Version{}, false, err
+	}
+	return mvcc.Version{Key: bytes.Clone(key), Ts: vts, Value: bytes.Clone(val), Tombstone: tomb}, true, nil
+}
+
 // KV is one visible key and its value.
 type KV struct {
 	Key, Value []byte
