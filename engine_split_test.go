@@ -343,7 +343,17 @@ func TestMemoryLimits(t *testing.T) {
 		}
 	})
 	t.Run("evict threshold evicts least recently read", func(t *testing.T) {
-		e := openEngine(t, regioncache.Options{Capacity: 200_000, EvictThreshold: 70_000, StopLoadThreshold: 60_000})
+		// Three regions of B bytes each: two fit under the evict threshold
+		// (2.5 B), the third passes it, and dropping one gets below the
+		// stop-load threshold (2.2 B).
+		probe := openEngine(t, regioncache.Options{})
+		fill(t, probe, 300)
+		if _, err := probe.Load(reg(1, 1, "k000", "k100")); err != nil {
+			t.Fatal(err)
+		}
+		wantState(t, probe, 1, regioncache.Active)
+		b := probe.MemoryBytes()
+		e := openEngine(t, regioncache.Options{Capacity: 10 * b, EvictThreshold: b * 5 / 2, StopLoadThreshold: b * 22 / 10})
 		fill(t, e, 300)
 		r1, r2 := reg(1, 1, "k000", "k100"), reg(2, 1, "k100", "k200")
 		for _, r := range []regioncache.Region{r1, r2} {
@@ -365,7 +375,7 @@ func TestMemoryLimits(t *testing.T) {
 		}
 		wantState(t, e, 1, regioncache.Active)
 		wantState(t, e, 3, regioncache.Active)
-		if e.MemoryBytes() > 70_000 {
+		if e.MemoryBytes() > b*5/2 {
 			t.Fatalf("memory %d above the evict threshold", e.MemoryBytes())
 		}
 	})

@@ -302,6 +302,9 @@ func (o *Options) ensureMemoryDefaults() error {
 	return nil
 }
 
+// CloseTimeout bounds how long Close waits for the actors to stop.
+const CloseTimeout = 2 * time.Minute
+
 // Close stops every actor and closes the disk engine. Calls in progress
 // finish first; later calls return ErrClosed. Paused failpoints are released.
 func (e *Engine) Close() error {
@@ -314,8 +317,15 @@ func (e *Engine) Close() error {
 		e.life.Lock()
 		e.closed = true
 		e.life.Unlock()
-		if err := e.system.Root.PoisonFuture(e.sup.PID).Wait(); err != nil {
-			e.closeErr = fmt.Errorf("regioncache: stopping actors: %w", err)
+		// protoactor's PoisonFuture gives up after a fixed 10 s; a host with
+		// a million region actors needs longer, so wait for the supervisor's
+		// termination ourselves, with a bound of our own.
+		select {
+		case <-e.sup.Stop(e.system.Root):
+		case <-time.After(CloseTimeout):
+			e.closeErr = fmt.Errorf("regioncache: actors still stopping after %s", CloseTimeout)
+			// Pebble must not close under a loader still reading it.
+			return
 		}
 		e.plane.CloseSnapshots()
 		if err := e.db.Close(); err != nil && e.closeErr == nil {

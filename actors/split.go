@@ -82,7 +82,7 @@ func (st *supervisorState) split(c actor.Context, req *messages.SplitRegion) {
 func (st *supervisorState) startPending(c actor.Context, r mvcc.Region, done func(messages.Outcome)) {
 	st.nextGen++
 	e := &entry{region: r, gen: st.nextGen, pending: true}
-	e.pid = c.SpawnPrefix(regionactor.Props(st.region, nil), fmt.Sprintf("region-%d-", r.ID))
+	e.pid = c.SpawnPrefix(st.regionProps, fmt.Sprintf("region-%d-", r.ID))
 	st.index(e)
 	c.Send(e.pid, &messages.Step{Event: lifecycle.Load{Region: r, Gen: e.gen}, Done: done})
 }

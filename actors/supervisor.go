@@ -73,6 +73,25 @@ func Start(root *actor.RootContext, d Deps) *Supervisor {
 // Close closes the board so that waiters return.
 func (s *Supervisor) Close() { s.Board.close() }
 
+// Stop stops the supervisor after the messages already queued for it, and
+// with it every region actor and loader; the channel closes once all have
+// stopped.
+func (s *Supervisor) Stop(root *actor.RootContext) <-chan struct{} {
+	done := make(chan struct{})
+	watcher := actor.PropsFromFunc(func(c actor.Context) {
+		switch c.Message().(type) {
+		case *actor.Started:
+			c.Watch(s.PID) // an already stopped PID answers Terminated at once
+		case *actor.Terminated:
+			close(done)
+			c.Stop(c.Self())
+		}
+	})
+	root.Spawn(watcher)
+	root.Poison(s.PID)
+	return done
+}
+
 type entry struct {
 	region mvcc.Region
 	gen    uint64
@@ -95,6 +114,8 @@ type supervisorState struct {
 	nextGen uint64
 	pool    *actor.PID
 	region  *regionactor.Deps
+	// regionProps are the props of every region actor that starts absent.
+	regionProps *actor.Props
 	// seen is the newest version the engine has heard of for each region
 	// id, from any event, cached or not: older events are stale.
 	seen map[uint64]uint64
@@ -128,6 +149,7 @@ func (s *supervisor) Receive(c actor.Context) {
 				Plane: st.d.Plane, Failpoints: st.d.Failpoints, Counters: st.d.Counters, Log: st.d.Log,
 				Ctx: st.d.Ctx, Pool: st.pool, SafePoint: st.d.SafePoint, Timings: st.d.Timings,
 			}
+			st.regionProps = regionactor.Props(st.region, nil)
 			if st.d.Auto.Enabled && st.d.Auto.Interval > 0 {
 				st.stopTicker = scheduler.NewTimerScheduler(c.ActorSystem().Root).
 					SendRepeatedly(st.d.Auto.Interval, st.d.Auto.Interval, c.Self(), &autoTick{})
@@ -301,7 +323,7 @@ func (st *supervisorState) load(c actor.Context, req *messages.LoadRegion) {
 		return
 	}
 	e := &entry{region: r, gen: gen, pending: true, state: lifecycle.Absent}
-	e.pid = c.SpawnPrefix(regionactor.Props(st.region, nil), fmt.Sprintf("region-%d-", r.ID))
+	e.pid = c.SpawnPrefix(st.regionProps, fmt.Sprintf("region-%d-", r.ID))
 	st.index(e)
 	c.Send(e.pid, &messages.Step{Event: lifecycle.Load{Region: r, Gen: gen}, Done: b.main, Retry: req})
 }

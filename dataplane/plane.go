@@ -238,8 +238,11 @@ func (p *Plane) Activate(h *Handle, copied *memstore.Tree, copyAccounted int64, 
 	p.memUsed.Add(-copyAccounted)
 	h.tree = copied
 	h.safePoint = safePoint
-	// Not readable if a key could not be rebased: the engine evicts it.
-	h.readable = err == nil
+	// Not readable if a key could not be rebased (the engine evicts it),
+	// nor if the data plane stopped capturing its writes while it loaded (a
+	// write over capacity dropped it: its eviction is on its way, and the
+	// copy lacks that write and every later one).
+	h.readable = err == nil && h.capturing
 	if err != nil && p.limits.OnDrop != nil {
 		p.limits.OnDrop(h.Region, h.Gen, "read_error")
 	}

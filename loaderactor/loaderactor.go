@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
@@ -160,6 +161,9 @@ func (l *loader) copy(job *messages.Job) (*memstore.Tree, int, error) {
 			if err := job.Ctx.Err(); err != nil {
 				return err
 			}
+			// A copy is long and CPU-bound; on a small machine it must not
+			// hold a processor while readers of other regions wait for one.
+			runtime.Gosched()
 		}
 		return nil
 	})

@@ -63,19 +63,23 @@ type Init struct {
 
 // Props returns the props of a region actor, starting absent (init nil) or,
 // for a split's new child, in the parent's state with its share of the data.
-// Its state lives outside the actor value so that even a restart could not
-// lose it; its parent resumes it after a panic anyway.
+// Props without init are the same for every region: build them once
+// (SharedProps) rather than per spawn, since a host may hold a million
+// regions. The actor's state is created by the producer; its parent resumes
+// it after a panic (never restarts it), so the state is never rebuilt.
 func Props(d *Deps, init *Init) *actor.Props {
-	st := &regionState{}
-	if init != nil {
-		st.m, st.handle, st.everHeld = init.Machine, init.Handle, true
-	}
-	return actor.PropsFromProducer(func() actor.Actor { return &regionActor{d: d, st: st} },
-		actor.WithReceiverMiddleware(actorlog.PanicGuard(d.Log)),
-		// A releaser that panics is stopped; the region then releases itself.
-		actor.WithSupervisor(actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { return actor.StopDirective })),
-	)
+	return actor.PropsFromProducer(func() actor.Actor {
+		st := &regionState{}
+		if init != nil {
+			st.m, st.handle, st.everHeld = init.Machine, init.Handle, true
+		}
+		return &regionActor{d: d, st: st}
+	}, actor.WithReceiverMiddleware(actorlog.PanicGuard(d.Log)), releaserSupervision)
 }
+
+// releaserSupervision stops a releaser that panics; the region then
+// releases the memory itself.
+var releaserSupervision = actor.WithSupervisor(actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { return actor.StopDirective }))
 
 type regionState struct {
 	m        lifecycle.Machine
