@@ -198,12 +198,7 @@ func (t *Tree) GCRange(start, end []byte, safePoint uint64) (dropped int, delta 
 		doomed = append(doomed, e)
 		return true
 	})
-	for _, e := range doomed {
-		if prev, ok := t.tr.Delete(e); ok {
-			delta -= entrySize(prev)
-		}
-	}
-	t.bytes += delta
+	delta = t.remove(doomed)
 	return len(doomed), delta
 }
 
@@ -232,12 +227,7 @@ func (t *Tree) Trim(start, end []byte, max int) (delta int64, done bool) {
 	if len(end) > 0 && (max <= 0 || len(doomed) < max) {
 		t.tr.Ascend(entry{key: str(end), ts: mvcc.MaxTS}, collect)
 	}
-	for _, e := range doomed {
-		if prev, ok := t.tr.Delete(e); ok {
-			delta -= entrySize(prev)
-		}
-	}
-	t.bytes += delta
+	delta = t.remove(doomed)
 	return delta, max <= 0 || len(doomed) < max
 }
 
@@ -257,12 +247,7 @@ func (t *Tree) Rebase(key []byte, safePoint uint64, base *mvcc.Version) (delta i
 		doomed = append(doomed, e)
 		return true
 	})
-	for _, e := range doomed {
-		if prev, ok := t.tr.Delete(e); ok {
-			delta -= entrySize(prev)
-		}
-	}
-	t.bytes += delta
+	delta = t.remove(doomed)
 	if base != nil && !base.Tombstone && base.Ts <= safePoint {
 		delta += t.Set(*base)
 	}
@@ -281,4 +266,15 @@ func (t *Tree) KeysAtOrBelow(ts uint64) [][]byte {
 		return true
 	})
 	return out
+}
+
+// remove deletes the entries and returns the change in accounted bytes.
+func (t *Tree) remove(doomed []entry) (delta int64) {
+	for _, e := range doomed {
+		if prev, ok := t.tr.Delete(e); ok {
+			delta -= entrySize(prev)
+		}
+	}
+	t.bytes += delta
+	return delta
 }
