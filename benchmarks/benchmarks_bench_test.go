@@ -11,6 +11,7 @@ package benchmarks
 import (
 	"context"
 	"flag"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -18,6 +19,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 
 	"github.com/regioncache/regioncache"
 )
@@ -55,6 +58,14 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if fixtureB != nil {
 		fixtureB.close()
+	}
+	// Goroutines must not outlive the tests and benchmarks (protoactor's
+	// dead-letter log throttle is the library's and ends on its own).
+	if code == 0 {
+		if err := goleak.Find(goleak.IgnoreAnyFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1")); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
 	}
 	os.Exit(code)
 }
