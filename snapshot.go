@@ -71,7 +71,7 @@ func (e *Engine) Snapshot(r Region, ts uint64) (*Snapshot, error) {
 		e.snapsHeld[FromMemory].Add(1)
 		return s, nil
 	}
-	disk, err := e.plane.NewDiskSnapshot()
+	disk, err := e.plane.NewReadSnapshot()
 	if err != nil {
 		return nil, ErrClosed
 	}

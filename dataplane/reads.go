@@ -225,6 +225,16 @@ type DiskSnapshot struct {
 	s *diskSnap
 }
 
+// NewReadSnapshot takes a tracked disk snapshot for a reader, at a point of
+// the commit order where every committed write is also in memory: a reader
+// must not see on disk a write that a later read of an active region could
+// still miss in memory.
+func (p *Plane) NewReadSnapshot() (DiskSnapshot, error) {
+	p.commitMu.Lock()
+	defer p.commitMu.Unlock()
+	return p.NewDiskSnapshot()
+}
+
 // NewDiskSnapshot takes a tracked snapshot of everything committed so far.
 func (p *Plane) NewDiskSnapshot() (DiskSnapshot, error) {
 	p.snapMu.Lock()

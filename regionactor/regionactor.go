@@ -74,7 +74,10 @@ func Props(d *Deps, init *Init) *actor.Props {
 			st.m, st.handle, st.everHeld = init.Machine, init.Handle, true
 		}
 		return &regionActor{d: d, st: st}
-	}, actor.WithReceiverMiddleware(actorlog.PanicGuard(d.Log)), releaserSupervision)
+	}, actor.WithReceiverMiddleware(actorlog.PanicGuard(d.Log)), releaserSupervision,
+		// A region actor is idle almost always: a lock-free mailbox holds no
+		// ring buffer while empty (the default keeps two, ~350 B).
+		actor.WithMailbox(actor.UnboundedLockfree()))
 }
 
 // releaserSupervision stops a releaser that panics; the region then
