@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/regioncache/regioncache"
+	"github.com/regioncache/regioncache/internal/promtest"
 )
 
 func obsOpen(t *testing.T, opts ...regioncache.Option) *regioncache.Engine {
@@ -268,21 +269,9 @@ func gaugeValue(t *testing.T, g prometheus.Gatherer, name string) float64 {
 
 func histogramCounts(t *testing.T, g prometheus.Gatherer) map[string]uint64 {
 	t.Helper()
-	families, err := g.Gather()
+	out, err := promtest.HistogramCounts(g)
 	if err != nil {
 		t.Fatal(err)
-	}
-	out := map[string]uint64{}
-	for _, f := range families {
-		for _, m := range f.GetMetric() {
-			if h := m.GetHistogram(); h != nil {
-				var labels []string
-				for _, l := range m.GetLabel() {
-					labels = append(labels, l.GetName()+`="`+l.GetValue()+`"`)
-				}
-				out[f.GetName()+"{"+strings.Join(labels, ",")+"}"] = h.GetSampleCount()
-			}
-		}
 	}
 	return out
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/regioncache/regioncache/counters"
+	"github.com/regioncache/regioncache/internal/promtest"
 	"github.com/regioncache/regioncache/metrics"
 )
 
@@ -159,21 +160,9 @@ func TestDurations(t *testing.T) {
 // name{label="value"}.
 func histogramCounts(t *testing.T, g prometheus.Gatherer) map[string]uint64 {
 	t.Helper()
-	families, err := g.Gather()
+	out, err := promtest.HistogramCounts(g)
 	if err != nil {
 		t.Fatal(err)
-	}
-	out := map[string]uint64{}
-	for _, f := range families {
-		for _, m := range f.GetMetric() {
-			if h := m.GetHistogram(); h != nil {
-				var labels []string
-				for _, l := range m.GetLabel() {
-					labels = append(labels, l.GetName()+`="`+l.GetValue()+`"`)
-				}
-				out[f.GetName()+"{"+strings.Join(labels, ",")+"}"] = h.GetSampleCount()
-			}
-		}
 	}
 	return out
 }
