@@ -126,7 +126,7 @@ func (e *Engine) metricsSample() metrics.Sample {
 		Capacity:          e.opts.Capacity,
 		EvictThreshold:    e.opts.EvictThreshold,
 		StopLoadThreshold: e.opts.StopLoadThreshold,
-		Counters:          e.counters.Map(),
+		Counters:          e.counterMap(),
 		ReadsBySource: map[string]int64{
 			FromMemory.String(): reads.Memory, FromDisk.String(): reads.Disk, FromBoth.String(): reads.Mixed,
 		},

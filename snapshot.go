@@ -130,17 +130,15 @@ func (s *Snapshot) Get(key []byte, ts uint64) (GetResult, error) {
 	ts = s.readTs(ts)
 	if s.fromMemory(ts) {
 		v, ok := s.mem.Get(key, ts)
-		s.e.counters.ReadMemory()
-		s.e.reads.count(FromMemory, dataplane.Cached)
+		s.e.countRead(FromMemory, dataplane.Cached)
 		return GetResult{Value: bytes.Clone(v), Found: ok, ReadInfo: ReadInfo{Source: FromMemory}}, nil
 	}
 	v, ok, err := s.disk.Reader().Get(key, ts)
 	if err != nil {
 		return GetResult{}, err
 	}
-	s.e.counters.ReadDisk()
 	info := s.diskInfo()
-	s.e.reads.count(FromDisk, info.Reason)
+	s.e.countRead(FromDisk, info.Reason)
 	return GetResult{Value: v, Found: ok, ReadInfo: info}, nil
 }
 
@@ -179,17 +177,15 @@ func (s *Snapshot) Scan(start, end []byte, ts uint64, limit int) (ScanResult, er
 			out = append(out, KV{Key: bytes.Clone(k), Value: bytes.Clone(v)})
 			return limit <= 0 || len(out) < limit
 		})
-		s.e.counters.ReadMemory()
-		s.e.reads.count(FromMemory, dataplane.Cached)
+		s.e.countRead(FromMemory, dataplane.Cached)
 		return ScanResult{Pairs: out, ReadInfo: ReadInfo{Source: FromMemory}}, nil
 	}
 	kvs, err := s.disk.Reader().Scan(start, end, ts, limit)
 	if err != nil {
 		return ScanResult{}, err
 	}
-	s.e.counters.ReadDisk()
 	info := s.diskInfo()
-	s.e.reads.count(FromDisk, info.Reason)
+	s.e.countRead(FromDisk, info.Reason)
 	return ScanResult{Pairs: kvs, ReadInfo: info}, nil
 }
 
