@@ -318,8 +318,11 @@ func (a *regionActor) startCopy(c actor.Context, in *effectInput) {
 func (a *regionActor) takeSnapshot(c actor.Context, in *effectInput) {
 	view, ok := a.d.Plane.TakeSnapshot(a.st.handle)
 	if !ok {
-		// Active without readable data cannot happen; undo the count rather than trust it.
-		a.st.m.Snapshots--
+		// The data plane stopped serving this region on its own (a write
+		// over capacity; its eviction is on the way): the snapshot is
+		// served from disk, and the count the machine took is given back
+		// through the machine, like any release.
+		a.st.m = lifecycle.Step(a.st.m, lifecycle.SnapshotRelease{Gen: a.st.m.Inc.Gen}).Next
 		in.snapshot = &messages.SnapshotGranted{Reason: lifecycle.RejectNotActive}
 		return
 	}
