@@ -2148,7 +2148,6 @@ func TestCallsRacingClose(t *testing.T) {
 // TestStatsPerRegionMemory: Stats reports each region's memory, and the
 // regions' memory adds up to the total.
 func TestStatsPerRegionMemory(t *testing.T) {
-	t.Skip("BUG: Engine.Stats (api.go) never fills RegionStat.MemoryBytes (always 0); the supervisor's entry has the handle (dataplane.Handle.Stats) to fill it from")
 	r := newRuleRig(t, 0)
 	a, b := rreg(1, 1, "k", "l"), rreg(2, 1, "m", "n")
 	r.fillRange("k", 20)

@@ -6,7 +6,6 @@ package diskengine
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -223,9 +222,6 @@ func (r Reader) scan(start, end []byte, ts uint64, fn func(k, v []byte) bool) (s
 	}
 	return stepped, it.Error()
 }
-
-// ErrStopped is returned by Versions when fn asked to stop.
-var ErrStopped = errors.New("diskengine: iteration stopped")
 
 // Versions calls fn for every version in [start, end) in order, delete markers
 // included. The slices passed to fn are valid only during the call. If fn

@@ -50,9 +50,6 @@ func ParseState(name string) (State, error) {
 	return Absent, fmt.Errorf("unknown region state %q", name)
 }
 
-// Held reports whether the engine holds anything for a region in this state.
-func (s State) Held() bool { return s != Absent }
-
 // Evicted reports whether the region is on its way out (a load of it is refused).
 func (s State) Evicted() bool { return s == LoadingCanceled || s == PendingEvict || s == Evicting }
 

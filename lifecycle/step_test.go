@@ -598,9 +598,6 @@ func TestStateHelpers(t *testing.T) {
 		if err != nil || p != s {
 			t.Errorf("ParseState(%q) = %v, %v", names[i], p, err)
 		}
-		if s.Held() != (s != lifecycle.Absent) {
-			t.Errorf("%s.Held() = %v", s, s.Held())
-		}
 		wantEvicted := s == lifecycle.LoadingCanceled || s == lifecycle.PendingEvict || s == lifecycle.Evicting
 		if s.Evicted() != wantEvicted {
 			t.Errorf("%s.Evicted() = %v", s, s.Evicted())
