@@ -143,7 +143,7 @@ func busy(s RegionStatus) bool {
 // re-check it on every state change.
 func (b *Board) idleLocked() bool { return b.busy == 0 }
 
-// ErrBoardClosed is returned by waits when the engine closes.
+// errBoardClosed is returned by waits when the engine closes.
 var errBoardClosed = context.Canceled
 
 // WaitUntil blocks until cond holds over the board, the engine closes or

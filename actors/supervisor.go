@@ -365,11 +365,7 @@ func (st *supervisorState) evict(c actor.Context, req *messages.EvictRegion) {
 	st.invalidateMerges(req.Region)
 	targets := st.overlapping(req.Region)
 	if e := st.byID[req.Region.ID]; e != nil {
-		found := false
-		for _, t := range targets {
-			found = found || t == e
-		}
-		if !found {
+		if !contains(targets, e) {
 			targets = append(targets, e)
 		}
 	}

@@ -12,7 +12,6 @@ package regionactor
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -421,6 +420,3 @@ func (a *regionActor) time(prev lifecycle.Machine, res lifecycle.Result, ev life
 		a.st.evictStart, a.st.evictReason = time.Time{}, ""
 	}
 }
-
-// String is for logs.
-func (a *regionActor) String() string { return fmt.Sprintf("region actor %s", a.st.m.Inc) }
