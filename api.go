@@ -8,11 +8,11 @@ import (
 	"sort"
 
 	"github.com/regioncache/regioncache/actors"
-	"github.com/regioncache/regioncache/diskengine"
-	"github.com/regioncache/regioncache/failpoint"
-	"github.com/regioncache/regioncache/lifecycle"
+	"github.com/regioncache/regioncache/internal/diskengine"
+	"github.com/regioncache/regioncache/internal/failpoint"
+	"github.com/regioncache/regioncache/internal/lifecycle"
+	"github.com/regioncache/regioncache/internal/mvcc"
 	"github.com/regioncache/regioncache/messages"
-	"github.com/regioncache/regioncache/mvcc"
 )
 
 // Batch is a set of versions written atomically.

@@ -8,9 +8,9 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/rs/zerolog"
 
-	"github.com/regioncache/regioncache/dataplane"
-	"github.com/regioncache/regioncache/lifecycle"
-	"github.com/regioncache/regioncache/metrics"
+	"github.com/regioncache/regioncache/internal/dataplane"
+	"github.com/regioncache/regioncache/internal/lifecycle"
+	"github.com/regioncache/regioncache/internal/metrics"
 )
 
 // This file is what the engine shows of itself: read counts, held

@@ -8,11 +8,11 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
-	"github.com/regioncache/regioncache/dataplane"
-	"github.com/regioncache/regioncache/lifecycle"
-	"github.com/regioncache/regioncache/memstore"
+	"github.com/regioncache/regioncache/internal/dataplane"
+	"github.com/regioncache/regioncache/internal/lifecycle"
+	"github.com/regioncache/regioncache/internal/memstore"
+	"github.com/regioncache/regioncache/internal/mvcc"
 	"github.com/regioncache/regioncache/messages"
-	"github.com/regioncache/regioncache/mvcc"
 )
 
 // ErrOutOfRange: a snapshot read outside the snapshot's region.

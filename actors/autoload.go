@@ -8,10 +8,10 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/tidwall/btree"
 
-	"github.com/regioncache/regioncache/heat"
-	"github.com/regioncache/regioncache/lifecycle"
+	"github.com/regioncache/regioncache/internal/heat"
+	"github.com/regioncache/regioncache/internal/lifecycle"
+	"github.com/regioncache/regioncache/internal/mvcc"
 	"github.com/regioncache/regioncache/messages"
-	"github.com/regioncache/regioncache/mvcc"
 )
 
 // AutoLoadEvict configures automatic loading of hot regions and eviction of

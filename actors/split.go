@@ -6,9 +6,9 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
-	"github.com/regioncache/regioncache/lifecycle"
+	"github.com/regioncache/regioncache/internal/lifecycle"
+	"github.com/regioncache/regioncache/internal/mvcc"
 	"github.com/regioncache/regioncache/messages"
-	"github.com/regioncache/regioncache/mvcc"
 	"github.com/regioncache/regioncache/regionactor"
 )
 

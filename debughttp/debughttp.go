@@ -30,7 +30,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/regioncache/regioncache"
-	"github.com/regioncache/regioncache/lifecycle"
+	"github.com/regioncache/regioncache/internal/lifecycle"
 )
 
 // Region is one region in GET /debug/regions.

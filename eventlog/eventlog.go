@@ -13,8 +13,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/regioncache/regioncache/lifecycle"
-	"github.com/regioncache/regioncache/mvcc"
+	"github.com/regioncache/regioncache/internal/lifecycle"
+	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
 // ParseError is the first problem found in an input. Error() is

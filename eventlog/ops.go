@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/regioncache/regioncache/lifecycle"
-	"github.com/regioncache/regioncache/mvcc"
+	"github.com/regioncache/regioncache/internal/lifecycle"
+	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
 // Kind names an op. Its String is the op's name in the file.

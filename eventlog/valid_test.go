@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/regioncache/regioncache/eventlog"
-	"github.com/regioncache/regioncache/lifecycle"
-	"github.com/regioncache/regioncache/mvcc"
+	"github.com/regioncache/regioncache/internal/lifecycle"
+	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
 func reg(id, ver uint64, start, end string) mvcc.Region {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/regioncache/regioncache/mvcc"
+	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
 // Counters lists the engine counters an `expect` op may read, in the order

@@ -15,11 +15,11 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
 
-	"github.com/regioncache/regioncache/actorlog"
-	"github.com/regioncache/regioncache/dataplane"
-	"github.com/regioncache/regioncache/failpoint"
-	"github.com/regioncache/regioncache/lifecycle"
-	"github.com/regioncache/regioncache/memstore"
+	"github.com/regioncache/regioncache/internal/actorlog"
+	"github.com/regioncache/regioncache/internal/dataplane"
+	"github.com/regioncache/regioncache/internal/failpoint"
+	"github.com/regioncache/regioncache/internal/lifecycle"
+	"github.com/regioncache/regioncache/internal/memstore"
 	"github.com/regioncache/regioncache/messages"
 )
 

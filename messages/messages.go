@@ -11,10 +11,10 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
-	"github.com/regioncache/regioncache/dataplane"
-	"github.com/regioncache/regioncache/lifecycle"
-	"github.com/regioncache/regioncache/memstore"
-	"github.com/regioncache/regioncache/mvcc"
+	"github.com/regioncache/regioncache/internal/dataplane"
+	"github.com/regioncache/regioncache/internal/lifecycle"
+	"github.com/regioncache/regioncache/internal/memstore"
+	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
 // Failable is a request whose waiting caller must be answered even if the

@@ -19,13 +19,13 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
 
-	"github.com/regioncache/regioncache/actorlog"
-	"github.com/regioncache/regioncache/counters"
-	"github.com/regioncache/regioncache/dataplane"
-	"github.com/regioncache/regioncache/failpoint"
-	"github.com/regioncache/regioncache/lifecycle"
+	"github.com/regioncache/regioncache/internal/actorlog"
+	"github.com/regioncache/regioncache/internal/counters"
+	"github.com/regioncache/regioncache/internal/dataplane"
+	"github.com/regioncache/regioncache/internal/failpoint"
+	"github.com/regioncache/regioncache/internal/lifecycle"
+	"github.com/regioncache/regioncache/internal/mvcc"
 	"github.com/regioncache/regioncache/messages"
-	"github.com/regioncache/regioncache/mvcc"
 )
 
 // Deps are what a region actor needs from its engine.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/regioncache/regioncache"
 	"github.com/regioncache/regioncache/eventlog"
-	"github.com/regioncache/regioncache/mvcc"
+	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
 // outcome is what running one op gave.

@@ -25,7 +25,7 @@ import (
 
 	"github.com/regioncache/regioncache"
 	"github.com/regioncache/regioncache/eventlog"
-	"github.com/regioncache/regioncache/mvcc"
+	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
 // Options configure a replay. The zero value runs as fast as it can on an

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/regioncache/regioncache/benchmarks"
+	"github.com/regioncache/regioncache/internal/benchmarks"
 )
 
 const benchUsage = `Usage: demo bench [--quick] [--json]

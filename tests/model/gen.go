@@ -8,7 +8,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/regioncache/regioncache/mvcc"
+	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
 // FarFuture is a read timestamp above every write: it sees the newest version.

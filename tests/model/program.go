@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/regioncache/regioncache/mvcc"
+	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
 // Kind is the kind of an abstract op of a Program.

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/regioncache/regioncache/mvcc"
+	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
 // Rendered is a program written out as an event log.

@@ -11,8 +11,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/regioncache/regioncache/memstore"
-	"github.com/regioncache/regioncache/mvcc"
+	"github.com/regioncache/regioncache/internal/memstore"
+	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
 // --- reference model -----------------------------------------------------------

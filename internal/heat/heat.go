@@ -10,7 +10,7 @@ import (
 	"sort"
 	"sync/atomic"
 
-	"github.com/regioncache/regioncache/mvcc"
+	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
 // Stat is the reads of one region since the last Drain.

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/regioncache/regioncache/failpoint"
+	"github.com/regioncache/regioncache/internal/failpoint"
 )
 
 const fp = failpoint.LoadBeforeCopy

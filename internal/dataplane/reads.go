@@ -6,8 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/regioncache/regioncache/diskengine"
-	"github.com/regioncache/regioncache/mvcc"
+	"github.com/regioncache/regioncache/internal/diskengine"
+	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
 // Source says where a read was served from.

@@ -9,9 +9,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/regioncache/regioncache/counters"
+	"github.com/regioncache/regioncache/internal/counters"
+	"github.com/regioncache/regioncache/internal/metrics"
 	"github.com/regioncache/regioncache/internal/promtest"
-	"github.com/regioncache/regioncache/metrics"
 )
 
 func sample() metrics.Sample {

@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/regioncache/regioncache/lifecycle"
-	"github.com/regioncache/regioncache/mvcc"
+	"github.com/regioncache/regioncache/internal/lifecycle"
+	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
 // --- fixtures ----------------------------------------------------------------

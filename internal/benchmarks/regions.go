@@ -13,7 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/regioncache/regioncache"
-	"github.com/regioncache/regioncache/actorlog"
+	"github.com/regioncache/regioncache/internal/actorlog"
 )
 
 // tinyRegion is region i of regions_1m: [rg/i, rg/i+1), no data.

@@ -3,7 +3,7 @@ package dataplane
 import (
 	"testing"
 
-	"github.com/regioncache/regioncache/mvcc"
+	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
 func put(ts uint64, v string) mvcc.Version {

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"fmt"
 
-	"github.com/regioncache/regioncache/mvcc"
+	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
 // Difference is one way an active region's cached data disagrees with disk.

@@ -12,7 +12,7 @@ import (
 
 	"github.com/tidwall/btree"
 
-	"github.com/regioncache/regioncache/mvcc"
+	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
 // EntryOverhead is the bytes a cached version costs beyond its key and value:

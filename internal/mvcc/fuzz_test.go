@@ -7,7 +7,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/regioncache/regioncache/mvcc"
+	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
 // FuzzKeyEncoding checks, for any two (key, ts) pairs and any raw bytes:

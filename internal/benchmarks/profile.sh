@@ -3,14 +3,14 @@
 # benchmark of this package (or of memstore) with a profile and writes the
 # `go tool pprof -top` text next to it, in $OUT (default /tmp/regioncache-prof).
 #
-#   benchmarks/profile.sh            # all
-#   benchmarks/profile.sh load write # some: load write regions memory readload mvcc get
+#   internal/benchmarks/profile.sh            # all
+#   internal/benchmarks/profile.sh load write # some: load write regions memory readload mvcc get
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/regioncache-prof}
 mkdir -p "$OUT"
-go test -c -o "$OUT/bench.test" ./benchmarks
-go test -c -o "$OUT/memstore.test" ./memstore
+go test -c -o "$OUT/bench.test" ./internal/benchmarks
+go test -c -o "$OUT/memstore.test" ./internal/memstore
 B="$OUT/bench.test"
 top() { # profile, extra pprof flags...
 	local prof=$1

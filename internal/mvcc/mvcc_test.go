@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/regioncache/regioncache/mvcc"
+	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
 func seedRNG(t *testing.T) *rand.Rand {

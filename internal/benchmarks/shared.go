@@ -14,8 +14,8 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/regioncache/regioncache"
-	"github.com/regioncache/regioncache/memstore"
-	"github.com/regioncache/regioncache/mvcc"
+	"github.com/regioncache/regioncache/internal/memstore"
+	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
 // bench is an engine and a raw Pebble over the shared data set.

@@ -22,9 +22,9 @@ import (
 
 	"github.com/tidwall/btree"
 
-	"github.com/regioncache/regioncache/diskengine"
-	"github.com/regioncache/regioncache/memstore"
-	"github.com/regioncache/regioncache/mvcc"
+	"github.com/regioncache/regioncache/internal/diskengine"
+	"github.com/regioncache/regioncache/internal/memstore"
+	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
 // Plane is the data path of one engine.
