@@ -1,7 +1,6 @@
 package regioncache_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -13,23 +12,8 @@ import (
 
 	"github.com/regioncache/regioncache"
 	"github.com/regioncache/regioncache/internal/promtest"
+	harness "github.com/regioncache/regioncache/internal/testutil"
 )
-
-func obsOpen(t *testing.T, opts ...regioncache.Option) *regioncache.Engine {
-	t.Helper()
-	e, err := regioncache.OpenWith(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Close() })
-	return e
-}
-
-func obsCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 // obsFill writes a00..a19 at ts 10 and 20, and c at 10.
 func obsFill(t *testing.T, e *regioncache.Engine) {
@@ -52,7 +36,7 @@ func obsLoad(t *testing.T, e *regioncache.Engine) {
 	if _, err := e.Load(obsRegion); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.WaitRegionState(obsCtx(t), 1, regioncache.Active); err != nil {
+	if err := e.WaitRegionState(harness.Context(t), 1, regioncache.Active); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -61,7 +45,7 @@ func obsLoad(t *testing.T, e *regioncache.Engine) {
 // and an eviction, and checks what the registry exports.
 func TestMetrics(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	e := obsOpen(t, regioncache.WithRegisterer(reg), regioncache.WithCapacity(64<<20))
+	e := harness.Open(t, regioncache.Options{}, regioncache.WithRegisterer(reg), regioncache.WithCapacity(64<<20))
 	obsFill(t, e)
 	obsLoad(t, e)
 
@@ -144,7 +128,7 @@ regioncache_memory_limit_bytes{limit="stop_load_threshold"} 5.368704e+07
 	if _, err := e.Evict(obsRegion, "manual"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.WaitRegionState(obsCtx(t), 1, regioncache.Absent); err != nil {
+	if err := e.WaitRegionState(harness.Context(t), 1, regioncache.Absent); err != nil {
 		t.Fatal(err)
 	}
 	want = `
@@ -194,7 +178,7 @@ regioncache_snapshots_held{source="memory"} 0
 
 func TestMetricsCanceledLoadAndEvictReasons(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	e := obsOpen(t, regioncache.WithRegisterer(reg))
+	e := harness.Open(t, regioncache.Options{}, regioncache.WithRegisterer(reg))
 	obsFill(t, e)
 	if err := e.Failpoint("load/before-copy", "pause"); err != nil {
 		t.Fatal(err)
@@ -202,7 +186,7 @@ func TestMetricsCanceledLoadAndEvictReasons(t *testing.T) {
 	if _, err := e.Load(obsRegion); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.WaitFailpointPaused(obsCtx(t), "load/before-copy", 1); err != nil {
+	if err := e.WaitFailpointPaused(harness.Context(t), "load/before-copy", 1); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.Evict(obsRegion, "a reason of the host's own"); err != nil {
@@ -211,7 +195,7 @@ func TestMetricsCanceledLoadAndEvictReasons(t *testing.T) {
 	if err := e.Failpoint("load/before-copy", "off"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.WaitRegionState(obsCtx(t), 1, regioncache.Absent); err != nil {
+	if err := e.WaitRegionState(harness.Context(t), 1, regioncache.Absent); err != nil {
 		t.Fatal(err)
 	}
 	counts := histogramCounts(t, reg)
@@ -227,7 +211,7 @@ func TestMetricsCanceledLoadAndEvictReasons(t *testing.T) {
 
 func TestMetricsRegistration(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	e := obsOpen(t, regioncache.WithRegisterer(reg))
+	e := harness.Open(t, regioncache.Options{}, regioncache.WithRegisterer(reg))
 	if _, err := regioncache.OpenWith(regioncache.WithRegisterer(reg)); !errors.Is(err, regioncache.ErrInvalidOptions) {
 		t.Fatalf("a second engine on the same registry: %v, want ErrInvalidOptions", err)
 	}
@@ -237,7 +221,7 @@ func TestMetricsRegistration(t *testing.T) {
 	if n, err := testutil.GatherAndCount(reg); err != nil || n != 0 {
 		t.Fatalf("after Close: %d series (%v), want none: Close unregisters", n, err)
 	}
-	obsOpen(t, regioncache.WithRegisterer(reg)) // the next engine (the next replay) takes its place
+	harness.Open(t, regioncache.Options{}, regioncache.WithRegisterer(reg)) // the next engine (the next replay) takes its place
 
 	// With distinct labels, engines share a registry (a registry keeps the
 	// label names of a metric for life: all labelled or none).
@@ -245,8 +229,8 @@ func TestMetricsRegistration(t *testing.T) {
 	labelled := func(name string) regioncache.Option {
 		return regioncache.WithRegisterer(prometheus.WrapRegistererWith(prometheus.Labels{"engine": name}, reg))
 	}
-	obsOpen(t, labelled("a"))
-	obsOpen(t, labelled("b"))
+	harness.Open(t, regioncache.Options{}, labelled("a"))
+	harness.Open(t, regioncache.Options{}, labelled("b"))
 	if n, err := testutil.GatherAndCount(reg, "regioncache_memory_bytes"); err != nil || n != 2 {
 		t.Fatalf("two engines: %d series of regioncache_memory_bytes (%v), want 2", n, err)
 	}
@@ -277,7 +261,7 @@ func histogramCounts(t *testing.T, g prometheus.Gatherer) map[string]uint64 {
 }
 
 func TestRegionDetails(t *testing.T) {
-	e := obsOpen(t)
+	e := harness.Open(t, regioncache.Options{})
 	obsFill(t, e)
 	before := time.Now()
 	obsLoad(t, e)

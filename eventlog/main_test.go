@@ -3,13 +3,7 @@ package eventlog_test
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/regioncache/regioncache/internal/testutil/leaktest"
 )
 
-// TestMain fails the package if goroutines outlive its tests. protoactor's
-// dead-letter log throttle is the library's and ends on its own a second
-// after a dead letter (closing an engine can produce one).
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreAnyFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1"))
-}
+func TestMain(m *testing.M) { leaktest.Main(m) }

@@ -14,6 +14,7 @@ import (
 	"github.com/anishathalye/porcupine"
 
 	"github.com/regioncache/regioncache"
+	"github.com/regioncache/regioncache/internal/testutil/leaktest"
 )
 
 // TestConcurrentLinearizable runs writers, readers, scanners, snapshotters,
@@ -39,7 +40,7 @@ func TestConcurrentLinearizable(t *testing.T) {
 		capacity int64
 	}{{"roomy", 0}, {"pressure", 40 << 10}} {
 		t.Run(c.name, func(t *testing.T) {
-			verifyNoLeaks(t)
+			leaktest.Check(t)
 			seed := uint64(time.Now().UnixNano())
 			if *flagSeed != 0 {
 				seed = *flagSeed

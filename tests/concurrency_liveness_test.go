@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/regioncache/regioncache"
+	"github.com/regioncache/regioncache/internal/testutil/leaktest"
 )
 
 var failpointNames = []string{"load/before-copy", "load/after-copy", "evict/before-delete"}
@@ -27,7 +28,7 @@ func TestLivenessAfterFailpointStorm(t *testing.T) {
 		capacity int64
 	}{{"roomy", 0}, {"pressure", 64 << 10}} {
 		t.Run(c.name, func(t *testing.T) {
-			verifyNoLeaks(t)
+			leaktest.Check(t)
 			seed := uint64(time.Now().UnixNano())
 			if *flagSeed != 0 {
 				seed = *flagSeed
@@ -176,7 +177,7 @@ func storm(t *testing.T, seed uint64, capacity int64) {
 // before and after their copy and a release paused before its delete, and
 // leaves no goroutine behind; calls after Close fail with ErrClosed.
 func TestCloseReleasesPausedWork(t *testing.T) {
-	verifyNoLeaks(t)
+	leaktest.Check(t)
 	e, err := regioncache.Open(regioncache.Options{Loaders: 2})
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/regioncache/regioncache/eventlog"
+	"github.com/regioncache/regioncache/internal/testutil/leaktest"
 	"github.com/regioncache/regioncache/replay"
 	"github.com/regioncache/regioncache/tests/model"
 )
@@ -43,7 +44,7 @@ var (
 const defaultSteps = 250
 
 func TestRandomLogs(t *testing.T) {
-	verifyNoLeaks(t)
+	leaktest.Check(t)
 	steps := *flagSteps
 	if steps <= 0 {
 		steps = defaultSteps

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regioncache/regioncache/internal/testutil/leaktest"
 	"github.com/regioncache/regioncache/tests/model"
 )
 
@@ -29,7 +30,7 @@ func TestSoak(t *testing.T) {
 	if *flagSoak <= 0 {
 		t.Skip("soak: give -soak=DURATION")
 	}
-	verifyNoLeaks(t)
+	leaktest.Check(t)
 	start := time.Now()
 	deadline := start.Add(*flagSoak)
 	base := uint64(time.Now().UnixNano())

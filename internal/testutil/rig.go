@@ -1,0 +1,574 @@
+// Package testutil is the engine's test harness, shared by the root
+// package's tests, tests/ and the benchmarks: an engine opened for a test and
+// closed by its cleanup (Open, NewRig), a recorder of every state transition
+// checked against the allowed table when the test ends, the engine's log
+// lines, a reference model of what was written, and assertions over reads,
+// states, counters and memory. Leak checks are in package leaktest.
+//
+// Tests use real Pebble (in memory), real actors and failpoints to hold work
+// at a known step, and wait on conditions; nothing here sleeps.
+package testutil
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/regioncache/regioncache"
+	"github.com/regioncache/regioncache/internal/mvcc"
+)
+
+// Wait bounds every wait; it only turns a hang into a failure.
+const Wait = 30 * time.Second
+
+const (
+	FPBeforeCopy   = "load/before-copy"
+	FPAfterCopy    = "load/after-copy"
+	FPBeforeDelete = "evict/before-delete"
+)
+
+// --- logs and transitions -------------------------------------------------------
+
+// LogLines keeps the engine's log lines (zerolog JSON).
+type LogLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *LogLines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	l.lines = append(l.lines, string(p))
+	l.mu.Unlock()
+	return len(p), nil
+}
+
+func (l *LogLines) Matching(substr string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, s := range l.lines {
+		if strings.Contains(s, substr) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+type Edge struct{ From, To regioncache.State }
+
+// AllowedTransitions is the transition table as the engine reports it (a
+// replaced pending region is reported as pending -> absent for the old
+// incarnation and absent -> pending for the new one).
+var AllowedTransitions = map[Edge]bool{
+	{regioncache.Absent, regioncache.Pending}:          true,
+	{regioncache.Pending, regioncache.Loading}:         true,
+	{regioncache.Pending, regioncache.Absent}:          true,
+	{regioncache.Loading, regioncache.Active}:          true,
+	{regioncache.Loading, regioncache.LoadingCanceled}: true,
+	{regioncache.Loading, regioncache.Absent}:          true,
+	{regioncache.LoadingCanceled, regioncache.Absent}:  true,
+	{regioncache.Active, regioncache.PendingEvict}:     true,
+	{regioncache.Active, regioncache.Evicting}:         true,
+	{regioncache.PendingEvict, regioncache.Evicting}:   true,
+	{regioncache.Evicting, regioncache.Absent}:         true,
+}
+
+// --- reference model of what was written ---------------------------------------------
+
+type modelVersion struct {
+	value string
+	tomb  bool
+}
+
+// Model is every version the test wrote: the answer any read must give.
+type Model map[string]map[uint64]modelVersion
+
+func (m Model) Apply(muts []mvcc.Mutation) {
+	for _, mu := range muts {
+		vs := m[string(mu.Key)]
+		if vs == nil {
+			vs = map[uint64]modelVersion{}
+			m[string(mu.Key)] = vs
+		}
+		vs[mu.Ts] = modelVersion{value: string(mu.Value), tomb: mu.Tombstone}
+	}
+}
+
+func (m Model) Clone() Model {
+	out := Model{}
+	for k, vs := range m {
+		out[k] = map[uint64]modelVersion{}
+		for ts, v := range vs {
+			out[k][ts] = v
+		}
+	}
+	return out
+}
+
+func (m Model) Get(key string, ts uint64) (string, bool) {
+	best, found := uint64(0), false
+	for vts := range m[key] {
+		if vts <= ts && (!found || vts > best) {
+			best, found = vts, true
+		}
+	}
+	if !found || m[key][best].tomb {
+		return "", false
+	}
+	return m[key][best].value, true
+}
+
+func (m Model) Keys() []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (m Model) Scan(start, end []byte, ts uint64, limit int) []regioncache.KV {
+	var out []regioncache.KV
+	for _, k := range m.Keys() {
+		if bytes.Compare([]byte(k), start) < 0 || (len(end) > 0 && bytes.Compare([]byte(k), end) >= 0) {
+			continue
+		}
+		if v, ok := m.Get(k, ts); ok {
+			out = append(out, regioncache.KV{Key: []byte(k), Value: []byte(v)})
+			if limit > 0 && len(out) == limit {
+				break
+			}
+		}
+	}
+	return out
+}
+
+// versionsIn is how many versions (delete markers included) lie in r.
+func (m Model) VersionsIn(r regioncache.Region) int64 {
+	var n int64
+	for k, vs := range m {
+		if r.Contains([]byte(k)) {
+			n += int64(len(vs))
+		}
+	}
+	return n
+}
+
+// probeTs is every interesting read timestamp: each written ts, its
+// neighbours, and the extremes.
+func (m Model) ProbeTs() []uint64 {
+	set := map[uint64]bool{1: true, mvcc.MaxTS: true}
+	for _, vs := range m {
+		for ts := range vs {
+			set[ts], set[ts+1] = true, true
+			if ts > 1 {
+				set[ts-1] = true
+			}
+		}
+	}
+	var out []uint64
+	for ts := range set {
+		out = append(out, ts)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// --- the rig: one engine, its history and its model --------------------------------
+
+type Rig struct {
+	T     testing.TB
+	E     *regioncache.Engine
+	Ctx   context.Context // ends after Wait, or when the test ends
+	Log   *LogLines
+	Model Model
+
+	mu          sync.Mutex
+	transitions []regioncache.Transition
+	// Hook, if set, is called with every transition after it is recorded.
+	Hook atomic.Pointer[func(regioncache.Transition)]
+	// AllowPanics is set by tests that inject a panic: the end-of-test check
+	// then accepts "actor panicked" log lines.
+	AllowPanics bool
+}
+
+// NewRig opens an engine with loaders loaders whose transitions and logs the
+// rig records. When the test ends the engine is closed, every transition is
+// checked against AllowedTransitions, each incarnation's history must be a
+// chain from absent, and no actor may have panicked unless AllowPanics.
+func NewRig(t testing.TB, loaders int) *Rig {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), Wait)
+	r := &Rig{T: t, Ctx: ctx, Log: &LogLines{}, Model: Model{}}
+	logger := zerolog.New(r.Log).Level(zerolog.DebugLevel)
+	e, err := regioncache.Open(regioncache.Options{Loaders: loaders, Logger: &logger, OnTransition: r.Record})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.E = e
+	// Cleanups run last-in first-out: close, then check the history.
+	t.Cleanup(cancel)
+	t.Cleanup(r.checkHistory)
+	t.Cleanup(func() {
+		if err := e.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return r
+}
+
+// Record is the rig's OnTransition.
+func (r *Rig) Record(tr regioncache.Transition) {
+	r.mu.Lock()
+	r.transitions = append(r.transitions, tr)
+	r.mu.Unlock()
+	if h := r.Hook.Load(); h != nil {
+		(*h)(tr)
+	}
+}
+
+func (r *Rig) History() []regioncache.Transition {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.transitions)
+}
+
+// checkHistory verifies the transitions and the logs of the whole test.
+func (r *Rig) checkHistory() {
+	t := r.T
+	type incKey struct{ id, gen uint64 }
+	last := map[incKey]regioncache.State{}
+	for i, tr := range r.History() {
+		if !AllowedTransitions[Edge{tr.From, tr.To}] {
+			t.Errorf("transition #%d %s gen %d: %s -> %s (%s) is not in the allowed table", i, tr.Region, tr.Gen, tr.From, tr.To, tr.Cause)
+		}
+		k := incKey{tr.Region.ID, tr.Gen}
+		prev, seen := last[k]
+		if !seen {
+			prev = regioncache.Absent
+		}
+		if tr.From != prev {
+			t.Errorf("transition #%d %s gen %d: from %s, but its last state was %s", i, tr.Region, tr.Gen, tr.From, prev)
+		}
+		last[k] = tr.To
+	}
+	if !r.AllowPanics {
+		if p := r.Log.Matching("actor panicked"); len(p) > 0 {
+			t.Errorf("an actor panicked:\n%s", strings.Join(p, "\n"))
+		}
+	}
+}
+
+func (r *Rig) Write(muts ...mvcc.Mutation) {
+	r.T.Helper()
+	b := new(regioncache.Batch)
+	for _, m := range muts {
+		if m.Tombstone {
+			b.Delete(m.Key, m.Ts)
+		} else {
+			b.Put(m.Key, m.Ts, m.Value)
+		}
+	}
+	if err := r.E.Write(b); err != nil {
+		r.T.Fatalf("Write: %v", err)
+	}
+	r.Model.Apply(muts)
+}
+
+func Put(key string, ts uint64, value string) mvcc.Mutation {
+	return mvcc.Mutation{Key: []byte(key), Ts: ts, Value: []byte(value)}
+}
+
+func Del(key string, ts uint64) mvcc.Mutation {
+	return mvcc.Mutation{Key: []byte(key), Ts: ts, Tombstone: true}
+}
+
+// fillRange writes n keys prefix+"%03d" with versions at ts 10 and 20, a
+// delete marker at 30 on every fourth key and a put at 40 after it on every
+// eighth, plus keys with 0x00 and 0xFF bytes and one key just outside.
+func (r *Rig) FillRange(prefix string, n int) {
+	r.T.Helper()
+	var muts []mvcc.Mutation
+	for i := 0; i < n; i++ {
+		k := fmt.Sprintf("%s%03d", prefix, i)
+		muts = append(muts, Put(k, 10, "a-"+k), Put(k, 20, "b-"+k))
+		if i%4 == 0 {
+			muts = append(muts, Del(k, 30))
+		}
+		if i%8 == 0 {
+			muts = append(muts, Put(k, 40, "c-"+k))
+		}
+	}
+	muts = append(muts, Put(prefix, 5, "bare"), Put(prefix+"\x00", 12, "nul"), Put(prefix+"\x00\x00", 22, "nulnul"),
+		Put(prefix+"\xff\xff", 35, "ff"), Del(prefix+"\xff\xff", 36), Put(prefix+"\xff\xff", 37, "ff-again"))
+	r.Write(muts...)
+}
+
+func Reg(id, version uint64, start, end string) regioncache.Region {
+	r := regioncache.Region{ID: id, Version: version, Start: []byte(start)}
+	if end != "" {
+		r.End = []byte(end)
+	}
+	return r
+}
+
+func (r *Rig) Load(reg regioncache.Region) regioncache.LoadOutcome {
+	r.T.Helper()
+	out, err := r.E.Load(reg)
+	if err != nil {
+		r.T.Fatalf("Load(%s): %v", reg, err)
+	}
+	return out
+}
+
+func (r *Rig) MustLoad(reg regioncache.Region, want regioncache.LoadOutcome) {
+	r.T.Helper()
+	if out := r.Load(reg); out != want {
+		r.T.Fatalf("Load(%s) = %s, want %s", reg, out, want)
+	}
+}
+
+// rejected asserts a typed load rejection and returns it.
+func (r *Rig) Rejected(reg regioncache.Region, reason string) *regioncache.LoadRejectedError {
+	r.T.Helper()
+	out, err := r.E.Load(reg)
+	var lr *regioncache.LoadRejectedError
+	if !errors.As(err, &lr) || !errors.Is(err, regioncache.ErrLoadRejected) {
+		r.T.Fatalf("Load(%s) = %s, %v; want a *LoadRejectedError", reg, out, err)
+	}
+	if reason != "" && lr.Reason != reason {
+		r.T.Fatalf("Load(%s) rejected for %q (%s), want %q", reg, lr.Reason, lr.Detail, reason)
+	}
+	return lr
+}
+
+func (r *Rig) Evict(reg regioncache.Region) []regioncache.Region {
+	r.T.Helper()
+	out, err := r.E.Evict(reg, "manual")
+	if err != nil {
+		r.T.Fatalf("Evict(%s): %v", reg, err)
+	}
+	return out
+}
+
+func (r *Rig) FP(name, action string) {
+	r.T.Helper()
+	if err := r.E.Failpoint(name, action); err != nil {
+		r.T.Fatalf("Failpoint(%s, %s): %v", name, action, err)
+	}
+}
+
+func (r *Rig) WaitPaused(name string, n int) {
+	r.T.Helper()
+	if err := r.E.WaitFailpointPaused(r.Ctx, name, n); err != nil {
+		r.T.Fatalf("waiting for %d paused at %s: %v", n, name, err)
+	}
+}
+
+func (r *Rig) WaitState(id uint64, s regioncache.State) {
+	r.T.Helper()
+	if err := r.E.WaitRegionState(r.Ctx, id, s); err != nil {
+		r.T.Fatalf("waiting for region %d to be %s (it is %s): %v", id, s, r.E.RegionState(id), err)
+	}
+}
+
+func (r *Rig) WaitIdle() {
+	r.T.Helper()
+	if err := r.E.WaitIdle(r.Ctx); err != nil {
+		r.T.Fatalf("WaitIdle: %v (stats %+v)", err, r.E.Stats())
+	}
+}
+
+func (r *Rig) WantState(id uint64, s regioncache.State) {
+	r.T.Helper()
+	if got := r.E.RegionState(id); got != s {
+		r.T.Fatalf("region %d is %s, want %s", id, got, s)
+	}
+}
+
+func (r *Rig) Counter(name string) int64 {
+	r.T.Helper()
+	v, ok := r.E.Counter(name)
+	if !ok {
+		r.T.Fatalf("no counter %q", name)
+	}
+	return v
+}
+
+// wantCounters asserts the named counters.
+func (r *Rig) WantCounters(want map[string]int64) {
+	r.T.Helper()
+	for name, v := range want {
+		if got := r.Counter(name); got != v {
+			r.T.Errorf("counter %s = %d, want %d (all: %v)", name, got, v, r.E.Stats().Counters)
+		}
+	}
+}
+
+func (r *Rig) WantMemory(want int64) {
+	r.T.Helper()
+	if got := r.E.MemoryBytes(); got != want {
+		r.T.Fatalf("MemoryBytes = %d, want %d", got, want)
+	}
+}
+
+func (r *Rig) MustCheck() {
+	r.T.Helper()
+	diffs, err := r.E.Check()
+	if err != nil {
+		r.T.Fatalf("Check: %v", err)
+	}
+	for _, d := range diffs {
+		r.T.Errorf("Check difference: %s", d)
+	}
+}
+
+// AnySource accepts every read source.
+const AnySource = regioncache.Source(255)
+
+// checkGets reads every key of the model inside reg (and the keys just outside
+// it) at every probe ts and compares with the model; inside reg, reads above
+// minMemTs must come from want.
+func (r *Rig) CheckGets(reg regioncache.Region, want regioncache.Source, minMemTs uint64) {
+	r.T.Helper()
+	keys := append(r.Model.Keys(), string(reg.Start)+"\x00\x01", "zz-never-written")
+	for _, k := range keys {
+		for _, ts := range r.Model.ProbeTs() {
+			g, err := r.E.Get([]byte(k), ts)
+			if err != nil {
+				r.T.Fatalf("Get(%q, %d): %v", k, ts, err)
+			}
+			wv, wok := r.Model.Get(k, ts)
+			if g.Found != wok || string(g.Value) != wv {
+				r.T.Fatalf("Get(%q, %d) = %q found=%v from %s, want %q found=%v", k, ts, g.Value, g.Found, g.Source, wv, wok)
+			}
+			if want != AnySource && reg.Contains([]byte(k)) && ts > minMemTs && g.Source != want {
+				r.T.Fatalf("Get(%q, %d) served from %s (%s), want %s", k, ts, g.Source, g.Reason, want)
+			}
+		}
+	}
+}
+
+// checkScans scans reg (and a range wider than it) at every probe ts with
+// several limits and compares with the model.
+func (r *Rig) CheckScans(reg regioncache.Region, want regioncache.Source, minMemTs uint64) {
+	r.T.Helper()
+	ranges := [][2][]byte{{reg.Start, reg.End}, {nil, nil}}
+	for _, rg := range ranges {
+		for _, ts := range r.Model.ProbeTs() {
+			for _, limit := range []int{0, 1, 3} {
+				got, err := r.E.Scan(rg[0], rg[1], ts, limit)
+				if err != nil {
+					r.T.Fatalf("Scan: %v", err)
+				}
+				wantKVs := r.Model.Scan(rg[0], rg[1], ts, limit)
+				if !SameKVs(got.Pairs, wantKVs) {
+					r.T.Fatalf("Scan(%q, %q, %d, %d) = %s from %s, want %s", rg[0], rg[1], ts, limit,
+						FmtKVs(got.Pairs), got.Source, FmtKVs(wantKVs))
+				}
+				if want != AnySource && bytes.Equal(rg[0], reg.Start) && ts > minMemTs && got.Source != want {
+					r.T.Fatalf("Scan of %s at %d served from %s (%s), want %s", reg, ts, got.Source, got.Reason, want)
+				}
+			}
+		}
+	}
+}
+
+func SameKVs(a, b []regioncache.KV) bool {
+	return slices.EqualFunc(a, b, func(x, y regioncache.KV) bool {
+		return bytes.Equal(x.Key, y.Key) && bytes.Equal(x.Value, y.Value)
+	})
+}
+
+func FmtKVs(kvs []regioncache.KV) string {
+	var parts []string
+	for _, kv := range kvs {
+		parts = append(parts, fmt.Sprintf("%q=%q", kv.Key, kv.Value))
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}
+
+// regionStatus returns the Stats entry of region id.
+func (r *Rig) RegionStatus(id uint64) (regioncache.RegionStat, bool) {
+	for _, s := range r.E.Stats().Regions {
+		if s.Region.ID == id {
+			return s, true
+		}
+	}
+	return regioncache.RegionStat{}, false
+}
+
+// stateOf is everything a rejected request must not change.
+type EngineState struct {
+	Regions  string
+	Memory   int64
+	Counters map[string]int64
+}
+
+func (r *Rig) SnapshotState() EngineState {
+	st := r.E.Stats()
+	var regs []string
+	for _, s := range st.Regions {
+		regs = append(regs, fmt.Sprintf("%s:%s:%d", s.Region, s.State, s.Snapshots))
+	}
+	c := st.Counters
+	delete(c, "loads_requested")
+	delete(c, "loads_rejected")
+	delete(c, "reads_memory")
+	delete(c, "reads_disk")
+	return EngineState{Regions: strings.Join(regs, ", "), Memory: st.MemoryBytes, Counters: c}
+}
+
+func (r *Rig) WantUnchanged(before EngineState, what string) {
+	r.T.Helper()
+	after := r.SnapshotState()
+	if after.Regions != before.Regions || after.Memory != before.Memory || !mapsEqual(after.Counters, before.Counters) {
+		r.T.Fatalf("%s changed the engine:\n before %+v\n after  %+v", what, before, after)
+	}
+}
+
+func mapsEqual(a, b map[string]int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// blockLoader makes the only loader of a Loaders: 1 engine busy: a blocker
+// region's copy is paused at load/before-copy. Any other load stays pending
+// until unblock. The blocker lives in ["a", "b").
+func (r *Rig) BlockLoader() (blocker regioncache.Region, unblock func()) {
+	r.T.Helper()
+	blocker = Reg(900, 1, "a", "b")
+	r.Write(Put("a-blocker", 1, "x"))
+	r.FP(FPBeforeCopy, "pause")
+	r.MustLoad(blocker, regioncache.LoadAccepted)
+	r.WaitPaused(FPBeforeCopy, 1)
+	r.WaitState(blocker.ID, regioncache.Loading)
+	return blocker, func() {
+		r.T.Helper()
+		r.FP(FPBeforeCopy, "resume")
+		r.WaitState(blocker.ID, regioncache.Active)
+	}
+}
+
+// --- rule 1: loads are deduplicated ------------------------------------------------
+
+// TestRule1_SeedIncident17487 replays tikv#17487: a second load of the same
+// region (same id and version) arrives while the first one's loader is
+// paused at load/before-copy. There must be one copy, and the region must
+// end active with exactly the disk's data.
