@@ -121,6 +121,11 @@ type parser struct {
 	firstKind Kind           // and its kind
 	held      map[string]int // snapshot name -> line that took it
 	released  map[string]int // snapshot name -> line that last released it
+	// paused maps a failpoint set to pause to the line that set it; unpaused
+	// maps one whose pause a later line replaced to that line. A wait on a
+	// failpoint needs it paused: nothing else can ever be waiting there.
+	paused   map[string]int
+	unpaused map[string]int
 }
 
 func parse(name string, data []byte) (*Log, error) {
@@ -128,6 +133,8 @@ func parse(name string, data []byte) (*Log, error) {
 		log:      &Log{Name: name, Ops: []Op{}},
 		held:     map[string]int{},
 		released: map[string]int{},
+		paused:   map[string]int{},
+		unpaused: map[string]int{},
 	}
 	// RFC 8259 lets a parser ignore a byte order mark; editors on Windows add one.
 	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
@@ -234,7 +241,7 @@ var fields = map[Kind][]string{
 	KindRelease:   {"name"},
 	KindGC:        {"safe_point"},
 	KindFailpoint: {"name", "action"},
-	KindWait:      {"until", "region", "state", "timeout"},
+	KindWait:      {"until", "region", "state", "failpoint", "count", "timeout"},
 	KindExpect:    {"region", "state", "counter", "value", "memory_at_most"},
 	KindCheck:     {},
 	KindSleep:     {"for"},
@@ -277,9 +284,9 @@ func (p *parser) payload(kind Kind, o *object) (Payload, error) {
 		sp, err := o.needUint("safe_point", true)
 		return &GC{SafePoint: sp}, err
 	case KindFailpoint:
-		return parseFailpoint(o)
+		return p.failpoint(o)
 	case KindWait:
-		return parseWait(o)
+		return p.wait(o)
 	case KindExpect:
 		return parseExpect(o)
 	case KindCheck:
@@ -607,13 +614,17 @@ func (p *parser) scan(o *object) (*Scan, error) {
 	} else if bytes.Compare(s.Start, s.End) >= 0 {
 		return nil, o.errorf("start %s is not below end %s", fmtKey(s.Start), fmtKey(s.End))
 	}
-	if s.Ts, err = o.needUint("ts", true); err != nil {
+	var viaSnap, hasTs bool
+	if s.Snapshot, viaSnap, err = p.heldSnapshot(o, "snapshot"); err != nil {
 		return nil, err
+	}
+	if s.Ts, hasTs, err = o.uint("ts", true); err != nil {
+		return nil, err
+	}
+	if !hasTs && !viaSnap {
+		return nil, o.missing("ts")
 	}
 	if s.Limit, _, err = o.int("limit"); err != nil {
-		return nil, err
-	}
-	if s.Snapshot, _, err = p.heldSnapshot(o, "snapshot"); err != nil {
 		return nil, err
 	}
 	if o.has("expect") {
@@ -716,6 +727,23 @@ func snapshotName(o *object) (string, error) {
 	return name, err
 }
 
+func (p *parser) failpoint(o *object) (*Failpoint, error) {
+	f, err := parseFailpoint(o)
+	if err != nil {
+		return nil, err
+	}
+	if f.Action.Kind == ActionPause {
+		p.paused[f.Name] = p.cur
+		delete(p.unpaused, f.Name)
+	} else if _, was := p.paused[f.Name]; was {
+		// Any new action releases the work paused there (resume and off
+		// let it go on; error, panic or delay apply to it instead).
+		delete(p.paused, f.Name)
+		p.unpaused[f.Name] = p.cur
+	}
+	return f, nil
+}
+
 func parseFailpoint(o *object) (*Failpoint, error) {
 	name, err := o.needStr("name")
 	if err != nil {
@@ -751,18 +779,31 @@ func regionState(o *object) (uint64, lifecycle.State, error) {
 	return id, st, nil
 }
 
-func parseWait(o *object) (*Wait, error) {
+func (p *parser) wait(o *object) (*Wait, error) {
 	w := &Wait{Timeout: DefaultWaitTimeout}
 	if d, ok, err := o.duration("timeout"); err != nil {
 		return nil, err
 	} else if ok {
 		w.Timeout = d
 	}
-	byRegion := o.has("region") || o.has("state")
-	if o.has("until") {
-		if byRegion {
-			return nil, o.errorf(`"until" cannot be combined with "region" or "state"`)
+	// The three forms, by the field that introduces each; fields of two
+	// forms on one line are refused rather than one of them ignored.
+	forms := []struct{ name, field string }{
+		{`"until"`, "until"}, {`"region" and "state"`, "region"}, {`"region" and "state"`, "state"},
+		{`"failpoint"`, "failpoint"}, {`"failpoint"`, "count"},
+	}
+	chosen, chosenField := "", ""
+	for _, f := range forms {
+		if !o.has(f.field) {
+			continue
 		}
+		if chosen != "" && chosen != f.name {
+			return nil, o.errorf("%q cannot be combined with %q", f.field, chosenField)
+		}
+		chosen, chosenField = f.name, f.field
+	}
+	switch chosenField {
+	case "until":
 		until, err := o.needStr("until")
 		if err != nil {
 			return nil, err
@@ -771,16 +812,47 @@ func parseWait(o *object) (*Wait, error) {
 			return nil, o.errorf(`field "until" must be "idle", got %q`, until)
 		}
 		w.Idle = true
-		return w, nil
-	}
-	if !byRegion {
-		return nil, o.errorf(`needs "until": "idle", or "region" and "state"`)
-	}
-	var err error
-	if w.Region, w.State, err = regionState(o); err != nil {
-		return nil, err
+	case "region", "state":
+		var err error
+		if w.Region, w.State, err = regionState(o); err != nil {
+			return nil, err
+		}
+	case "failpoint", "count":
+		if err := p.waitFailpoint(o, w); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, o.errorf(`needs "until": "idle", "region" and "state", or "failpoint"`)
 	}
 	return w, nil
+}
+
+// waitFailpoint reads the failpoint form of wait. The failpoint must be set
+// to pause at this line: otherwise no work can be paused there and the wait
+// could only time out, which is a mistake in the file.
+func (p *parser) waitFailpoint(o *object, w *Wait) error {
+	name, err := o.needStr("failpoint")
+	if err != nil {
+		return err
+	}
+	if !IsFailpoint(name) {
+		return o.errorf("unknown failpoint %q: want one of %s", name, strings.Join(FailpointNames, ", "))
+	}
+	if _, ok := p.paused[name]; !ok {
+		if line, was := p.unpaused[name]; was {
+			return o.errorf("failpoint %q is not paused (its pause was replaced on line %d)", name, line)
+		}
+		return o.errorf("failpoint %q is not paused: set it to pause on an earlier line", name)
+	}
+	count, ok, err := o.int("count")
+	if err != nil {
+		return err
+	}
+	if !ok {
+		count = 1
+	}
+	w.Failpoint, w.Count = name, count
+	return nil
 }
 
 func parseExpect(o *object) (*Expect, error) {

@@ -150,8 +150,9 @@ type KV struct {
 	Value []byte
 }
 
-// Scan reads the range [Start, End); an empty End is unbounded. Limit is 0
-// when there is none. Expect is meaningful only when HasExpect: an empty
+// Scan reads the range [Start, End); an empty End is unbounded. Ts is 0 when
+// the line gives none, which it may only do when reading through Snapshot.
+// Limit is 0 when there is none. Expect is meaningful only when HasExpect: an empty
 // Expect with HasExpect asserts that the scan finds nothing.
 type Scan struct {
 	Start     []byte
@@ -188,13 +189,18 @@ type Failpoint struct {
 	Action Action
 }
 
-// Wait blocks until the engine is idle (Idle), or until region Region reaches
-// State. Timeout is always set; DefaultWaitTimeout when the line gives none.
+// Wait blocks until the engine is idle (Idle), until region Region reaches
+// State, or until Count pieces of work are paused at the failpoint Failpoint
+// (non-empty only for that form; Count is then at least 1). Exactly one of
+// the three forms is set. Timeout is always set; DefaultWaitTimeout when the
+// line gives none.
 type Wait struct {
-	Idle    bool
-	Region  uint64
-	State   lifecycle.State
-	Timeout time.Duration
+	Idle      bool
+	Region    uint64
+	State     lifecycle.State
+	Failpoint string
+	Count     int
+	Timeout   time.Duration
 }
 
 // Assertion says which of its alternatives an expect op asserts.
@@ -369,7 +375,10 @@ func (g *Get) String() string {
 
 func (s *Scan) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "scan [%s, %s)@%d", fmtKey(s.Start), fmtEnd(s.End), s.Ts)
+	fmt.Fprintf(&b, "scan [%s, %s)", fmtKey(s.Start), fmtEnd(s.End))
+	if s.Ts != 0 {
+		fmt.Fprintf(&b, "@%d", s.Ts)
+	}
 	if s.Limit != 0 {
 		fmt.Fprintf(&b, " limit %d", s.Limit)
 	}
@@ -402,6 +411,13 @@ func (f *Failpoint) String() string { return fmt.Sprintf("failpoint %s %s", f.Na
 func (w *Wait) String() string {
 	if w.Idle {
 		return fmt.Sprintf("wait until idle (timeout %s)", w.Timeout)
+	}
+	if w.Failpoint != "" {
+		what := "work is"
+		if w.Count > 1 {
+			what = fmt.Sprintf("%d pieces of work are", w.Count)
+		}
+		return fmt.Sprintf("wait until %s paused at %s (timeout %s)", what, w.Failpoint, w.Timeout)
 	}
 	return fmt.Sprintf("wait until region %d is %s (timeout %s)", w.Region, w.State, w.Timeout)
 }

@@ -23,8 +23,9 @@ func reg(id, ver uint64, start, end string) mvcc.Region {
 }
 
 const (
-	regionAM = `{"id": 409114, "version": 214, "start": "a", "end": "m"}`
-	takeS1   = `{"op": "snapshot", "name": "s1", "region": {"id": 1, "version": 1, "start": "a"}, "ts": 9}` + "\n"
+	regionAM       = `{"id": 409114, "version": 214, "start": "a", "end": "m"}`
+	takeS1         = `{"op": "snapshot", "name": "s1", "region": {"id": 1, "version": 1, "start": "a"}, "ts": 9}` + "\n"
+	pauseAfterCopy = `{"op": "failpoint", "name": "load/after-copy", "action": "pause"}` + "\n"
 )
 
 // TestValidOps parses one line per case (after optional setup lines) and
@@ -95,6 +96,9 @@ func TestValidOps(t *testing.T) {
 			&eventlog.Scan{Start: []byte{}, Ts: 9, HasExpect: true, Expect: []eventlog.KV{}}, `scan ["", +inf)@9 expect 0 pairs`},
 		{"scan via snapshot", takeS1 + `{"op":"scan","start":"a","end":"b","ts":9,"snapshot":"s1"}`,
 			&eventlog.Scan{Start: []byte("a"), End: []byte("b"), Ts: 9, Snapshot: "s1"}, ""},
+		{"scan via snapshot without ts (1.1)", takeS1 + `{"op":"scan","start":"a","end":"b","snapshot":"s1","expect":[]}`,
+			&eventlog.Scan{Start: []byte("a"), End: []byte("b"), Snapshot: "s1", HasExpect: true, Expect: []eventlog.KV{}},
+			`scan ["a", "b") via snapshot "s1" expect 0 pairs`},
 		{"snapshot", `{"op":"snapshot","name":"s1","region":` + regionAM + `,"ts":9,"source":"memory"}`,
 			&eventlog.Snapshot{Name: "s1", Region: reg(409114, 214, "a", "m"), Ts: 9, Source: eventlog.FromMemory},
 			`snapshot "s1" of region 409114 v214 ["a", "m")@9 from memory`},
@@ -118,6 +122,15 @@ func TestValidOps(t *testing.T) {
 		{"wait idle", `{"op":"wait","until":"idle"}`, &eventlog.Wait{Idle: true, Timeout: 10 * time.Second}, "wait until idle (timeout 10s)"},
 		{"wait region", `{"op":"wait","region":7,"state":"loading_canceled","timeout":"1m"}`,
 			&eventlog.Wait{Region: 7, State: lifecycle.LoadingCanceled, Timeout: time.Minute}, "wait until region 7 is loading_canceled (timeout 1m0s)"},
+		{"wait failpoint (1.1)", pauseAfterCopy + `{"op":"wait","failpoint":"load/after-copy"}`,
+			&eventlog.Wait{Failpoint: "load/after-copy", Count: 1, Timeout: 10 * time.Second},
+			"wait until work is paused at load/after-copy (timeout 10s)"},
+		{"wait failpoint count", pauseAfterCopy + `{"op":"wait","failpoint":"load/after-copy","count":3,"timeout":"2s"}`,
+			&eventlog.Wait{Failpoint: "load/after-copy", Count: 3, Timeout: 2 * time.Second},
+			"wait until 3 pieces of work are paused at load/after-copy (timeout 2s)"},
+		{"wait failpoint paused again", pauseAfterCopy + `{"op":"failpoint","name":"load/after-copy","action":"resume"}` + "\n" +
+			pauseAfterCopy + `{"op":"wait","failpoint":"load/after-copy","count":1}`,
+			&eventlog.Wait{Failpoint: "load/after-copy", Count: 1, Timeout: 10 * time.Second}, ""},
 		{"expect state", `{"op":"expect","region":7,"state":"absent"}`,
 			&eventlog.Expect{Assert: eventlog.AssertState, Region: 7, State: lifecycle.Absent}, "expect region 7 is absent"},
 		{"expect counter zero", `{"op":"expect","counter":"keys_loaded","value":0}`,

@@ -12,6 +12,11 @@ import (
 	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
+// SpecVersion is the version of the event-log format this package reads
+// (docs/event-log.md). Every log of an earlier version is valid in it with
+// the same meaning.
+const SpecVersion = "1.1"
+
 // Counters lists the engine counters an `expect` op may read, in the order
 // the spec gives them (the replay's --json output prints them in this order).
 var Counters = []string{

@@ -276,27 +276,43 @@ func (r *runner) wait(ctx context.Context, p *eventlog.Wait) outcome {
 	wctx, cancel := context.WithTimeout(ctx, p.Timeout)
 	defer cancel()
 	var err error
-	if p.Idle {
+	switch {
+	case p.Idle:
 		err = r.eng.WaitIdle(wctx)
-	} else {
+	case p.Failpoint != "":
+		err = r.eng.WaitFailpointPaused(wctx, p.Failpoint, p.Count)
+	default:
 		out.region = p.Region
 		err = r.eng.WaitRegionState(wctx, p.Region, p.State)
 	}
 	switch {
 	case err == nil && p.Idle:
 		out.text = "idle"
+	case err == nil && p.Failpoint != "":
+		out.text = pausedText(p.Count) + " paused there"
 	case err == nil:
 		out.text = "reached"
 	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
-		if p.Idle {
+		switch {
+		case p.Idle:
 			out.failf("timed out after %s: %s", p.Timeout, r.busy())
-		} else {
+		case p.Failpoint != "":
+			out.failf("timed out after %s: fewer than %s paused there", p.Timeout, pausedText(p.Count))
+		default:
 			out.failf("timed out after %s: it is %s", p.Timeout, r.eng.RegionState(p.Region))
 		}
 	default:
 		out.fail = err.Error()
 	}
 	return out
+}
+
+// pausedText counts pieces of work in words.
+func pausedText(n int) string {
+	if n == 1 {
+		return "1 piece of work"
+	}
+	return fmt.Sprintf("%d pieces of work", n)
 }
 
 // busy describes the regions that keep the engine from being idle.

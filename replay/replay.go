@@ -1,4 +1,4 @@
-// Package replay runs an event log (shared/spec/event-log.md, parsed and
+// Package replay runs an event log (docs/event-log.md, parsed and
 // checked by package eventlog) against a real engine and reports what
 // happened: every region state change, every load that was deduplicated or
 // rejected, every expectation that failed, the final region states and the

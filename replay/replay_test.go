@@ -140,6 +140,38 @@ func TestFailuresAreReportedWithTheirLine(t *testing.T) {
 	}
 }
 
+// TestWaitForPausedWork: a wait on a failpoint returns once that many loads
+// are paused there (two loaders, two loads), so the evictions after it are
+// known to reach each load after its copy; a wait for more than can arrive
+// times out and is a failed expectation. A scan through a snapshot needs no ts.
+func TestWaitForPausedWork(t *testing.T) {
+	text := `{"op": "config", "loaders": 2}
+{"op": "put", "key": "a", "ts": 5, "value": "apple"}
+{"op": "put", "key": "n", "ts": 5, "value": "nut"}
+{"op": "failpoint", "name": "load/after-copy", "action": "pause"}
+{"op": "load", "region": {"id": 1, "version": 1, "start": "a", "end": "m"}}
+{"op": "load", "region": {"id": 2, "version": 1, "start": "m", "end": "z"}}
+{"op": "wait", "failpoint": "load/after-copy", "count": 2}
+{"op": "evict", "region": {"id": 1, "version": 1, "start": "a", "end": "m"}}
+{"op": "wait", "failpoint": "load/after-copy", "count": 3, "timeout": "20ms"}
+{"op": "failpoint", "name": "load/after-copy", "action": "resume"}
+{"op": "wait", "until": "idle"}
+{"op": "expect", "counter": "keys_loaded", "value": 1}
+{"op": "expect", "counter": "loads_canceled", "value": 1}
+{"op": "expect", "region": 2, "state": "active"}
+{"op": "snapshot", "name": "s", "region": {"id": 2, "version": 1, "start": "m", "end": "z"}, "ts": 9, "source": "memory"}
+{"op": "scan", "start": "a", "end": "", "snapshot": "s", "expect": [["n", "nut"]], "source": "memory"}
+`
+	res := run(t, text, replay.Options{})
+	if len(res.Failures) != 1 || res.Failures[0].Line != 9 ||
+		!strings.Contains(res.Failures[0].Message, "timed out after 20ms: fewer than 3 pieces of work paused there") {
+		t.Fatalf("want only the wait on line 9 to fail (timeout), got %+v", res.Failures)
+	}
+	if got := res.Ops[6].Outcome; got != "2 pieces of work paused there" {
+		t.Errorf("line 7 outcome %q", got)
+	}
+}
+
 func TestSnapshotThatFailedIsNotHeld(t *testing.T) {
 	res := run(t, `{"op": "snapshot", "name": "s", "region": {"id": 1, "version": 1, "start": "a", "end": "m"}, "ts": 5}
 {"op": "get", "key": "b", "snapshot": "s"}

@@ -6,7 +6,7 @@
 //	demo bench [--quick] [--json] measure the engine
 //
 // The event log format is a public contract, specified in
-// shared/spec/event-log.md. Exit status: 0 when every expectation held, 1
+// docs/event-log.md (version 1.1). Exit status: 0 when every expectation held, 1
 // when any failed, 2 when the input could not be used.
 package main
 
@@ -88,7 +88,7 @@ An event log is JSON Lines, one op per line, run in file order:
   {"op": "get", "key": "a", "ts": 20, "expect": "apple", "source": "memory"}
 
 The whole file is checked before anything runs. "demo help replay" lists every
-op; the format (version 1) is specified in shared/spec/event-log.md, and the
+op; the format (version 1.1) is specified in docs/event-log.md, and the
 examples/ directory holds logs that teach the engine.
 
 Exit status: 0 when every expectation held, 1 when any failed, 2 when the

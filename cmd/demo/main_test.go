@@ -69,7 +69,7 @@ func TestHelp(t *testing.T) {
 		if code != exitOK || !strings.Contains(out, "Usage") {
 			t.Errorf("%v: exit %d\n%s", args, code, out)
 		}
-		if args[len(args)-1] != "bench" && args[0] != "bench" && !strings.Contains(out, "shared/spec/event-log.md") {
+		if args[len(args)-1] != "bench" && args[0] != "bench" && !strings.Contains(out, "docs/event-log.md") {
 			t.Errorf("%v does not point to the spec:\n%s", args, out)
 		}
 	}

@@ -28,8 +28,8 @@ runs: a malformed file changes nothing and exits 2 with FILE:LINE: what is
 wrong. Exit status: 0 when every expectation held, 1 when any failed.
 
 An event log is JSON Lines: one op a line, with an optional "at" (RFC 3339
-time); # and // lines are comments. The ops (shared/spec/event-log.md has the
-full format, version 1):
+time); # and // lines are comments. The ops (docs/event-log.md has the full
+format, version 1.1):
 
   config     capacity, evict_threshold, stop_load_threshold, loaders  (first)
   put        key, ts, value            write one version
@@ -41,13 +41,15 @@ full format, version 1):
   merge      regions, into             the host merged regions
   get        key, ts, snapshot?, expect?, source?   (expect null: not found)
   scan       start, end, ts, limit?, snapshot?, expect? ([[k, v], ...]), source?
+             (get and scan through a snapshot need no ts: the snapshot's)
   snapshot   name, region, ts, source?  take and hold a read snapshot
   release    name                      drop a held snapshot
   gc         safe_point                raise the GC safe point
   failpoint  name, action              load/before-copy, load/after-copy,
                                        evict/before-delete: pause, resume,
                                        error, panic, delay:DURATION, off
-  wait       until: "idle", or region and state; timeout? (default "10s")
+  wait       until: "idle", or region and state, or failpoint and count?
+             (default 1: that many paused there); timeout? (default "10s")
   expect     region and state | counter and value | memory_at_most
   check                                compare cached data with the disk engine
   sleep      for                       pause the replay

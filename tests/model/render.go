@@ -57,7 +57,7 @@ type heldSnap struct {
 	sp     uint64 // its safe point, when mem
 }
 
-// Render writes the program as an event log (spec: shared/spec/event-log.md)
+// Render writes the program as an event log (spec: docs/event-log.md)
 // whose every read carries the reference model's answer. Render is
 // deterministic. It is also where the rules that keep a log meaningful live,
 // so that they hold for shrunk programs too:

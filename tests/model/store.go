@@ -1,5 +1,5 @@
 // Package model holds the reference model, the random program generator, the
-// renderer that writes programs as event logs (shared/spec/event-log.md) and
+// renderer that writes programs as event logs (docs/event-log.md) and
 // the shrinker, which the randomized tests in package tests use.
 //
 //   - Store is the reference: a plain multi-version map with no cache, no
