@@ -141,12 +141,22 @@ type Options struct {
 	AutoLoadEvict AutoLoadEvict
 }
 
-// AutoLoadEvict configures automatic load and evict. Every Interval, the
-// regions the engine knows of (from load, split and merge events) whose reads
-// since the last round stepped over at least AmplificationThreshold versions
-// per returned key are loaded, most read first, while memory is below the
-// stop-load threshold; active regions with no reads since the last round are
-// evicted (reason auto_evict). Reads through the engine are its only input.
+// AutoLoadEvict configures automatic load and evict. The regions it chooses
+// from are those the engine knows of: declared by the host
+// (Engine.DeclareRegions) or heard of in load, split and merge events. Reads
+// through the engine are its only input. Every Interval a round runs:
+//
+//   - each region's heat is its reads, the past halved every round;
+//   - active regions that served no read in the round and whose heat fell
+//     below one read are evicted (reason auto_evict);
+//   - regions read from disk whose reads stepped over at least
+//     AmplificationThreshold versions per returned key are loaded, hottest
+//     first, at most MaxLoadsPerRound, while their expected size fits below
+//     the stop-load threshold; a region that does not fit displaces the
+//     coldest active regions (auto_evict) if it is more than twice as hot as
+//     each. Loads start as the memory they need is released.
+//
+// A load copies only the versions that reads above the safe point can see.
 type AutoLoadEvict struct {
 	Enabled bool
 	// Interval between rounds (default DefaultAutoInterval); rounds can

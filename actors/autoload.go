@@ -2,7 +2,6 @@ package actors
 
 import (
 	"bytes"
-	"sort"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -25,9 +24,26 @@ type AutoLoadEvict struct {
 	AmplificationThreshold float64
 	// MaxLoadsPerRound bounds the loads one round starts.
 	MaxLoadsPerRound int
+	// HeatDecay is the weight of past rounds in a region's heat (default
+	// DefaultHeatDecay).
+	HeatDecay float64
+	// SwapMargin is how many times hotter than a cached region a candidate
+	// must be to displace it (default DefaultSwapMargin).
+	SwapMargin float64
 	// Heat is the engine's read tracker.
 	Heat *heat.Tracker
 }
+
+// Defaults of the settings the public options do not carry; BENCHMARKS.md
+// (demo workload) says why these values.
+const (
+	// DefaultHeatDecay halves a region's past reads every round: a hot set
+	// that moves is seen within a round, one round's noise is smoothed.
+	DefaultHeatDecay = 0.5
+	// DefaultSwapMargin: a region must be twice as hot as the one it
+	// displaces, so regions of equal heat do not trade places every round.
+	DefaultSwapMargin = 2
+)
 
 // autoTick starts a round; Done, if set, is closed when it has been decided.
 type autoTick struct{ done chan struct{} }
@@ -90,14 +106,62 @@ func (st *supervisorState) noteKnown(c actor.Context, r mvcc.Region) {
 	}
 }
 
+// declare records the host's region table. A declared region newer than
+// what the engine holds for its id or range means the engine missed a
+// change: what it holds there is evicted (missed_change), as a load would.
+// Stale descriptors (older than a version already seen) are skipped.
+func (st *supervisorState) declare(c actor.Context, req *messages.DeclareRegions) {
+	var outdated []*entry
+	for _, r := range req.Regions {
+		if r.Version < st.seen[r.ID] {
+			continue
+		}
+		st.see(r)
+		st.noteKnown(c, r)
+		for _, e := range st.overlapping(r) {
+			if !e.leaving && (e.region.ID != r.ID || e.region.Version < r.Version) && !contains(outdated, e) {
+				outdated = append(outdated, e)
+			}
+		}
+		if e := st.byID[r.ID]; e != nil && !e.leaving && e.region.Version < r.Version && !contains(outdated, e) {
+			outdated = append(outdated, e)
+		}
+	}
+	st.evictEntries(c, outdated, "missed_change", func([]lifecycle.State) { req.Reply <- nil })
+}
+
 func (st *supervisorState) publishHeat() {
 	st.known.dirty = false
 	st.d.Auto.Heat.SetRegions(st.known.tree.Items())
 }
 
-// autoLoadEvict is one round: regions read with high MVCC amplification are
-// loaded, hottest first, while memory is below the stop-load threshold;
-// active regions nobody read since the last round are evicted (auto_evict).
+// autoState is the supervisor's part of automatic load and evict: heat
+// across rounds, and the loads a round decided that wait for memory.
+type autoState struct {
+	scores heat.Scores
+	// queue: planned loads not started yet, hottest first; replaced by the
+	// next round's plan.
+	queue []mvcc.Region
+	// inflight: auto loads started and not yet active or gone.
+	inflight map[uint64]bool
+}
+
+func (st *supervisorState) autoPolicy() heat.Policy {
+	a := st.d.Auto
+	lim := st.d.Plane.Limits()
+	budget := lim.StopLoad
+	if budget <= 0 {
+		budget = lim.Capacity
+	}
+	return heat.Policy{AmplificationThreshold: a.AmplificationThreshold, SwapMargin: a.SwapMargin, MaxLoads: a.MaxLoadsPerRound, Budget: budget}
+}
+
+// autoLoadEvict is one round. Heat is each known region's reads, decayed per
+// round; regions read from disk with high MVCC amplification are loaded,
+// hottest first, within the stop-load threshold, displacing cached regions
+// much colder than them; cached regions nobody reads any more are evicted
+// (auto_evict). Loads start once the memory they need is free (evictions
+// release it in the background).
 func (st *supervisorState) autoLoadEvict(c actor.Context) {
 	if !st.d.Auto.Enabled {
 		return
@@ -105,26 +169,108 @@ func (st *supervisorState) autoLoadEvict(c actor.Context) {
 	if st.known.dirty {
 		st.publishHeat()
 	}
-	samples := st.d.Auto.Heat.Drain()
-	var cold []*entry
-	var hot []heat.Sample
-	for _, s := range samples {
-		e := st.byID[s.Region.ID]
+	a := &st.auto
+	if a.scores.Decay == 0 {
+		a.scores.Decay = st.d.Auto.HeatDecay
+	}
+	heats := a.scores.Update(st.d.Auto.Heat.Drain())
+	used := st.d.Plane.MemoryUsed()
+	for _, e := range st.byID {
+		if e.leaving && e.handle != nil {
+			b, _, _ := e.handle.Stats()
+			used -= b // on its way out
+		}
+	}
+	for id := range a.inflight {
+		used += a.scores.SizeOf(id)
+	}
+	var cached []heat.Cached
+	var cands []heat.Candidate
+	for _, h := range heats {
+		e := st.byID[h.Region.ID]
 		switch {
-		case e != nil && e.state == lifecycle.Active && !e.leaving && s.Reads == 0:
-			cold = append(cold, e)
-		case e == nil && s.Reads > 0 && s.Amplification() >= st.d.Auto.AmplificationThreshold:
-			hot = append(hot, s)
+		case e != nil && e.state == lifecycle.Active && !e.leaving && e.handle != nil:
+			b, _, _ := e.handle.Stats()
+			a.scores.NoteSize(h.Region.ID, b)
+			cached = append(cached, heat.Cached{ID: h.Region.ID, Heat: h.Heat, Reads: h.Reads, Bytes: b})
+		case e == nil:
+			cands = append(cands, heat.Candidate{Heat: h, Bytes: a.scores.SizeOf(h.Region.ID)})
 		}
 	}
-	st.evictEntries(c, cold, "auto_evict", nil)
-	sort.Slice(hot, func(i, j int) bool { return hot[i].Reads > hot[j].Reads })
-	lim := st.d.Plane.Limits()
-	for i, s := range hot {
-		if i >= st.d.Auto.MaxLoadsPerRound || (lim.StopLoad > 0 && st.d.Plane.MemoryUsed() >= lim.StopLoad) {
-			break
+	plan := st.autoPolicy().Decide(used, cached, cands)
+	victims := make([]*entry, 0, len(plan.Cold)+len(plan.Displaced))
+	for _, id := range append(plan.Cold, plan.Displaced...) {
+		if e := st.byID[id]; e != nil {
+			victims = append(victims, e)
 		}
+	}
+	st.evictEntries(c, victims, "auto_evict", nil)
+	a.queue = plan.Load
+	st.pumpAutoLoads(c)
+}
+
+// pumpAutoLoads starts queued loads while the memory they are expected to
+// take is free: below the budget once every load in flight is counted. A
+// load of unknown size starts only while fewer such loads than loaders are
+// in flight, so the first loads measure what a region costs.
+func (st *supervisorState) pumpAutoLoads(c actor.Context) {
+	a := &st.auto
+	if len(a.queue) == 0 {
+		return
+	}
+	if a.inflight == nil {
+		a.inflight = make(map[uint64]bool)
+	}
+	budget := st.autoPolicy().Budget
+	for len(a.queue) > 0 {
+		r := a.queue[0]
+		if st.byID[r.ID] != nil || st.seen[r.ID] > r.Version {
+			a.queue = a.queue[1:] // held already, or outdated
+			continue
+		}
+		need := a.scores.SizeOf(r.ID)
+		var pending int64
+		unknown := 0
+		for id := range a.inflight {
+			// Sizes learnt since the load started count (conservatively:
+			// what a copy in progress reserved is counted twice).
+			n := a.scores.SizeOf(id)
+			pending += n
+			if n == 0 {
+				unknown++
+			}
+		}
+		used := st.d.Plane.MemoryUsed() + pending
+		switch {
+		case budget > 0 && need > 0 && used+need > budget:
+			return
+		case budget > 0 && need == 0 && used >= budget:
+			return
+		case need == 0 && unknown >= max(1, st.d.Loaders):
+			return
+		}
+		a.queue = a.queue[1:]
+		a.inflight[r.ID] = true
 		st.d.Counters.Add("loads_requested", 1)
-		st.load(c, &messages.LoadRegion{Region: s.Region, Reply: messages.NewReply[messages.Outcome]()})
+		st.load(c, &messages.LoadRegion{Region: r, Reply: messages.NewReply[messages.Outcome]()})
 	}
+}
+
+// autoLoadSettled is told when a region becomes active or absent: an auto
+// load in flight for it is over, and queued loads may fit now.
+func (st *supervisorState) autoLoadSettled(c actor.Context, id uint64, to lifecycle.State) {
+	a := &st.auto
+	if !st.d.Auto.Enabled {
+		return
+	}
+	if _, ok := a.inflight[id]; ok {
+		delete(a.inflight, id)
+	}
+	if to == lifecycle.Active {
+		if e := st.byID[id]; e != nil && e.handle != nil {
+			b, _, _ := e.handle.Stats()
+			a.scores.NoteSize(id, b)
+		}
+	}
+	st.pumpAutoLoads(c)
 }

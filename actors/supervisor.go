@@ -51,6 +51,12 @@ type Supervisor struct {
 
 // Start spawns the supervisor (with its loader pool) under root.
 func Start(root *actor.RootContext, d Deps) *Supervisor {
+	if d.Auto.HeatDecay <= 0 || d.Auto.HeatDecay >= 1 {
+		d.Auto.HeatDecay = DefaultHeatDecay
+	}
+	if d.Auto.SwapMargin < 1 {
+		d.Auto.SwapMargin = DefaultSwapMargin
+	}
 	st := &supervisorState{
 		d:     d,
 		board: newBoard(),
@@ -126,6 +132,8 @@ type supervisorState struct {
 	known *knownRegions
 	// stopTicker cancels the automatic load/evict timer.
 	stopTicker func()
+	// auto is automatic load/evict's state between rounds.
+	auto autoState
 }
 
 type pendingMerge struct {
@@ -171,6 +179,8 @@ func (s *supervisor) Receive(c actor.Context) {
 		}
 	case *messages.LoadRegion:
 		st.load(c, msg)
+	case *messages.DeclareRegions:
+		st.declare(c, msg)
 	case *messages.EvictRegion:
 		st.evict(c, msg)
 	case *messages.AcquireSnapshot:
@@ -444,6 +454,9 @@ func (st *supervisorState) stepped(c actor.Context, m *messages.Stepped) {
 	}
 	if m.To == lifecycle.Absent && m.FromState != lifecycle.Absent {
 		st.sourceGone(c, m.Inc.Region.ID)
+	}
+	if m.FromState != m.To && (m.To == lifecycle.Active || m.To == lifecycle.Absent) {
+		st.autoLoadSettled(c, m.Inc.Region.ID, m.To)
 	}
 	if m.To == lifecycle.Absent && m.FromState != lifecycle.Absent {
 		// The actor's life is over; anything already queued for it (a late

@@ -20,6 +20,7 @@ import (
 	"github.com/regioncache/regioncache/internal/failpoint"
 	"github.com/regioncache/regioncache/internal/lifecycle"
 	"github.com/regioncache/regioncache/internal/memstore"
+	"github.com/regioncache/regioncache/internal/mvcc"
 	"github.com/regioncache/regioncache/messages"
 )
 
@@ -140,15 +141,21 @@ func (l *loader) copy(job *messages.Job) (*memstore.Tree, int, error) {
 	}
 	r := job.Inc.Region
 	b := memstore.NewBuilder()
+	// Versions no read above the safe point can see are never copied: with a
+	// lagging host GC they are most of the disk's data, and reserving them
+	// first would make a load need many times the memory it ends up using.
+	gc := mvcc.GCFilter{SafePoint: job.SafePoint}
 	var pendingBytes int64
 	n := 0
 	err := job.Snapshot.Reader().Versions(r.Start, r.End, func(key []byte, ts uint64, value []byte, tomb bool) error {
-		size, err := b.Add(key, ts, value, tomb)
-		if err != nil {
-			return err
-		}
-		pendingBytes += size
 		n++
+		if gc.Keep(key, ts, tomb) {
+			size, err := b.Add(key, ts, value, tomb)
+			if err != nil {
+				return err
+			}
+			pendingBytes += size
+		}
 		if n%copyCheckEvery == 0 {
 			if err := l.d.Plane.ReserveCopyBytes(pendingBytes); err != nil {
 				return err

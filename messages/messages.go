@@ -100,6 +100,15 @@ type LoadRegion struct {
 
 func (m *LoadRegion) Fail(err error) { m.Reply <- Outcome{Err: err} }
 
+// DeclareRegions tells the supervisor the host's region table (or part of
+// it): what automatic load and evict may choose from. It loads nothing.
+type DeclareRegions struct {
+	Regions []mvcc.Region
+	Reply   Reply[error]
+}
+
+func (m *DeclareRegions) Fail(err error) { m.Reply <- err }
+
 // EvictRegion asks for every cached region overlapping Region's range, or
 // having its id, to be evicted.
 type EvictRegion struct {
@@ -191,6 +200,10 @@ type Job struct {
 	Snapshot dataplane.DiskSnapshot
 	Canceled atomic.Bool
 	Ctx      context.Context
+	// SafePoint is the engine's GC safe point when the copy started: the
+	// loader keeps only what a GC at it keeps (installing the copy GCs it
+	// again at the safe point of that moment, never a lower one).
+	SafePoint uint64
 }
 
 // RequestLoader queues a load job with the loader pool.

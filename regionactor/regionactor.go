@@ -309,7 +309,7 @@ func (a *regionActor) startCopy(c actor.Context, in *effectInput) {
 		return
 	}
 	a.st.handle = h
-	job := &messages.Job{Inc: m.Inc, Region: c.Self(), Handle: h, Snapshot: snap, Ctx: a.d.Ctx}
+	job := &messages.Job{Inc: m.Inc, Region: c.Self(), Handle: h, Snapshot: snap, Ctx: a.d.Ctx, SafePoint: a.d.SafePoint()}
 	a.st.job = job
 	c.Send(in.worker, &messages.Copy{Job: job})
 }
