@@ -3,8 +3,7 @@ package heat
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/regioncache/regioncache/internal/testutil/leaktest"
 )
 
-// TestMain fails the package if goroutines outlive its tests.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { leaktest.Main(m) }

@@ -1,5 +1,8 @@
 package regioncache_test
 
+// Engine tests, the declared region table and automatic load and evict by
+// heat: real Pebble (in memory), real actors, rounds driven explicitly.
+
 import (
 	"bytes"
 	"errors"
@@ -8,13 +11,14 @@ import (
 	"time"
 
 	"github.com/regioncache/regioncache"
+	"github.com/regioncache/regioncache/internal/testutil"
 )
 
 // autoRegions are four regions ["a", "b"), ["b", "c"), ... with ids 1..4.
 func autoRegions() []regioncache.Region {
 	var out []regioncache.Region
 	for i := 0; i < 4; i++ {
-		out = append(out, reg(uint64(i+1), 1, string(rune('a'+i)), string(rune('b'+i))))
+		out = append(out, testutil.Reg(uint64(i+1), 1, string(rune('a'+i)), string(rune('b'+i))))
 	}
 	return out
 }
@@ -59,7 +63,7 @@ func readRegion(t *testing.T, e *regioncache.Engine, i, n int) regioncache.Sourc
 }
 
 func TestDeclareRegionsValidation(t *testing.T) {
-	e := openEngine(t, regioncache.Options{})
+	e := testutil.Open(t, regioncache.Options{})
 	cases := []struct {
 		name    string
 		regions []regioncache.Region
@@ -67,10 +71,10 @@ func TestDeclareRegionsValidation(t *testing.T) {
 	}{
 		{"a table", autoRegions(), true},
 		{"nothing", nil, true},
-		{"an invalid region", []regioncache.Region{reg(1, 1, "b", "a")}, false},
-		{"an id twice", []regioncache.Region{reg(1, 1, "a", "b"), reg(1, 2, "c", "d")}, false},
-		{"overlapping ranges", []regioncache.Region{reg(1, 1, "a", "c"), reg(2, 1, "b", "d")}, false},
-		{"overlapping an unbounded one", []regioncache.Region{reg(1, 1, "x", ""), reg(2, 1, "a", "z")}, false},
+		{"an invalid region", []regioncache.Region{testutil.Reg(1, 1, "b", "a")}, false},
+		{"an id twice", []regioncache.Region{testutil.Reg(1, 1, "a", "b"), testutil.Reg(1, 2, "c", "d")}, false},
+		{"overlapping ranges", []regioncache.Region{testutil.Reg(1, 1, "a", "c"), testutil.Reg(2, 1, "b", "d")}, false},
+		{"overlapping an unbounded one", []regioncache.Region{testutil.Reg(1, 1, "x", ""), testutil.Reg(2, 1, "a", "z")}, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -88,30 +92,30 @@ func TestDeclareRegionsValidation(t *testing.T) {
 // A declared region newer than what the engine holds replaces it: the held
 // one is evicted as a change the engine missed.
 func TestDeclareRegionsEvictsOutdated(t *testing.T) {
-	e := openEngine(t, regioncache.Options{})
+	e := testutil.Open(t, regioncache.Options{})
 	fillVersioned(t, e)
-	if _, err := e.Load(reg(1, 1, "a", "c")); err != nil {
+	if _, err := e.Load(testutil.Reg(1, 1, "a", "c")); err != nil {
 		t.Fatal(err)
 	}
-	wantState(t, e, 1, regioncache.Active)
+	testutil.WaitState(t, e, 1, regioncache.Active)
 	// The host split region 1 without telling the engine.
-	if err := e.DeclareRegions([]regioncache.Region{reg(1, 2, "a", "b"), reg(2, 2, "b", "c")}); err != nil {
+	if err := e.DeclareRegions([]regioncache.Region{testutil.Reg(1, 2, "a", "b"), testutil.Reg(2, 2, "b", "c")}); err != nil {
 		t.Fatal(err)
 	}
-	wantState(t, e, 1, regioncache.Absent)
+	testutil.WaitState(t, e, 1, regioncache.Absent)
 	// An older descriptor is now stale.
 	var rej *regioncache.LoadRejectedError
-	if _, err := e.Load(reg(1, 1, "a", "c")); !errors.As(err, &rej) || rej.Reason != "stale_version" {
+	if _, err := e.Load(testutil.Reg(1, 1, "a", "c")); !errors.As(err, &rej) || rej.Reason != "stale_version" {
 		t.Fatalf("load of the outdated region: %v", err)
 	}
-	mustCheck(t, e)
+	testutil.MustCheck(t, e)
 }
 
 // The host declares its regions and only reads: the engine loads what is
 // read with high MVCC amplification, and copies only what reads above the
 // safe point can see.
 func TestAutoLoadOfDeclaredRegions(t *testing.T) {
-	e := openEngine(t, regioncache.Options{AutoLoadEvict: regioncache.AutoLoadEvict{Enabled: true, Interval: time.Hour}})
+	e := testutil.Open(t, regioncache.Options{AutoLoadEvict: regioncache.AutoLoadEvict{Enabled: true, Interval: time.Hour}})
 	fillVersioned(t, e)
 	if err := e.GC(12); err != nil {
 		t.Fatal(err)
@@ -121,11 +125,11 @@ func TestAutoLoadOfDeclaredRegions(t *testing.T) {
 	}
 	readRegion(t, e, 0, 5)
 	readRegion(t, e, 2, 5)
-	if err := e.RunAutoLoadEvict(waitCtx(t)); err != nil {
+	if err := e.RunAutoLoadEvict(testutil.Context(t)); err != nil {
 		t.Fatal(err)
 	}
-	wantState(t, e, 1, regioncache.Active)
-	wantState(t, e, 3, regioncache.Active)
+	testutil.WaitState(t, e, 1, regioncache.Active)
+	testutil.WaitState(t, e, 3, regioncache.Active)
 	for _, id := range []uint64{2, 4} {
 		if s := e.RegionState(id); s != regioncache.Absent {
 			t.Fatalf("region %d was never read but is %s", id, s)
@@ -139,14 +143,14 @@ func TestAutoLoadOfDeclaredRegions(t *testing.T) {
 	if got, max := e.MemoryBytes(), int64(2*50*(4+100+200)); got > max {
 		t.Fatalf("memory %d after loading two regions, want at most %d: old versions were copied", got, max)
 	}
-	mustCheck(t, e)
+	testutil.MustCheck(t, e)
 }
 
 // Loading after the safe point moved keeps exactly what loading first and
 // collecting garbage afterwards keeps.
 func TestLoadCopiesWhatGCKeeps(t *testing.T) {
-	gcFirst := openEngine(t, regioncache.Options{})
-	loadFirst := openEngine(t, regioncache.Options{})
+	gcFirst := testutil.Open(t, regioncache.Options{})
+	loadFirst := testutil.Open(t, regioncache.Options{})
 	for _, e := range []*regioncache.Engine{gcFirst, loadFirst} {
 		fillVersioned(t, e)
 	}
@@ -156,10 +160,10 @@ func TestLoadCopiesWhatGCKeeps(t *testing.T) {
 		}
 	}
 	for _, e := range []*regioncache.Engine{gcFirst, loadFirst} {
-		if _, err := e.Load(reg(1, 1, "a", "e")); err != nil {
+		if _, err := e.Load(testutil.Reg(1, 1, "a", "e")); err != nil {
 			t.Fatal(err)
 		}
-		wantState(t, e, 1, regioncache.Active)
+		testutil.WaitState(t, e, 1, regioncache.Active)
 	}
 	if err := loadFirst.GC(9); err != nil {
 		t.Fatal(err)
@@ -167,7 +171,7 @@ func TestLoadCopiesWhatGCKeeps(t *testing.T) {
 	if a, b := gcFirst.MemoryBytes(), loadFirst.MemoryBytes(); a != b {
 		t.Fatalf("memory after GC then load %d, after load then GC %d", a, b)
 	}
-	mustCheck(t, gcFirst)
+	testutil.MustCheck(t, gcFirst)
 }
 
 // When the hot set moves, regions much hotter than cached ones displace
@@ -176,7 +180,7 @@ func TestAutoLoadEvictFollowsTheHotSet(t *testing.T) {
 	// Two regions (one version per key after GC) fit below the stop-load
 	// threshold, three do not.
 	const capacity = 30000
-	e := openEngine(t, regioncache.Options{Capacity: capacity,
+	e := testutil.Open(t, regioncache.Options{Capacity: capacity,
 		AutoLoadEvict: regioncache.AutoLoadEvict{Enabled: true, Interval: time.Hour}})
 	fillVersioned(t, e)
 	if err := e.GC(12); err != nil {
@@ -190,7 +194,7 @@ func TestAutoLoadEvictFollowsTheHotSet(t *testing.T) {
 		for _, i := range hot {
 			readRegion(t, e, i, 10)
 		}
-		if err := e.RunAutoLoadEvict(waitCtx(t)); err != nil {
+		if err := e.RunAutoLoadEvict(testutil.Context(t)); err != nil {
 			t.Fatal(err)
 		}
 		if m := e.MemoryBytes(); m > capacity {
@@ -198,8 +202,8 @@ func TestAutoLoadEvictFollowsTheHotSet(t *testing.T) {
 		}
 	}
 	round(0, 1, 2) // three hot, two fit: two load, the third waits
-	wantState(t, e, 1, regioncache.Active)
-	wantState(t, e, 2, regioncache.Active)
+	testutil.WaitState(t, e, 1, regioncache.Active)
+	testutil.WaitState(t, e, 2, regioncache.Active)
 	if s := e.RegionState(3); s != regioncache.Absent {
 		t.Fatalf("region 3 is %s: it does not fit", s)
 	}
@@ -207,36 +211,36 @@ func TestAutoLoadEvictFollowsTheHotSet(t *testing.T) {
 	// The hot set moves to regions 3 and 4: after one round 1 and 2 are
 	// still warm (heat 10+5 against 10), after two they are not (7.5 < 20/2).
 	round(2, 3)
-	wantState(t, e, 1, regioncache.Active)
+	testutil.WaitState(t, e, 1, regioncache.Active)
 	round(2, 3)
-	wantState(t, e, 3, regioncache.Active)
-	wantState(t, e, 4, regioncache.Active)
-	wantState(t, e, 1, regioncache.Absent)
-	wantState(t, e, 2, regioncache.Absent)
+	testutil.WaitState(t, e, 3, regioncache.Active)
+	testutil.WaitState(t, e, 4, regioncache.Active)
+	testutil.WaitState(t, e, 1, regioncache.Absent)
+	testutil.WaitState(t, e, 2, regioncache.Absent)
 	if src := readRegion(t, e, 3, 1); src != regioncache.FromMemory {
 		t.Fatalf("read of the new hot region from %s", src)
 	}
 	if m := e.MemoryBytes(); m > capacity {
 		t.Fatalf("memory %d above capacity %d", m, capacity)
 	}
-	mustCheck(t, e)
+	testutil.MustCheck(t, e)
 }
 
 // A region whose history is twelve times what reads above the safe point
 // see loads into a capacity that holds only what they see: the copy never
 // reserves the versions GC would drop.
 func TestLoadFitsWhatGCKeeps(t *testing.T) {
-	e := openEngine(t, regioncache.Options{Capacity: 15000})
+	e := testutil.Open(t, regioncache.Options{Capacity: 15000})
 	fillVersioned(t, e)
 	if err := e.GC(12); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Load(reg(1, 1, "a", "b")); err != nil {
+	if _, err := e.Load(testutil.Reg(1, 1, "a", "b")); err != nil {
 		t.Fatal(err)
 	}
-	wantState(t, e, 1, regioncache.Active)
+	testutil.WaitState(t, e, 1, regioncache.Active)
 	if src := readRegion(t, e, 0, 1); src != regioncache.FromMemory {
 		t.Fatalf("read from %s", src)
 	}
-	mustCheck(t, e)
+	testutil.MustCheck(t, e)
 }
