@@ -101,15 +101,16 @@ func loaderProps(d *Deps, pool *actor.PID) *actor.Props {
 type loader struct {
 	d    *Deps
 	pool *actor.PID
-	// job in progress; read by the old instance on Restarting after a panic.
-	job       *messages.Job
-	accounted int64
+	// job in progress and the bytes it reserved; read by the old instance
+	// on Restarting after a panic, which gives the bytes back.
+	job *messages.Job
+	res *dataplane.Reservation
 }
 
 func (l *loader) Receive(c actor.Context) {
 	switch msg := c.Message().(type) {
 	case *messages.Copy:
-		l.job, l.accounted = msg.Job, 0
+		l.job, l.res = msg.Job, l.d.Plane.Account().NewReservation(0)
 		tree, keys, err := l.copy(msg.Job)
 		l.finish(c, tree, keys, err)
 	case *actor.Restarting:
@@ -125,10 +126,16 @@ func (l *loader) Receive(c actor.Context) {
 
 var errAbandoned = errors.New("load canceled")
 
-// copyCheckEvery is how many versions a loader copies between looks at its
-// job's cancel flag and the engine's context.
+// copyCheckEvery is how many versions a loader copies at most between looks
+// at its job's cancel flag and the engine's context; it also looks each time
+// it reserves another chunk of bytes, so a copy of large values checks as
+// often as one of small ones.
 const copyCheckEvery = 4096
 
+// copy builds the region's tree from the job's disk snapshot. Each version's
+// bytes are reserved before the builder allocates it (in chunks, through a
+// Reservation), so the heap never grows much past what the account granted,
+// and the first version that does not fit stops the copy.
 func (l *loader) copy(job *messages.Job) (*memstore.Tree, int, error) {
 	if err := l.d.Failpoints.Eval(job.Ctx, failpoint.LoadBeforeCopy); err != nil {
 		return nil, 0, err
@@ -145,23 +152,22 @@ func (l *loader) copy(job *messages.Job) (*memstore.Tree, int, error) {
 	// lagging host GC they are most of the disk's data, and reserving them
 	// first would make a load need many times the memory it ends up using.
 	gc := mvcc.GCFilter{SafePoint: job.SafePoint}
-	var pendingBytes int64
-	n := 0
+	n, sinceCheck := 0, 0
 	err := job.Snapshot.Reader().Versions(r.Start, r.End, func(key []byte, ts uint64, value []byte, tomb bool) error {
 		n++
+		sinceCheck++
+		refilled := false
 		if gc.Keep(key, ts, tomb) {
-			size, err := b.Add(key, ts, value, tomb)
-			if err != nil {
+			var err error
+			if refilled, err = l.res.Take(memstore.VersionBytes(key, value, tomb)); err != nil {
 				return err
 			}
-			pendingBytes += size
+			if _, err := b.Add(key, ts, value, tomb); err != nil {
+				return err
+			}
 		}
-		if n%copyCheckEvery == 0 {
-			if err := l.d.Plane.ReserveCopyBytes(pendingBytes); err != nil {
-				return err
-			}
-			l.accounted += pendingBytes
-			pendingBytes = 0
+		if refilled || sinceCheck >= copyCheckEvery {
+			sinceCheck = 0
 			if job.Canceled.Load() {
 				return errAbandoned
 			}
@@ -174,11 +180,6 @@ func (l *loader) copy(job *messages.Job) (*memstore.Tree, int, error) {
 		}
 		return nil
 	})
-	if err == nil {
-		if err = l.d.Plane.ReserveCopyBytes(pendingBytes); err == nil {
-			l.accounted += pendingBytes
-		}
-	}
 	if err != nil {
 		return nil, 0, err
 	}
@@ -193,7 +194,16 @@ func (l *loader) finish(c actor.Context, tree *memstore.Tree, keys int, err erro
 	job := l.job
 	l.job = nil
 	job.Snapshot.Close()
-	done := &messages.CopyDone{Gen: job.Inc.Gen, Tree: tree, Accounted: l.accounted, Keys: keys, Err: err}
+	// A finished copy keeps the bytes it spent (the region activates or
+	// releases them); a failed one gives everything back now.
+	var accounted int64
+	if err == nil {
+		accounted = l.res.Keep()
+	} else {
+		l.res.Cancel()
+	}
+	l.res = nil
+	done := &messages.CopyDone{Gen: job.Inc.Gen, Tree: tree, Accounted: accounted, Keys: keys, Err: err}
 	switch {
 	case err == nil:
 		done.Result = lifecycle.CopyComplete
@@ -203,7 +213,6 @@ func (l *loader) finish(c actor.Context, tree *memstore.Tree, keys int, err erro
 		done.Result = lifecycle.CopyFailed
 		l.d.Log.Warn().Err(err).Uint64("region", job.Inc.Region.ID).Uint64("gen", job.Inc.Gen).Msg("load failed")
 	}
-	l.accounted = 0
 	c.Send(job.Region, done)
 	c.Send(l.pool, &messages.LoaderIdle{Worker: c.Self()})
 }

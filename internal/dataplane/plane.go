@@ -38,8 +38,8 @@ type Plane struct {
 	// published is an immutable copy of routes that readers search.
 	published atomic.Pointer[btree.BTreeG[*Handle]]
 
-	memUsed atomic.Int64
-	limits  Limits
+	acct   *Account
+	limits Limits
 	// pressureSignaled debounces OnPressure until the engine has handled it.
 	pressureSignaled atomic.Bool
 
@@ -74,7 +74,7 @@ var ErrStopLoad = errors.New("memory above the stop-load threshold")
 
 // CheckStopLoad returns ErrStopLoad when a new load must not start.
 func (p *Plane) CheckStopLoad() error {
-	if p.limits.StopLoad > 0 && p.memUsed.Load() >= p.limits.StopLoad {
+	if p.limits.StopLoad > 0 && p.acct.Used() >= p.limits.StopLoad {
 		return ErrStopLoad
 	}
 	return nil
@@ -82,7 +82,7 @@ func (p *Plane) CheckStopLoad() error {
 
 // checkPressure tells the engine when memory has reached the evict threshold.
 func (p *Plane) checkPressure() {
-	if p.limits.EvictThreshold > 0 && p.limits.OnPressure != nil && p.memUsed.Load() >= p.limits.EvictThreshold &&
+	if p.limits.EvictThreshold > 0 && p.limits.OnPressure != nil && p.acct.Used() >= p.limits.EvictThreshold &&
 		p.pressureSignaled.CompareAndSwap(false, true) {
 		p.limits.OnPressure()
 	}
@@ -101,6 +101,7 @@ var ErrCapacity = errors.New("memory capacity reached")
 func New(db *diskengine.DB, limits Limits) *Plane {
 	p := &Plane{
 		limits: limits,
+		acct:   NewAccount(limits.Capacity),
 		db:     db,
 		routes: btree.NewBTreeGOptions(func(a, b *Handle) bool { return bytes.Compare(a.Region.Start, b.Region.Start) < 0 }, btree.Options{NoLocks: true}),
 		snaps:  make(map[*diskSnap]struct{}),
@@ -114,7 +115,10 @@ func (p *Plane) DB() *diskengine.DB { return p.db }
 
 // MemoryUsed is the accounted bytes of every cached version, including copies
 // in progress and data kept for snapshots, until actually released.
-func (p *Plane) MemoryUsed() int64 { return p.memUsed.Load() }
+func (p *Plane) MemoryUsed() int64 { return p.acct.Used() }
+
+// Account is the memory account every cached byte is reserved from.
+func (p *Plane) Account() *Account { return p.acct }
 
 // Handle is the cached data of one region incarnation.
 type Handle struct {
@@ -139,22 +143,22 @@ func NewHandle(r mvcc.Region, gen uint64) *Handle {
 	return &Handle{Region: r, Gen: gen, tree: memstore.New()}
 }
 
-// account brings the plane's account in line with the tree; h.mu held.
-// An untrimmed split child instead takes delta, the change the caller made.
-func (p *Plane) account(h *Handle, delta int64) {
-	if h.tree == nil {
-		p.memUsed.Add(-h.accounted)
-		h.accounted = 0
-		return
+// settle brings the plane's account in line with h's tree after a change
+// for which reserved bytes were reserved (0 for a change that only
+// shrinks); h.mu held. An untrimmed split child takes delta, the change the
+// caller made, since its shared tree still holds keys outside its range.
+func (p *Plane) settle(h *Handle, reserved, delta int64) {
+	var change int64
+	switch {
+	case h.tree == nil:
+		change = -h.accounted
+	case h.untrimmed:
+		change = delta
+	default:
+		change = h.tree.Bytes() - h.accounted
 	}
-	if h.untrimmed {
-		h.accounted += delta
-		p.memUsed.Add(delta)
-		return
-	}
-	b := h.tree.Bytes()
-	p.memUsed.Add(b - h.accounted)
-	h.accounted = b
+	h.accounted += change
+	p.acct.settle(reserved, change)
 }
 
 // ErrRouteConflict reports a handle whose range overlaps a published one. The
@@ -224,31 +228,43 @@ func (p *Plane) Activate(h *Handle, copied *memstore.Tree, copyAccounted int64, 
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	// The copy was GC'd at safePoint; writes captured during the load at
-	// or below it may sit under a version GC dropped: rebase those keys.
+	// or below it may sit under a version GC dropped: rebase those keys,
+	// reserving what their disk versions will add first.
 	var rebase [][]byte
 	if safePoint > 0 {
 		rebase = h.tree.KeysAtOrBelow(safePoint)
 	}
-	copied.MergeFrom(h.tree)
-	var err error
-	for _, k := range rebase {
-		_, rerr := p.rebaseLocked(copied, k, safePoint)
-		err = errors.Join(err, rerr)
+	bases, need, err := p.basesLocked(rebase, safePoint)
+	dropReason := ""
+	switch {
+	case err != nil:
+		dropReason = "read_error"
+	case p.acct.Reserve(need) != nil:
+		dropReason = "memory_limit_reached"
 	}
-	p.memUsed.Add(-copyAccounted)
+	copied.MergeFrom(h.tree)
+	// The copy's bytes, reserved by its loader, now belong to the handle.
+	h.accounted += copyAccounted
 	h.tree = copied
 	h.safePoint = safePoint
+	h.untrimmed = false
+	if dropReason == "" {
+		for i, k := range rebase {
+			copied.Rebase(k, safePoint, bases[i])
+		}
+		p.settle(h, need, 0)
+	} else {
+		p.settle(h, 0, 0)
+	}
 	// Not readable if a key could not be rebased (the engine evicts it),
 	// nor if the data plane stopped capturing its writes while it loaded (a
 	// write over capacity dropped it: its eviction is on its way, and the
 	// copy lacks that write and every later one).
-	h.readable = err == nil && h.capturing
-	if err != nil && p.limits.OnDrop != nil {
-		p.limits.OnDrop(h.Region, h.Gen, "read_error")
+	h.readable = dropReason == "" && h.capturing
+	if dropReason != "" && p.limits.OnDrop != nil {
+		p.limits.OnDrop(h.Region, h.Gen, dropReason)
 	}
-	h.untrimmed = false
 	h.touch() // a fresh region is not the least recently read
-	p.account(h, 0)
 	p.checkPressure()
 }
 
@@ -271,11 +287,11 @@ func (p *Plane) Release(h *Handle) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.tree = nil
-	p.account(h, 0)
+	p.settle(h, 0, 0)
 }
 
 // ReleaseCopy drops the account of a copy that will not be installed.
-func (p *Plane) ReleaseCopy(accounted int64) { p.memUsed.Add(-accounted) }
+func (p *Plane) ReleaseCopy(accounted int64) { p.acct.Release(accounted) }
 
 // MemSnapshot is a read-only view of a region's cached data, with a disk
 // snapshot of the same moment for reads at or below its safe point.
@@ -317,7 +333,7 @@ func (p *Plane) GC(h *Handle, safePoint uint64) (dropped int) {
 		h.safePoint = safePoint
 	}
 	dropped, delta := h.tree.GCRange(h.Region.Start, h.Region.End, safePoint)
-	p.account(h, delta)
+	p.settle(h, 0, delta)
 	return dropped
 }
 
@@ -370,29 +386,11 @@ func (p *Plane) Write(muts []mvcc.Mutation) error {
 	for _, s := range shares {
 		s.h.mu.Lock()
 		if s.h.capturing && s.h.tree != nil {
-			if p.wouldPassCapacity(s.muts) {
-				// Growing the region would pass the hard limit: it stops
-				// serving from memory now, atomically with this commit, and
-				// is evicted; reads go to disk and stay exact.
+			if reason := p.applyLocked(s.h, s.muts); reason != "" {
+				// The region stops serving from memory now, atomically with
+				// this commit, and is evicted; reads go to disk and stay exact.
 				s.h.capturing, s.h.readable = false, false
-				drops = append(drops, dropped{s.h, "memory_limit_reached"})
-			} else {
-				var delta int64
-				var err error
-				for _, m := range s.muts {
-					if s.h.readable && m.Ts <= s.h.safePoint {
-						d, rerr := p.rebaseLocked(s.h.tree, m.Key, s.h.safePoint)
-						delta += d
-						err = errors.Join(err, rerr)
-						continue
-					}
-					delta += s.h.tree.Set(m)
-				}
-				p.account(s.h, delta)
-				if err != nil {
-					s.h.capturing, s.h.readable = false, false
-					drops = append(drops, dropped{s.h, "read_error"})
-				}
+				drops = append(drops, dropped{s.h, reason})
 			}
 		}
 		s.h.mu.Unlock()
@@ -414,46 +412,70 @@ func (p *Plane) Write(muts []mvcc.Mutation) error {
 	return nil
 }
 
-// rebaseLocked makes a key's versions at or below safePoint in t what GC
-// leaves of the disk's (the commit lock is held, so the disk is current).
-// On a read error the key is left as it was and the caller must stop
-// serving the region from memory.
-func (p *Plane) rebaseLocked(t *memstore.Tree, key []byte, safePoint uint64) (int64, error) {
-	base, ok, err := p.db.Reader().GetVersion(key, safePoint)
-	if err != nil {
-		return 0, err
-	}
-	if !ok {
-		return t.Rebase(key, safePoint, nil), nil
-	}
-	return t.Rebase(key, safePoint, &base), nil
-}
-
-// wouldPassCapacity is a conservative bound: the new versions' full size,
-// as if none replaced an existing one.
-func (p *Plane) wouldPassCapacity(muts []mvcc.Mutation) bool {
-	if p.limits.Capacity <= 0 {
-		return false
-	}
-	var add int64
+// applyLocked applies a region's share of a batch to its handle (commit
+// lock and h.mu held), reserving first what it can add: each new version's
+// full size (as if none replaced one), and for a write at or below the safe
+// point the disk version its key is rebased to. It returns "" when applied,
+// else why the region must stop serving from memory, with nothing applied
+// or reserved: "memory_limit_reached" (the reservation would pass
+// Capacity) or "read_error".
+func (p *Plane) applyLocked(h *Handle, muts []mvcc.Mutation) (dropReason string) {
+	var need int64
+	var bases []*mvcc.Version // for writes at or below the safe point, in order
 	for _, m := range muts {
-		add += int64(len(m.Key)+len(m.Value)) + memstore.EntryOverhead
+		if h.readable && m.Ts <= h.safePoint {
+			b, err := p.baseLocked(m.Key, h.safePoint)
+			if err != nil {
+				return "read_error"
+			}
+			if b != nil {
+				need += memstore.VersionBytes(b.Key, b.Value, b.Tombstone)
+			}
+			bases = append(bases, b)
+			continue
+		}
+		need += memstore.VersionBytes(m.Key, m.Value, m.Tombstone)
 	}
-	return p.memUsed.Load()+add > p.limits.Capacity
+	if p.acct.Reserve(need) != nil {
+		return "memory_limit_reached"
+	}
+	var delta int64
+	for _, m := range muts {
+		if h.readable && m.Ts <= h.safePoint {
+			delta += h.tree.Rebase(m.Key, h.safePoint, bases[0])
+			bases = bases[1:]
+			continue
+		}
+		delta += h.tree.Set(m)
+	}
+	p.settle(h, need, delta)
+	return ""
 }
 
-// ReserveCopyBytes accounts n bytes a loader is about to hold, unless that
-// would pass the capacity: then it accounts nothing and returns ErrCapacity.
-func (p *Plane) ReserveCopyBytes(n int64) error {
-	for {
-		cur := p.memUsed.Load()
-		if p.limits.Capacity > 0 && cur+n > p.limits.Capacity {
-			return ErrCapacity
-		}
-		if p.memUsed.CompareAndSwap(cur, cur+n) {
-			return nil
-		}
+// baseLocked is the version a key at or below safePoint is rebased to:
+// the disk's newest at or below it (nil: none). The commit lock is held, so
+// the disk is current.
+func (p *Plane) baseLocked(key []byte, safePoint uint64) (*mvcc.Version, error) {
+	base, ok, err := p.db.Reader().GetVersion(key, safePoint)
+	if err != nil || !ok {
+		return nil, err
 	}
+	return &base, nil
+}
+
+// basesLocked is baseLocked for each key, and the bytes the bases add.
+func (p *Plane) basesLocked(keys [][]byte, safePoint uint64) (bases []*mvcc.Version, need int64, err error) {
+	for _, k := range keys {
+		b, err := p.baseLocked(k, safePoint)
+		if err != nil {
+			return nil, 0, err
+		}
+		if b != nil {
+			need += memstore.VersionBytes(b.Key, b.Value, b.Tombstone)
+		}
+		bases = append(bases, b)
+	}
+	return bases, need, nil
 }
 
 // Split replaces h by handles for the children, in the same state: an
@@ -485,14 +507,17 @@ func (p *Plane) Split(h *Handle, children []mvcc.Region, gens []uint64) []*Handl
 			out[0].accounted = h.accounted
 			h.accounted = 0
 		} else {
-			p.memUsed.Add(-h.accounted)
-			h.accounted = 0
+			// The children's trimmed shares are no more than the parent
+			// held: release only the difference, so nothing is re-reserved.
+			var kept int64
 			for _, c := range out {
 				if c.tree != nil {
 					c.accounted = c.tree.Bytes()
-					p.memUsed.Add(c.accounted)
+					kept += c.accounted
 				}
 			}
+			p.acct.settle(0, kept-h.accounted)
+			h.accounted = 0
 		}
 	}
 	h.tree, h.capturing, h.readable = nil, false, false
@@ -517,10 +542,10 @@ func (p *Plane) TrimStep(h *Handle, max int) (done bool) {
 		return true
 	}
 	delta, done := h.tree.Trim(h.Region.Start, h.Region.End, max)
-	p.account(h, delta)
+	p.settle(h, 0, delta)
 	if done {
 		h.untrimmed = false
-		p.account(h, 0)
+		p.settle(h, 0, 0)
 	}
 	return done
 }

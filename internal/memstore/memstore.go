@@ -50,6 +50,16 @@ func bs(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 func entrySize(e entry) int64 { return int64(len(e.key) + len(e.value) + EntryOverhead) }
 
+// VersionBytes is what one version costs in the account: what a builder or
+// a writer reserves before it allocates the version (a delete marker holds
+// no value).
+func VersionBytes(key, value []byte, tomb bool) int64 {
+	if tomb {
+		value = nil
+	}
+	return int64(len(key) + len(value) + EntryOverhead)
+}
+
 // Tree is the versions of one region (or of writes captured while it loads).
 type Tree struct {
 	tr    *btree.BTreeG[entry]
