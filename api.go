@@ -16,7 +16,10 @@ import (
 )
 
 // Batch is a set of versions written atomically.
-type Batch struct{ muts []mvcc.Mutation }
+type Batch struct {
+	muts       []mvcc.Mutation
+	durability Durability
+}
 
 // Put adds a version of key at ts with value.
 func (b *Batch) Put(key []byte, ts uint64, value []byte) *Batch {
@@ -35,7 +38,10 @@ func (b *Batch) Delete(key []byte, ts uint64) *Batch {
 func (b *Batch) Len() int { return len(b.muts) }
 
 // Write commits the batch to the disk engine, then applies it to every
-// region that is loading or active. When it returns, every read sees it.
+// region that is loading or active. When it returns, every read sees it,
+// it is on stable storage unless its durability says otherwise (see
+// Durability), and a region the write stopped serving from memory (it
+// would have passed Capacity) is already leaving the active state.
 func (e *Engine) Write(b *Batch) error {
 	exit, err := e.enter()
 	if err != nil {
@@ -47,10 +53,15 @@ func (e *Engine) Write(b *Batch) error {
 			return fmt.Errorf("%w: key %s", ErrInvalidTimestamp, mvcc.FormatKey(m.Key))
 		}
 	}
+	if !b.durability.valid() {
+		return fmt.Errorf("%w: batch durability %s: want DurabilityDefault, DurabilitySync or DurabilityNoSync", ErrInvalidOptions, b.durability)
+	}
 	if len(b.muts) == 0 {
 		return nil
 	}
-	return e.plane.Write(b.muts)
+	drops, err := e.plane.Write(b.muts, e.syncs(b.durability))
+	e.evictDropped(drops)
+	return err
 }
 
 // Put writes one version.

@@ -83,6 +83,12 @@ func (o *Options) ensureDefaults() error {
 	if o.Loaders == 0 {
 		o.Loaders = DefaultLoaders
 	}
+	if !o.Durability.valid() {
+		return fmt.Errorf("%w: durability %s: want DurabilitySync or DurabilityNoSync", ErrInvalidOptions, o.Durability)
+	}
+	if o.Durability == DurabilityDefault {
+		o.Durability = DurabilitySync
+	}
 	if err := o.ensureMemoryDefaults(); err != nil {
 		return err
 	}

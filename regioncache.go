@@ -107,6 +107,10 @@ const (
 type Options struct {
 	// Dir is the disk engine's directory; empty keeps it in memory.
 	Dir string
+	// Durability is when Write returns by default (zero: DurabilitySync, a
+	// write is on stable storage before Write returns); a Batch can say
+	// otherwise. See Durability for the trade-off.
+	Durability Durability
 	// Loaders bounds how many loads copy at once (default DefaultLoaders).
 	Loaders int
 	// Capacity is the hard limit on cached data in bytes (default

@@ -47,6 +47,7 @@ import (
 // File is the file's layout.
 type File struct {
 	Dir               string        `json:"dir" toml:"dir"`
+	Durability        string        `json:"durability" toml:"durability"`
 	Loaders           int           `json:"loaders" toml:"loaders"`
 	Capacity          Size          `json:"capacity" toml:"capacity"`
 	EvictThreshold    Size          `json:"evict_threshold" toml:"evict_threshold"`
@@ -101,6 +102,11 @@ func (f File) Options() (regioncache.Options, error) {
 			MaxLoadsPerRound:       f.AutoLoadEvict.MaxLoadsPerRound,
 		},
 	}
+	d, err := regioncache.ParseDurability(f.Durability)
+	if err != nil {
+		return o, err
+	}
+	o.Durability = d
 	if f.LogLevel != "" && f.LogLevel != "off" {
 		lvl, err := zerolog.ParseLevel(f.LogLevel)
 		if err != nil || lvl == zerolog.NoLevel || lvl > zerolog.ErrorLevel {

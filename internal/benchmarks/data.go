@@ -220,6 +220,12 @@ func (quietLogger) Fatalf(format string, args ...interface{}) {
 
 // pebbleOptions are the options diskengine.Open gives Pebble (defaults, its
 // logger), so the raw side reads with the engine's configuration.
+// benchDurability: every engine a benchmark opens commits without syncing,
+// as the Pebble-alone sides do, so that both sides of a comparison pay the
+// same for durability (nothing) and an fsync does not hide the engine's
+// own cost. Synced writes are the engine's default; see Durability.
+const benchDurability = regioncache.DurabilityNoSync
+
 func pebbleOptions() *pebble.Options { return &pebble.Options{Logger: quietLogger{}} }
 
 // fixture is the shared data set on disk: engineDir holds it for the engine,
@@ -244,7 +250,7 @@ func prepareFixture(ctx context.Context, sz sizes, p progress) (*fixture, error)
 	}
 	fx := &fixture{root: root, engineDir: filepath.Join(root, "engine"), rawDir: filepath.Join(root, "raw"), data: newDataset(sz)}
 	fail := func(err error) (*fixture, error) { fx.remove(); return nil, err }
-	e, err := regioncache.Open(regioncache.Options{Dir: fx.engineDir})
+	e, err := regioncache.Open(regioncache.Options{Dir: fx.engineDir, Durability: benchDurability})
 	if err != nil {
 		return fail(err)
 	}

@@ -94,7 +94,7 @@ func storm(plan [][]int, do func(region int) error) (stormResult, error) {
 
 // dedupEngine is an engine holding the storm's data, none of it cached.
 func dedupEngine(ctx context.Context, regions int) (*regioncache.Engine, error) {
-	e, err := regioncache.Open(regioncache.Options{})
+	e, err := regioncache.Open(regioncache.Options{Durability: benchDurability})
 	if err != nil {
 		return nil, err
 	}

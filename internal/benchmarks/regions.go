@@ -56,7 +56,7 @@ const regionsWindow = 2048
 // growth (after runtime.GC) and the time.
 func registerRegions(ctx context.Context, n int, budget time.Duration, p progress) (regionsResult, error) {
 	res := regionsResult{target: n}
-	e, err := regioncache.Open(regioncache.Options{})
+	e, err := regioncache.Open(regioncache.Options{Durability: benchDurability})
 	if err != nil {
 		return res, err
 	}

@@ -132,7 +132,7 @@ func TestAccountNeverPassesCapacityUnderRacingReservations(t *testing.T) {
 			for j := 0; j < 8; j++ {
 				batch = append(batch, mvcc.Mutation{Key: []byte(fmt.Sprintf("k%05d-%d", i, j)), Ts: uint64(i + 1), Value: value})
 			}
-			if err := p.Write(batch); err != nil {
+			if _, err := p.Write(batch, false); err != nil {
 				t.Error(err)
 				return
 			}

@@ -60,10 +60,8 @@ type Limits struct {
 	// engine evicts least recently read regions until below StopLoad.
 	EvictThreshold int64
 	// OnDrop is told about each region the data plane stopped serving
-	// from memory on its own, and why: "memory_limit_reached" (a write
-	// would have passed Capacity) or "read_error" (the disk could not say
-	// what a write at or below the safe point leaves). The engine evicts
-	// it. It must not block.
+	// from memory on its own when it activated (see Drop; a write returns
+	// its drops instead). The engine evicts it. It must not block.
 	OnDrop func(region mvcc.Region, gen uint64, reason string)
 	// OnPressure is called when memory reaches EvictThreshold. It must not block.
 	OnPressure func()
@@ -347,18 +345,44 @@ func (h *Handle) Stats() (bytes int64, versions int, safePoint uint64) {
 	return bytes, versions, h.safePoint
 }
 
+// Drop is a region the data plane stopped serving from memory on its own,
+// and why: "memory_limit_reached" (a write would have passed Capacity) or
+// "read_error" (the disk could not say what a write at or below the safe
+// point leaves). The engine must evict it.
+type Drop struct {
+	Region mvcc.Region
+	Gen    uint64
+	Reason string
+}
+
 // Write commits the mutations to the disk engine as one batch, then applies
-// them to every region capturing writes, before any other commit. It returns
-// the regions whose capture grew (for memory checks).
-func (p *Plane) Write(muts []mvcc.Mutation) error {
+// them to every region capturing writes, before any other commit. With
+// sync it returns only once the batch is on stable storage; the wait is
+// outside the commit lock, so concurrent synced writes share one sync.
+//
+// It returns the regions it stopped serving from memory (Drop); the caller
+// evicts them, and waits for that if its own caller must see their state.
+func (p *Plane) Write(muts []mvcc.Mutation, sync bool) ([]Drop, error) {
+	durable, drops, err := p.commit(muts, sync)
+	if err != nil {
+		return nil, err
+	}
+	if err := durable(); err != nil {
+		return drops, fmt.Errorf("syncing the write-ahead log: %w", err)
+	}
+	return drops, nil
+}
+
+func (p *Plane) commit(muts []mvcc.Mutation, sync bool) (durable func() error, drops []Drop, err error) {
 	p.commitMu.Lock()
 	defer p.commitMu.Unlock()
-	if err := p.db.Commit(muts); err != nil {
-		return err
+	durable, err = p.db.Commit(muts, sync)
+	if err != nil {
+		return nil, nil, err
 	}
 	rt := p.published.Load()
 	if rt.Len() == 0 {
-		return nil
+		return durable, nil, nil
 	}
 	// Apply each region's share under one lock so no read sees half a batch.
 	type share struct {
@@ -378,11 +402,7 @@ func (p *Plane) Write(muts []mvcc.Mutation) error {
 		}
 		shares[i].muts = append(shares[i].muts, m)
 	}
-	type dropped struct {
-		h      *Handle
-		reason string
-	}
-	var drops []dropped
+	var dropped []*Handle
 	for _, s := range shares {
 		s.h.mu.Lock()
 		if s.h.capturing && s.h.tree != nil {
@@ -390,26 +410,22 @@ func (p *Plane) Write(muts []mvcc.Mutation) error {
 				// The region stops serving from memory now, atomically with
 				// this commit, and is evicted; reads go to disk and stay exact.
 				s.h.capturing, s.h.readable = false, false
-				drops = append(drops, dropped{s.h, reason})
+				dropped = append(dropped, s.h)
+				drops = append(drops, Drop{Region: s.h.Region, Gen: s.h.Gen, Reason: reason})
 			}
 		}
 		s.h.mu.Unlock()
 	}
 	p.checkPressure()
-	if len(drops) > 0 {
-		for _, d := range drops {
-			if cur, ok := p.routes.Get(d.h); ok && cur == d.h {
-				p.routes.Delete(d.h)
+	if len(dropped) > 0 {
+		for _, h := range dropped {
+			if cur, ok := p.routes.Get(h); ok && cur == h {
+				p.routes.Delete(h)
 			}
 		}
 		p.publishLocked()
-		if p.limits.OnDrop != nil {
-			for _, d := range drops {
-				p.limits.OnDrop(d.h.Region, d.h.Gen, d.reason)
-			}
-		}
 	}
-	return nil
+	return durable, drops, nil
 }
 
 // applyLocked applies a region's share of a batch to its handle (commit

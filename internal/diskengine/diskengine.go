@@ -57,20 +57,44 @@ func Open(o Options) (*DB, error) {
 // Close closes the database.
 func (d *DB) Close() error { return d.pdb.Close() }
 
-// Commit writes the mutations as one atomic batch. A later mutation of the
-// same key and ts in the batch wins.
-func (d *DB) Commit(muts []mvcc.Mutation) error {
+// Commit writes the mutations as one atomic batch and returns once they are
+// visible to reads. A later mutation of the same key and ts in the batch
+// wins.
+//
+// With sync, the batch is also being written to stable storage: the
+// returned Durable waits for that (Pebble groups the syncs of batches
+// committed at about the same time into one) and must be called once,
+// outside any lock the caller holds across commits, so that one batch's
+// sync does not hold up the next commit. Without sync, Durable returns nil
+// at once and a crash can lose the batch.
+func (d *DB) Commit(muts []mvcc.Mutation, sync bool) (Durable func() error, err error) {
 	b := d.pdb.NewBatch()
-	defer b.Close()
 	var kbuf []byte
 	for _, m := range muts {
 		kbuf = mvcc.AppendKey(kbuf[:0], m.Key, m.Ts)
 		if err := b.Set(kbuf, mvcc.EncodeValue(m), nil); err != nil {
-			return err
+			_ = b.Close()
+			return nil, err
 		}
 	}
-	return b.Commit(pebble.NoSync)
+	if !sync {
+		defer b.Close()
+		return noWait, b.Commit(pebble.NoSync)
+	}
+	if err := d.pdb.ApplyNoSyncWait(b, pebble.Sync); err != nil {
+		_ = b.Close()
+		return nil, err
+	}
+	return func() error {
+		err := b.SyncWait()
+		if cerr := b.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	}, nil
 }
+
+func noWait() error { return nil }
 
 // Snapshot is a point-in-time view of the database; Close it when done.
 type Snapshot struct{ snap *pebble.Snapshot }
