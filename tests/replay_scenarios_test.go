@@ -55,10 +55,15 @@ func TestReplayScenariosCoverTheSpec(t *testing.T) {
 	ops := map[eventlog.Kind]bool{}
 	asserted := map[regioncache.State]bool{}
 	counters := map[string]bool{}
+	// The forms spec 1.1 added: a wait on a failpoint, a scan through a
+	// snapshot without ts.
+	var waitsOnFailpoint, scansAtSnapshotTs bool
 	for _, log := range scenarioLogs(t) {
 		for _, op := range log.Ops {
 			ops[op.Kind()] = true
 			switch p := op.Payload.(type) {
+			case *eventlog.Scan:
+				scansAtSnapshotTs = scansAtSnapshotTs || p.Snapshot != "" && p.Ts == 0
 			case *eventlog.Expect:
 				switch p.Assert {
 				case eventlog.AssertState:
@@ -67,11 +72,18 @@ func TestReplayScenariosCoverTheSpec(t *testing.T) {
 					counters[p.Counter] = counters[p.Counter] || p.Value > 0
 				}
 			case *eventlog.Wait:
-				if !p.Idle {
+				waitsOnFailpoint = waitsOnFailpoint || p.Failpoint != ""
+				if !p.Idle && p.Failpoint == "" {
 					asserted[p.State] = true
 				}
 			}
 		}
+	}
+	if !waitsOnFailpoint {
+		t.Error("no scenario waits on a failpoint")
+	}
+	if !scansAtSnapshotTs {
+		t.Error("no scenario scans through a snapshot without ts")
 	}
 	for k := eventlog.KindConfig; k <= eventlog.KindSleep; k++ {
 		if !ops[k] {
