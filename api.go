@@ -240,13 +240,18 @@ func (e *Engine) Evict(r Region, reason string) ([]Region, error) {
 
 // GC raises the safe point: active regions drop the versions no read above
 // it can see, and reads at or below it are served from disk. The safe point
-// never goes down; held snapshots keep what they see.
+// never goes down; held snapshots keep what they see. GC returns once every
+// region has dropped them and the memory they took is off the account (or,
+// where a held snapshot still reads it, deferred until its release, which
+// takes it off); WaitIdle meanwhile waits for it.
 func (e *Engine) GC(safePoint uint64) error {
 	exit, err := e.enter()
 	if err != nil {
 		return err
 	}
 	defer exit()
+	e.sup.Board.Begin(1)
+	defer e.sup.Board.Done(1)
 	for {
 		cur := e.safePoint.Load()
 		if safePoint <= cur || e.safePoint.CompareAndSwap(cur, safePoint) {
@@ -312,7 +317,10 @@ func (e *Engine) MemoryBytes() int64 { return e.plane.MemoryUsed() }
 func (e *Engine) RegionState(id uint64) State { return e.sup.Board.Get(id).State }
 
 // WaitIdle blocks until no region is pending, loading, loading_canceled or
-// evicting, and none is pending_evict without a held snapshot.
+// evicting, none is pending_evict without a held snapshot, and no GC call or
+// snapshot release is still on its way. An older incarnation of an id still
+// being evicted counts too. Once idle, MemoryBytes is exactly what the held
+// regions and snapshots account (see ARCHITECTURE.md, "Memory account").
 func (e *Engine) WaitIdle(ctx context.Context) error {
 	if err := e.sup.Board.WaitIdle(ctx); err != nil {
 		return e.waitErr(ctx, err)

@@ -253,11 +253,18 @@ func Open(opts Options) (*Engine, error) {
 	}
 	e.plane = dataplane.New(db, dataplane.Limits{
 		Capacity: opts.Capacity, StopLoad: opts.StopLoadThreshold, EvictThreshold: opts.EvictThreshold,
+		// Evictions the data plane starts on its own are work in flight
+		// until the supervisor has them taken: WaitIdle waits for them.
 		OnDrop: func(r mvcc.Region, _ uint64, reason string) {
+			e.sup.Board.Begin(1)
 			e.system.Root.Send(e.sup.PID, &messages.EvictRegion{Region: r, Reason: reason,
-				Reply: messages.NewReply[messages.EvictOutcome]()})
+				Reply: messages.NewReply[messages.EvictOutcome](), Done: func() { e.sup.Board.Done(1) }})
 		},
-		OnPressure: func() { e.system.Root.Send(e.sup.PID, &messages.MemoryPressure{}) },
+		OnPressure: func() {
+			e.sup.Board.Begin(1)
+			e.system.Root.Send(e.sup.PID, &messages.MemoryPressure{Done: func() { e.sup.Board.Done(1) }})
+		},
+		OnAccountError: func(what string) { log.Error().Str("what", what).Msg("memory account error") },
 	})
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.system = opts.ActorSystem

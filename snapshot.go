@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/asynkron/protoactor-go/actor"
-
 	"github.com/regioncache/regioncache/internal/dataplane"
 	"github.com/regioncache/regioncache/internal/lifecycle"
 	"github.com/regioncache/regioncache/internal/memstore"
@@ -33,8 +31,11 @@ type Snapshot struct {
 	mem       *memstore.Tree // nil: served from disk
 	safePoint uint64
 	disk      dataplane.DiskSnapshot
-	owner     *actor.PID
-	gen       uint64
+	// charge is the memory the snapshot reads, which it holds; holders are
+	// the regions that count it (the one it was taken on, and the children
+	// of its splits).
+	charge  *dataplane.Charge
+	holders *messages.SnapshotHolders
 
 	mu       sync.Mutex
 	released bool
@@ -66,7 +67,7 @@ func (e *Engine) Snapshot(r Region, ts uint64) (*Snapshot, error) {
 	}
 	s := &Snapshot{e: e, region: r.Clone(), ts: ts}
 	if g.OK {
-		s.mem, s.safePoint, s.disk, s.owner, s.gen = g.View.Tree, g.View.SafePoint, g.View.Disk, g.Owner, g.Gen
+		s.mem, s.safePoint, s.disk, s.charge, s.holders = g.View.Tree, g.View.SafePoint, g.View.Disk, g.View.Charge, g.Holders
 		s.info = ReadInfo{Source: FromMemory}
 		e.snapsHeld[FromMemory].Add(1)
 		return s, nil
@@ -207,10 +208,19 @@ func (s *Snapshot) Release() {
 	s.e.snapsHeld[s.info.Source].Add(-1)
 	s.disk.Close()
 	s.mem = nil
-	if s.owner != nil && open {
-		// The owner cannot be gone: a region with a held snapshot stays
-		// active or pending_evict until this message arrives.
-		s.e.system.Root.Send(s.owner, &messages.ReleaseSnapshot{Gen: s.gen})
+	if s.charge != nil {
+		s.charge.LetGo(true, 0)
+		s.charge = nil
+	}
+	if s.holders != nil && open {
+		// No holder can be gone: a region holding a snapshot stays active
+		// or pending_evict until this message arrives. Until each has
+		// taken it, the engine is not idle.
+		hs := s.holders.Release()
+		s.e.sup.Board.Begin(len(hs))
+		for _, h := range hs {
+			s.e.system.Root.Send(h.PID, &messages.ReleaseSnapshot{Gen: h.Gen, Holders: s.holders})
+		}
 	}
 }
 

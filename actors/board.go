@@ -37,39 +37,57 @@ type Transition struct {
 }
 
 // Board is the engine's published view of region states. Only the
-// supervisor writes it, and it writes before answering any caller, so what a
-// caller sees after a call returns includes that call's effect.
+// supervisor writes region states, and it writes before answering any
+// caller, so what a caller sees after a call returns includes that call's
+// effect.
+//
+// A region is an incarnation (id, generation): an older incarnation of an id
+// may still be on its way out (pending_evict, evicting) while a newer one is
+// held. The board keeps every held incarnation; reads by id see the newest,
+// and idleness counts all of them, so waiting for idle also waits for the
+// eviction of an older incarnation.
 type Board struct {
 	mu      sync.Mutex
 	changed *sync.Cond
+	// regions is the newest held incarnation of each id.
 	regions map[uint64]RegionStatus
-	// busy counts the regions something is in flight for.
-	busy   int
-	closed bool
+	// incs is every held incarnation, by id then generation.
+	incs map[uint64]map[uint64]RegionStatus
+	// busy counts the incarnations something is in flight for.
+	busy int
+	// inflight counts work the public API started that no region state
+	// shows yet: snapshot releases on their way to the regions holding
+	// them, GC calls not yet answered.
+	inflight int
+	closed   bool
 }
 
 func newBoard() *Board {
-	b := &Board{regions: make(map[uint64]RegionStatus)}
+	b := &Board{regions: make(map[uint64]RegionStatus), incs: make(map[uint64]map[uint64]RegionStatus)}
 	b.changed = sync.NewCond(&b.mu)
 	return b
 }
 
-// set records a region's status; a report about an older incarnation than
-// the one on the board (a superseded region's last words) changes nothing.
+// set records the status of one incarnation.
 func (b *Board) set(s RegionStatus) {
 	b.mu.Lock()
-	cur, held := b.regions[s.Region.ID]
-	if held && !(cur.Gen > s.Gen) && busy(cur) {
+	id := s.Region.ID
+	gens := b.incs[id]
+	cur, held := gens[s.Gen]
+	if held && busy(cur) {
 		b.busy--
 	}
-	switch {
-	case held && cur.Gen > s.Gen:
-	case s.State == lifecycle.Absent:
-		delete(b.regions, s.Region.ID)
-	default:
+	if s.State == lifecycle.Absent {
+		if held {
+			delete(gens, s.Gen)
+			if len(gens) == 0 {
+				delete(b.incs, id)
+			}
+		}
+	} else {
 		now := time.Now()
 		s.Since = now
-		if held && cur.Gen == s.Gen {
+		if held {
 			if cur.State == s.State {
 				s.Since = cur.Since
 			}
@@ -80,10 +98,57 @@ func (b *Board) set(s RegionStatus) {
 		if s.State == lifecycle.Active && s.LoadedAt.IsZero() {
 			s.LoadedAt = now
 		}
-		b.regions[s.Region.ID] = s
+		if gens == nil {
+			gens = make(map[uint64]RegionStatus, 1)
+			b.incs[id] = gens
+		}
+		gens[s.Gen] = s
 		if busy(s) {
 			b.busy++
 		}
+	}
+	b.publishNewestLocked(id)
+	b.changed.Broadcast()
+	b.mu.Unlock()
+}
+
+// publishNewestLocked makes regions[id] the newest held incarnation of id.
+func (b *Board) publishNewestLocked(id uint64) {
+	var newest RegionStatus
+	found := false
+	for g, s := range b.incs[id] {
+		if !found || g > newest.Gen {
+			newest, found = s, true
+		}
+	}
+	if found {
+		b.regions[id] = newest
+	} else {
+		delete(b.regions, id)
+	}
+}
+
+// Begin counts n pieces of work in flight that no region state shows yet
+// (snapshot releases sent to the regions holding them, a GC call); Done
+// ends them. Idleness waits for them.
+func (b *Board) Begin(n int) {
+	if n <= 0 {
+		return
+	}
+	b.mu.Lock()
+	b.inflight += n
+	b.mu.Unlock()
+}
+
+// Done ends n pieces of work counted by Begin.
+func (b *Board) Done(n int) {
+	if n <= 0 {
+		return
+	}
+	b.mu.Lock()
+	b.inflight -= n
+	if b.inflight < 0 {
+		b.inflight = 0 // a Done without its Begin is a bug; never wait forever on it
 	}
 	b.changed.Broadcast()
 	b.mu.Unlock()
@@ -139,9 +204,10 @@ func busy(s RegionStatus) bool {
 	return !s.State.Settled() || (s.State == lifecycle.PendingEvict && s.Snapshots == 0)
 }
 
-// idleLocked: nothing is in flight for any region. It is O(1): waiters
+// idleLocked: nothing is in flight for any incarnation, and no release or
+// GC the API started is still on its way. It is O(1): waiters
 // re-check it on every state change.
-func (b *Board) idleLocked() bool { return b.busy == 0 }
+func (b *Board) idleLocked() bool { return b.busy == 0 && b.inflight == 0 }
 
 // errBoardClosed is returned by waits when the engine closes.
 var errBoardClosed = context.Canceled
@@ -169,8 +235,9 @@ func (b *Board) WaitUntil(ctx context.Context, cond func(regions map[uint64]Regi
 	return nil
 }
 
-// WaitIdle blocks until no region is pending, loading, loading_canceled or
-// evicting, and none is pending_evict without a held snapshot.
+// WaitIdle blocks until no incarnation is pending, loading, loading_canceled
+// or evicting, none is pending_evict without a held snapshot, and no
+// snapshot release or GC call is still on its way.
 func (b *Board) WaitIdle(ctx context.Context) error {
 	return b.WaitUntil(ctx, func(map[uint64]RegionStatus) bool { return b.idleLocked() })
 }

@@ -52,6 +52,10 @@ func (st *supervisorState) split(c actor.Context, req *messages.SplitRegion) {
 		e.pending = false
 		st.unindex(e)
 		c.Send(e.pid, &messages.Step{Event: lifecycle.Supersede{Gen: e.gen}})
+		// The pending source's request passes to the child keeping its id;
+		// every other child is a load the engine asks for on the host's
+		// behalf (so loads_started never passes loads_requested).
+		st.d.Counters.Add("loads_requested", int64(len(children)-1))
 		remaining := len(children)
 		for _, ch := range children {
 			st.startPending(c, ch, func(messages.Outcome) {
@@ -108,13 +112,20 @@ func (st *supervisorState) adoptSplit(c actor.Context, e *entry, src mvcc.Region
 			st.evictEntries(c, []*entry{old}, "missed_change", nil)
 			st.unindex(old)
 		}
-		m := lifecycle.Machine{State: res.State, Inc: lifecycle.Incarnation{Region: ch, Gen: res.Gens[i]}, SafePoint: res.SafePoint}
 		ne := &entry{region: ch, gen: res.Gens[i], state: res.State, handle: res.Handles[i]}
-		ne.pid = c.SpawnPrefix(regionactor.Props(st.region, &regionactor.Init{Machine: m, Handle: res.Handles[i]}),
-			fmt.Sprintf("region-%d-", ch.ID))
+		// Snapshots taken on the source read this child's range too: the
+		// child holds each one not released yet (historical snapshots).
+		messages.AdoptSnapshots(res.Holds, func(held []*messages.SnapshotHolders) (*actor.PID, uint64) {
+			parent := lifecycle.Machine{State: res.State, SafePoint: res.SafePoint}
+			m := lifecycle.SplitChild(parent, ch, ne.gen, len(held))
+			ne.snaps = len(held)
+			ne.pid = c.SpawnPrefix(regionactor.Props(st.region, &regionactor.Init{Machine: m, Handle: res.Handles[i], Holds: held, Tally: res.Tally}),
+				fmt.Sprintf("region-%d-", ch.ID))
+			return ne.pid, ne.gen
+		})
 		st.index(ne)
 		st.emit(Transition{Region: ch, Gen: ne.gen, From: lifecycle.Absent, To: res.State, Cause: fmt.Sprintf("split of %s", src)})
-		st.board.set(RegionStatus{Region: ch, Gen: ne.gen, State: res.State, Handle: ne.handle, LoadedAt: loadedAt, pid: ne.pid})
+		st.board.set(RegionStatus{Region: ch, Gen: ne.gen, State: res.State, Snapshots: ne.snaps, Handle: ne.handle, LoadedAt: loadedAt, pid: ne.pid})
 	}
 }
 
@@ -122,11 +133,18 @@ func (st *supervisorState) adoptSplit(c actor.Context, e *entry, src mvcc.Region
 // region while it ran.
 func (st *supervisorState) familyCopyDone(c actor.Context, f *messages.FamilyCopyDone) {
 	for _, s := range f.Siblings {
-		e := st.byID[s.RegionID]
-		if e == nil || e.gen != s.Gen {
-			continue // gone already; its copy view is garbage
+		e := st.live[incKey{s.RegionID, s.Gen}]
+		if e == nil {
+			// Gone already (it can leave loading only through this message,
+			// so it never started): its part of the job is canceled and its
+			// view of the copy is garbage.
+			if s.Copy != nil {
+				s.Copy.LetGo(false, 0)
+			}
+			regionactor.JobPartGone(st.region, f.Tally)
+			continue
 		}
-		c.Send(e.pid, &messages.CopyDone{Gen: s.Gen, Result: f.Result, Err: f.Err, Tree: s.Tree})
+		c.Send(e.pid, &messages.CopyDone{Gen: s.Gen, Result: f.Result, Err: f.Err, Tree: s.Tree, Copy: s.Copy})
 	}
 }
 
@@ -235,12 +253,18 @@ func (st *supervisorState) invalidateMerges(r mvcc.Region) {
 }
 
 // relieve evicts the least recently read active regions until memory would
-// be below the stop-load threshold.
-func (st *supervisorState) relieve(c actor.Context) {
+// be below the stop-load threshold; done (if set) runs once they took it.
+func (st *supervisorState) relieve(c actor.Context, done func()) {
 	defer st.d.Plane.PressureHandled()
+	finish := func([]lifecycle.State) {
+		if done != nil {
+			done()
+		}
+	}
 	lim := st.d.Plane.Limits()
 	used := st.d.Plane.MemoryUsed()
 	if lim.EvictThreshold <= 0 || used < lim.EvictThreshold {
+		finish(nil)
 		return
 	}
 	var active []*entry
@@ -264,5 +288,5 @@ func (st *supervisorState) relieve(c actor.Context) {
 		used -= b
 		victims = append(victims, e)
 	}
-	st.evictEntries(c, victims, "memory_limit_reached", nil)
+	st.evictEntries(c, victims, "memory_limit_reached", finish)
 }

@@ -61,6 +61,7 @@ func Start(root *actor.RootContext, d Deps) *Supervisor {
 		d:     d,
 		board: newBoard(),
 		byID:  make(map[uint64]*entry),
+		live:  make(map[incKey]*entry),
 		seen:  make(map[uint64]uint64),
 		known: newKnownRegions(),
 		ranges: btree.NewBTreeGOptions(func(a, b *entry) bool {
@@ -113,9 +114,13 @@ type entry struct {
 }
 
 type supervisorState struct {
-	d       Deps
-	board   *Board
-	byID    map[uint64]*entry
+	d     Deps
+	board *Board
+	byID  map[uint64]*entry
+	// live is every entry whose actor has not reported absent, by
+	// incarnation: an older incarnation replaced in byID (its id reused by
+	// a split) is still told when its load job ends.
+	live    map[incKey]*entry
 	ranges  *btree.BTreeG[*entry]
 	nextGen uint64
 	pool    *actor.PID
@@ -135,6 +140,8 @@ type supervisorState struct {
 	// auto is automatic load/evict's state between rounds.
 	auto autoState
 }
+
+type incKey struct{ id, gen uint64 }
 
 type pendingMerge struct {
 	into    mvcc.Region
@@ -197,8 +204,10 @@ func (s *supervisor) Receive(c actor.Context) {
 		st.merge(c, msg)
 	case *messages.FamilyCopyDone:
 		st.familyCopyDone(c, msg)
+	case *messages.SnapshotReleased:
+		st.board.Done(1)
 	case *messages.MemoryPressure:
-		st.relieve(c)
+		st.relieve(c, msg.Done)
 	case *messages.RetryRequest:
 		if req, ok := msg.Request.(*messages.LoadRegion); ok {
 			st.load(c, req)
@@ -276,6 +285,7 @@ func (b *barrier) fire() {
 
 func (st *supervisorState) index(e *entry) {
 	st.byID[e.region.ID] = e
+	st.live[incKey{e.region.ID, e.gen}] = e
 	st.ranges.Set(e)
 }
 
@@ -305,6 +315,16 @@ func (st *supervisorState) load(c actor.Context, req *messages.LoadRegion) {
 	gen := st.nextGen
 	b := newBarrier(func(o messages.Outcome) { st.answer(req, o) })
 	if e := st.byID[r.ID]; e != nil {
+		if r.Version > e.region.Version && (e.leaving || e.state.Evicted()) {
+			// An older incarnation of the id is still on its way out (its
+			// job canceled, its snapshots held, its memory being released).
+			// A region is an (id, version) incarnation, and the new one may
+			// not share the id with it: refuse, changing nothing; the same
+			// load is accepted once the old one is absent (tikv#17550).
+			st.reject(req, lifecycle.RejectEvicting, fmt.Sprintf("version %d of region %d is still %s; retry once it is gone",
+				e.region.Version, r.ID, evictionState(e)), nil)
+			return
+		}
 		if !e.pending && r.Version > e.region.Version {
 			// The host moved on and the engine missed it: the held range
 			// cannot be trusted. Evict it; the load can be retried once it
@@ -321,6 +341,7 @@ func (st *supervisorState) load(c actor.Context, req *messages.LoadRegion) {
 				return
 			}
 			st.unindex(e)
+			delete(st.live, incKey{e.region.ID, e.gen})
 			e.region, e.gen = r, gen
 			st.index(e)
 		}
@@ -336,6 +357,14 @@ func (st *supervisorState) load(c actor.Context, req *messages.LoadRegion) {
 	e.pid = c.SpawnPrefix(st.regionProps, fmt.Sprintf("region-%d-", r.ID))
 	st.index(e)
 	c.Send(e.pid, &messages.Step{Event: lifecycle.Load{Region: r, Gen: gen}, Done: b.main, Retry: req})
+}
+
+// evictionState names the state of an entry on its way out, for messages.
+func evictionState(e *entry) string {
+	if e.state.Evicted() {
+		return e.state.String()
+	}
+	return "being evicted"
 }
 
 // see records the newest version heard of for a region id.
@@ -383,7 +412,12 @@ func (st *supervisorState) evict(c actor.Context, req *messages.EvictRegion) {
 	for _, e := range targets {
 		out.Evicted = append(out.Evicted, e.region)
 	}
-	st.evictEntries(c, targets, req.Reason, func([]lifecycle.State) { req.Reply <- out })
+	st.evictEntries(c, targets, req.Reason, func([]lifecycle.State) {
+		req.Reply <- out
+		if req.Done != nil {
+			req.Done()
+		}
+	})
 }
 
 func (st *supervisorState) acquireSnapshot(c actor.Context, req *messages.AcquireSnapshot) {
@@ -452,6 +486,11 @@ func (st *supervisorState) stepped(c actor.Context, m *messages.Stepped) {
 			st.unindex(e)
 		}
 	}
+	if m.To == lifecycle.Absent {
+		if e := st.live[incKey{m.Inc.Region.ID, m.Inc.Gen}]; e != nil && e.pid.Equal(m.From) {
+			delete(st.live, incKey{m.Inc.Region.ID, m.Inc.Gen})
+		}
+	}
 	if m.To == lifecycle.Absent && m.FromState != lifecycle.Absent {
 		st.sourceGone(c, m.Inc.Region.ID)
 	}
@@ -473,6 +512,7 @@ func (st *supervisorState) record(m *messages.Stepped) {
 	if m.Inc.Gen != m.Prev.Gen && m.FromState != lifecycle.Absent && m.Prev.Gen != 0 {
 		// A pending region replaced by a newer version: the old one is gone.
 		st.emit(Transition{Region: m.Prev.Region, Gen: m.Prev.Gen, From: m.FromState, To: lifecycle.Absent, Cause: "replaced by a newer version"})
+		st.board.set(RegionStatus{Region: m.Prev.Region, Gen: m.Prev.Gen, State: lifecycle.Absent})
 		st.emit(Transition{Region: m.Inc.Region, Gen: m.Inc.Gen, From: lifecycle.Absent, To: m.To, Cause: m.Cause})
 	} else {
 		st.emit(Transition{Region: m.Inc.Region, Gen: m.Inc.Gen, From: m.FromState, To: m.To, Cause: m.Cause})

@@ -53,6 +53,11 @@ type SplitResult struct {
 	Gens      []uint64
 	State     lifecycle.State
 	SafePoint uint64
+	// Holds are the memory snapshots the source held: each covers every
+	// child, and holds the new ones too unless released meanwhile.
+	Holds []*SnapshotHolders
+	// Tally is the load job the children share, when the source was loading.
+	Tally *JobTally
 }
 
 // SplitRegion reports a split in the host.
@@ -73,8 +78,9 @@ type MergeRegions struct {
 
 func (m *MergeRegions) Fail(err error) { m.Reply <- err }
 
-// MemoryPressure says memory reached the evict threshold.
-type MemoryPressure struct{}
+// MemoryPressure says memory reached the evict threshold. Done, if set, is
+// called once the evictions it causes are taken.
+type MemoryPressure struct{ Done func() }
 
 // FamilyCopyDone hands the end of a load job to the siblings split from its
 // region while it ran; the supervisor forwards a CopyDone to each.
@@ -82,12 +88,18 @@ type FamilyCopyDone struct {
 	Siblings []SiblingCopy
 	Result   lifecycle.LoadResult
 	Err      error
+	// Tally counts the job's end; a sibling that can no longer be told
+	// counts as canceled.
+	Tally *JobTally
 }
 
 // SiblingCopy is one sibling's share of a finished job.
 type SiblingCopy struct {
 	RegionID, Gen uint64
 	Tree          *memstore.Tree
+	// Copy is the job's reservation, which the sibling holds until it has
+	// installed or discarded its share.
+	Copy *dataplane.Charge
 }
 
 // --- API -> supervisor ---------------------------------------------------
@@ -115,9 +127,17 @@ type EvictRegion struct {
 	Region mvcc.Region
 	Reason string
 	Reply  Reply[EvictOutcome]
+	// Done, if set, is called once the eviction is taken (or failed): the
+	// engine counts evictions it starts on its own as work in flight.
+	Done func()
 }
 
-func (m *EvictRegion) Fail(err error) { m.Reply <- EvictOutcome{Err: err} }
+func (m *EvictRegion) Fail(err error) {
+	m.Reply <- EvictOutcome{Err: err}
+	if m.Done != nil {
+		m.Done()
+	}
+}
 
 // EvictOutcome lists the regions an eviction reached.
 type EvictOutcome struct {
@@ -140,13 +160,22 @@ type SnapshotGranted struct {
 	OK     bool
 	Reason lifecycle.RejectReason
 	View   dataplane.MemSnapshot
-	Gen    uint64
-	Owner  *actor.PID // where to send ReleaseSnapshot
-	Err    error
+	// Holders are the regions to send ReleaseSnapshot to.
+	Holders *SnapshotHolders
+	Err     error
 }
 
-// ReleaseSnapshot drops one memory snapshot of incarnation Gen.
-type ReleaseSnapshot struct{ Gen uint64 }
+// ReleaseSnapshot drops one memory snapshot from incarnation Gen, which
+// holds it (Holders says which snapshot).
+type ReleaseSnapshot struct {
+	Gen     uint64
+	Holders *SnapshotHolders
+}
+
+// SnapshotReleased tells the supervisor a region has taken a
+// ReleaseSnapshot (its step, if any, was reported just before): the
+// release is no longer in flight.
+type SnapshotReleased struct{}
 
 // GCRegions raises every active region's safe point.
 type GCRegions struct {
@@ -237,6 +266,9 @@ type CopyDone struct {
 	Tree      *memstore.Tree
 	Accounted int64
 	Keys      int
+	// Copy is the charge of Accounted, set by the region the job was for
+	// (dataplane.ChargeCopy) or, for a split sibling, by the supervisor.
+	Copy *dataplane.Charge
 }
 
 // LoaderIdle tells the pool a loader finished its job.
@@ -255,6 +287,7 @@ func (*MemoryReleased) IgnoreDeadLetterLogging()      {}
 func (*Stepped) IgnoreDeadLetterLogging()             {}
 func (*FamilyCopyDone) IgnoreDeadLetterLogging()      {}
 func (*ReleaseSnapshot) IgnoreDeadLetterLogging()     {}
+func (*SnapshotReleased) IgnoreDeadLetterLogging()    {}
 func (*Step) IgnoreDeadLetterLogging()                {}
 func (*RetryRequest) IgnoreDeadLetterLogging()        {}
 func (*LoaderGrant) IgnoreDeadLetterLogging()         {}

@@ -58,6 +58,11 @@ type Timings interface {
 type Init struct {
 	Machine lifecycle.Machine
 	Handle  *dataplane.Handle
+	// Holds are the snapshots taken on the split source that the child
+	// holds (Machine.Snapshots counts them).
+	Holds []*messages.SnapshotHolders
+	// Tally is the load job the child shares, when the source was loading.
+	Tally *messages.JobTally
 }
 
 // Props returns the props of a region actor, starting absent (init nil) or,
@@ -71,6 +76,7 @@ func Props(d *Deps, init *Init) *actor.Props {
 		st := &regionState{}
 		if init != nil {
 			st.m, st.handle, st.everHeld = init.Machine, init.Handle, true
+			st.holds, st.tally = init.Holds, init.Tally
 		}
 		return &regionActor{d: d, st: st}
 	}, actor.WithReceiverMiddleware(actorlog.PanicGuard(d.Log)), releaserSupervision,
@@ -94,10 +100,16 @@ type regionState struct {
 	// family are the siblings split off while this region's load job ran;
 	// the job's end is theirs too.
 	family []familyMember
-	// loadStart and evictStart (with evictReason) time the load job and the
-	// eviction in flight, when Deps.Timings is set.
-	loadStart, evictStart time.Time
-	evictReason           string
+	// tally counts the end of the load job this region is part of, once
+	// for the whole family.
+	tally *messages.JobTally
+	// holds are the memory snapshots this region holds: taken on it, or on
+	// a split source whose range covered it.
+	holds []*messages.SnapshotHolders
+	// evictStart (with evictReason) times the eviction in flight, when
+	// Deps.Timings is set; the load job is timed by its tally.
+	evictStart  time.Time
+	evictReason string
 }
 
 type familyMember struct{ regionID, gen uint64 }
@@ -154,13 +166,18 @@ func (a *regionActor) Receive(c actor.Context) {
 	case *messages.LoaderGrant:
 		a.step(c, lifecycle.LoaderGranted{Gen: msg.Gen}, effectInput{worker: msg.Worker}, nil)
 	case *messages.CopyDone:
+		if msg.Copy == nil && msg.Accounted > 0 {
+			msg.Copy = a.d.Plane.ChargeCopy(msg.Accounted)
+		}
 		if msg.Gen == a.st.m.Inc.Gen && len(a.st.family) > 0 {
 			a.handOnToFamily(c, msg)
 		}
 		a.step(c, lifecycle.LoadFinished{Gen: msg.Gen, Result: msg.Result, Err: msg.Err, SafePoint: a.d.SafePoint()},
 			effectInput{copyDone: msg}, nil)
 	case *messages.ReleaseSnapshot:
+		a.st.holds = slices.DeleteFunc(a.st.holds, func(h *messages.SnapshotHolders) bool { return h == msg.Holders })
 		a.step(c, lifecycle.SnapshotRelease{Gen: msg.Gen}, effectInput{}, nil)
+		c.Send(c.Parent(), &messages.SnapshotReleased{})
 	case *messages.MemoryReleased:
 		if msg.Gen == a.st.m.Inc.Gen && a.st.handle != nil {
 			a.d.Plane.Release(a.st.handle) // idempotent: the releaser may have done it
@@ -208,6 +225,9 @@ func (a *regionActor) step(c actor.Context, ev lifecycle.Event, in effectInput, 
 	}
 	for _, eff := range res.Effects {
 		a.perform(c, eff, &in)
+	}
+	if res.Job != lifecycle.NoJobPart {
+		a.endJobPart(res.Job)
 	}
 	if a.d.Timings != nil {
 		a.time(prev, res, ev)
@@ -263,13 +283,12 @@ func (a *regionActor) perform(c actor.Context, eff lifecycle.Effect, in *effectI
 			// GC the private copy now, before anyone can read it.
 			cd.Tree.GC(m.SafePoint)
 		}
-		a.d.Plane.Activate(a.st.handle, cd.Tree, cd.Accounted, m.SafePoint)
+		a.d.Plane.Activate(a.st.handle, cd.Tree, cd.Copy, m.SafePoint)
+		letGoCopy(cd)
 		a.d.Counters.Add("keys_loaded", int64(cd.Keys))
 		a.st.job = nil
 	case lifecycle.DiscardCopy:
-		if cd := in.copyDone; cd != nil {
-			a.d.Plane.ReleaseCopy(cd.Accounted)
-		}
+		letGoCopy(in.copyDone)
 		if h := a.st.handle; h != nil {
 			a.d.Plane.Unpublish(h)
 			a.d.Plane.Release(h)
@@ -277,9 +296,7 @@ func (a *regionActor) perform(c actor.Context, eff lifecycle.Effect, in *effectI
 		}
 		a.st.job = nil
 	case lifecycle.DropStaleCopy:
-		if cd := in.copyDone; cd != nil {
-			a.d.Plane.ReleaseCopy(cd.Accounted)
-		}
+		letGoCopy(in.copyDone)
 	case lifecycle.Unpublish:
 		if a.st.handle != nil {
 			a.d.Plane.Unpublish(a.st.handle)
@@ -304,11 +321,17 @@ func (a *regionActor) startCopy(c actor.Context, in *effectInput) {
 	if err != nil {
 		// The copy cannot start: the job ends at once, as a failed load.
 		a.d.Log.Error().Err(err).Uint64("region", m.Inc.Region.ID).Msg("load cannot start")
+		a.st.tally = messages.NewJobTally(time.Time{})
 		c.Send(a.d.Pool, &messages.LoaderDeclined{Worker: in.worker})
 		c.Send(c.Self(), &messages.CopyDone{Gen: m.Inc.Gen, Result: lifecycle.CopyFailed, Err: err})
 		return
 	}
 	a.st.handle = h
+	var started time.Time
+	if a.d.Timings != nil {
+		started = time.Now()
+	}
+	a.st.tally = messages.NewJobTally(started)
 	job := &messages.Job{Inc: m.Inc, Region: c.Self(), Handle: h, Snapshot: snap, Ctx: a.d.Ctx, SafePoint: a.d.SafePoint()}
 	a.st.job = job
 	c.Send(in.worker, &messages.Copy{Job: job})
@@ -325,7 +348,9 @@ func (a *regionActor) takeSnapshot(c actor.Context, in *effectInput) {
 		in.snapshot = &messages.SnapshotGranted{Reason: lifecycle.RejectNotActive}
 		return
 	}
-	in.snapshot = &messages.SnapshotGranted{OK: true, View: view, Gen: a.st.m.Inc.Gen, Owner: c.Self()}
+	holders := messages.NewSnapshotHolders(c.Self(), a.st.m.Inc.Gen)
+	a.st.holds = append(a.st.holds, holders)
+	in.snapshot = &messages.SnapshotGranted{OK: true, View: view, Holders: holders}
 }
 
 // startRelease releases memory in a child actor, so a paused or panicking
@@ -360,9 +385,14 @@ func (a *regionActor) splitData(c actor.Context, in *effectInput) {
 	}
 	handles := a.d.Plane.Split(a.st.handle, in.children, in.gens)
 	a.st.handle = handles[0]
-	in.split = &messages.SplitResult{Handles: handles, Children: in.children, Gens: in.gens, State: m.State, SafePoint: m.SafePoint}
+	in.split = &messages.SplitResult{Handles: handles, Children: in.children, Gens: in.gens, State: m.State, SafePoint: m.SafePoint,
+		Holds: slices.Clone(a.st.holds)}
 	switch m.State {
 	case lifecycle.Loading:
+		if a.st.tally != nil {
+			a.st.tally.Join(len(in.children) - 1)
+			in.split.Tally = a.st.tally
+		}
 		for i := 1; i < len(in.children); i++ {
 			a.st.family = append(a.st.family, familyMember{regionID: in.children[i].ID, gen: in.gens[i]})
 		}
@@ -374,11 +404,15 @@ func (a *regionActor) splitData(c actor.Context, in *effectInput) {
 // handOnToFamily gives every sibling split off during the load its own
 // view of the copy (O(1) each), before this region installs its own.
 func (a *regionActor) handOnToFamily(c actor.Context, cd *messages.CopyDone) {
-	fam := &messages.FamilyCopyDone{Result: cd.Result, Err: cd.Err}
+	fam := &messages.FamilyCopyDone{Result: cd.Result, Err: cd.Err, Tally: a.st.tally}
 	for _, f := range a.st.family {
 		sc := messages.SiblingCopy{RegionID: f.regionID, Gen: f.gen}
 		if cd.Tree != nil {
 			sc.Tree = cd.Tree.Copy()
+		}
+		if cd.Copy != nil {
+			cd.Copy.Hold(false)
+			sc.Copy = cd.Copy
 		}
 		fam.Siblings = append(fam.Siblings, sc)
 	}
@@ -386,8 +420,7 @@ func (a *regionActor) handOnToFamily(c actor.Context, cd *messages.CopyDone) {
 	c.Send(c.Parent(), fam)
 }
 
-// time measures a load job from StartCopy to its end and an eviction from
-// its request to absent, for Deps.Timings. The machine stays clock-free: the
+// time measures an eviction from its request to absent, for Deps.Timings. The machine stays clock-free: the
 // step's effects and counters say what happened.
 func (a *regionActor) time(prev lifecycle.Machine, res lifecycle.Result, ev lifecycle.Event) {
 	var now time.Time
@@ -397,19 +430,8 @@ func (a *regionActor) time(prev lifecycle.Machine, res lifecycle.Result, ev life
 		}
 		return now
 	}
-	if slices.Contains(res.Effects, lifecycle.StartCopy) {
-		a.st.loadStart = clock()
-	}
 	for _, name := range res.Counters {
-		switch name {
-		case "loads_completed", "loads_failed", "loads_canceled":
-			// A sibling split off during the load never started it: the
-			// job is timed once, by the region that did.
-			if !a.st.loadStart.IsZero() {
-				a.d.Timings.LoadDone(strings.TrimPrefix(name, "loads_"), clock().Sub(a.st.loadStart))
-				a.st.loadStart = time.Time{}
-			}
-		case "evictions":
+		if name == "evictions" {
 			if e, ok := ev.(lifecycle.Evict); ok {
 				a.st.evictStart, a.st.evictReason = clock(), e.Reason
 			}
@@ -418,5 +440,48 @@ func (a *regionActor) time(prev lifecycle.Machine, res lifecycle.Result, ev life
 	if res.Next.State == lifecycle.Absent && prev.State != lifecycle.Absent && !a.st.evictStart.IsZero() {
 		a.d.Timings.EvictDone(a.st.evictReason, clock().Sub(a.st.evictStart))
 		a.st.evictStart, a.st.evictReason = time.Time{}, ""
+	}
+}
+
+// endJobPart reports this region's part of its load job's end; the last part
+// of the family counts the job's end, once (and times it).
+func (a *regionActor) endJobPart(part lifecycle.JobPart) {
+	t := a.st.tally
+	a.st.tally = nil
+	if t == nil {
+		return
+	}
+	countJobPart(a.d, t, part)
+}
+
+// countJobPart reports one region's part to the job's tally and, if it was
+// the last, counts (and times) the job's end.
+func countJobPart(d *Deps, t *messages.JobTally, part lifecycle.JobPart) {
+	end, last := t.Report(part)
+	if !last {
+		return
+	}
+	d.Counters.Add(end, 1)
+	if d.Timings != nil && !t.Started.IsZero() {
+		d.Timings.LoadDone(strings.TrimPrefix(end, "loads_"), time.Since(t.Started))
+	}
+}
+
+// JobPartGone reports the part of a split sibling that can no longer be told
+// its job ended (it is gone): canceled.
+func JobPartGone(d *Deps, t *messages.JobTally) {
+	if t != nil {
+		countJobPart(d, t, lifecycle.JobCanceled)
+	}
+}
+
+// letGoCopy lets go of a finished job's reservation once this region has
+// installed its share of the copy (charged to its own data) or discarded
+// it, before the step is reported: when the engine looks idle, no copy is
+// still charged.
+func letGoCopy(cd *messages.CopyDone) {
+	if cd != nil && cd.Copy != nil {
+		cd.Copy.LetGo(false, 0)
+		cd.Copy = nil
 	}
 }

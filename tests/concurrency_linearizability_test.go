@@ -220,6 +220,9 @@ func runConcurrent(t *testing.T, seed uint64, capacity int64) int64 {
 		if err != nil || len(diffs) > 0 {
 			t.Fatalf("phase %d: check: %v %v", phase, err, diffs)
 		}
+		if bad := append(checkAlways(e), checkIdle(e)...); len(bad) > 0 {
+			t.Errorf("phase %d: idle engine: %v", phase, bad)
+		}
 		// Load every current region, so that the next phase starts with
 		// cached data to race against.
 		for _, reg := range r.host.current() {

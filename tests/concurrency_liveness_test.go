@@ -119,6 +119,13 @@ func storm(t *testing.T, seed uint64, capacity int64) {
 			time.Sleep(time.Duration(1+rng.IntN(3)) * time.Millisecond)
 			return nil
 		})
+		// What must hold at every moment, checked while the storm runs.
+		run(6, func(*rand.Rand) error {
+			if bad := checkAlways(e); len(bad) > 0 {
+				return fmt.Errorf("round %d: %v", round, bad)
+			}
+			return nil
+		})
 		run(5, func(rng *rand.Rand) error {
 			fp := failpointNames[rng.IntN(len(failpointNames))]
 			actions := []string{"pause", "resume", "error", "panic", "delay:2ms", "off"}
@@ -150,6 +157,11 @@ func storm(t *testing.T, seed uint64, capacity int64) {
 		if diffs, err := e.Check(); err != nil || len(diffs) > 0 {
 			t.Fatalf("round %d: check: %v %v", round, err, diffs)
 		}
+		// Idle: every load job ended exactly once, and the account is what
+		// the held regions and snapshots account.
+		if bad := append(checkAlways(e), checkIdle(e)...); len(bad) > 0 {
+			t.Errorf("round %d: idle engine: %v", round, bad)
+		}
 		for _, s := range snaps {
 			s.Release()
 		}
@@ -170,6 +182,9 @@ func storm(t *testing.T, seed uint64, capacity int64) {
 	}
 	for _, s := range e.Stats().Regions {
 		t.Errorf("region %v still %v after everything was evicted", s.Region, s.State)
+	}
+	if bad := append(checkAlways(e), checkIdle(e)...); len(bad) > 0 {
+		t.Errorf("idle engine after the storm: %v", bad)
 	}
 }
 

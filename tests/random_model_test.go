@@ -165,7 +165,9 @@ func replayText(ctx context.Context, name, text string) (*replay.Result, *eventl
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	res, err := replay.Run(ctx, log, replay.Options{})
+	inv := &invariants{}
+	res, err := replay.Run(ctx, log, inv.options())
+	inv.addTo(res)
 	return res, log, err
 }
 

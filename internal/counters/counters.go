@@ -42,11 +42,15 @@ func (s *Set) Get(name string) (int64, bool) {
 	return s.vals[i].Load(), true
 }
 
-// Map returns every counter by name.
+// Map returns every counter by name. The engine counts a load's request
+// before its start and its start before its end, and Map reads them the
+// other way round (ends, then starts, then requests), so that what it
+// returns keeps completed+canceled+failed <= started <= requested even while
+// loads run.
 func (s *Set) Map() map[string]int64 {
 	out := make(map[string]int64, len(Names))
-	for i, n := range Names {
-		out[n] = s.vals[i].Load()
+	for i := len(Names) - 1; i >= 0; i-- {
+		out[Names[i]] = s.vals[i].Load()
 	}
 	return out
 }

@@ -40,6 +40,12 @@ type Plane struct {
 
 	acct   *Account
 	limits Limits
+	// charges and handles are the live charges and data handles, for
+	// AuditAccount; they change once per load, split, snapshot or release.
+	chargesMu     sync.Mutex
+	charges       map[*Charge]struct{}
+	handles       map[*Handle]struct{}
+	accountErrors atomic.Int64
 	// pressureSignaled debounces OnPressure until the engine has handled it.
 	pressureSignaled atomic.Bool
 
@@ -65,6 +71,9 @@ type Limits struct {
 	OnDrop func(region mvcc.Region, gen uint64, reason string)
 	// OnPressure is called when memory reaches EvictThreshold. It must not block.
 	OnPressure func()
+	// OnAccountError, if set, is told about each impossible request to the
+	// memory account (see Plane.AccountErrors). It must not block.
+	OnAccountError func(what string)
 }
 
 // ErrStopLoad reports a load refused because memory is above the stop-load threshold.
@@ -103,6 +112,9 @@ func New(db *diskengine.DB, limits Limits) *Plane {
 		db:     db,
 		routes: btree.NewBTreeGOptions(func(a, b *Handle) bool { return bytes.Compare(a.Region.Start, b.Region.Start) < 0 }, btree.Options{NoLocks: true}),
 		snaps:  make(map[*diskSnap]struct{}),
+
+		charges: make(map[*Charge]struct{}),
+		handles: make(map[*Handle]struct{}),
 	}
 	p.published.Store(p.routes.Copy())
 	return p
@@ -112,7 +124,8 @@ func New(db *diskengine.DB, limits Limits) *Plane {
 func (p *Plane) DB() *diskengine.DB { return p.db }
 
 // MemoryUsed is the accounted bytes of every cached version, including copies
-// in progress and data kept for snapshots, until actually released.
+// in progress and data kept for snapshots, until actually released. It is
+// never negative.
 func (p *Plane) MemoryUsed() int64 { return p.acct.Used() }
 
 // Account is the memory account every cached byte is reserved from.
@@ -128,9 +141,11 @@ type Handle struct {
 	readable  bool // reads above safePoint are served from tree
 	tree      *memstore.Tree
 	safePoint uint64
-	accounted int64 // bytes of tree added to the plane's account
+	// charge is the allocation the tree's data is charged to, shared with
+	// split siblings and snapshots; nil before capture and after release.
+	charge *Charge
 	// untrimmed: the tree is a split parent's, still holding keys outside
-	// Region; the account follows deltas until Trim finishes, then is exact.
+	// Region (charged through the siblings whose range they are in).
 	untrimmed bool
 
 	lastRead atomic.Int64 // a logical clock of reads, for least-recently-read eviction
@@ -141,22 +156,42 @@ func NewHandle(r mvcc.Region, gen uint64) *Handle {
 	return &Handle{Region: r, Gen: gen, tree: memstore.New()}
 }
 
-// settle brings the plane's account in line with h's tree after a change
-// for which reserved bytes were reserved (0 for a change that only
-// shrinks); h.mu held. An untrimmed split child takes delta, the change the
-// caller made, since its shared tree still holds keys outside its range.
+// settle charges a change of delta bytes to h's data, for which reserved
+// bytes were reserved first (0 for a change that only shrinks); h.mu held.
+// delta is the change in h's range: an untrimmed split child's tree also
+// holds its siblings' keys, charged through them.
 func (p *Plane) settle(h *Handle, reserved, delta int64) {
-	var change int64
-	switch {
-	case h.tree == nil:
-		change = -h.accounted
-	case h.untrimmed:
-		change = delta
-	default:
-		change = h.tree.Bytes() - h.accounted
+	if h.charge == nil {
+		p.acct.Release(reserved)
+		return
 	}
-	h.accounted += change
-	p.acct.settle(reserved, change)
+	h.charge.Settle(reserved, delta)
+}
+
+// share is the bytes of h's data only h can read: the versions in its
+// range (an untrimmed split child still holds its siblings'); h.mu held.
+func (h *Handle) share() int64 {
+	if h.tree == nil {
+		return 0
+	}
+	if h.untrimmed {
+		return h.tree.BytesIn(h.Region.Start, h.Region.End)
+	}
+	return h.tree.Bytes()
+}
+
+func (p *Plane) register(hs ...*Handle) {
+	p.chargesMu.Lock()
+	for _, h := range hs {
+		p.handles[h] = struct{}{}
+	}
+	p.chargesMu.Unlock()
+}
+
+func (p *Plane) unregister(h *Handle) {
+	p.chargesMu.Lock()
+	delete(p.handles, h)
+	p.chargesMu.Unlock()
 }
 
 // ErrRouteConflict reports a handle whose range overlaps a published one. The
@@ -211,7 +246,12 @@ func (p *Plane) BeginCapture(h *Handle) (DiskSnapshot, error) {
 	}
 	h.mu.Lock()
 	h.capturing = true
+	if h.charge == nil {
+		h.charge = p.newCharge(false)
+		h.charge.Settle(0, h.tree.Bytes())
+	}
 	h.mu.Unlock()
+	p.register(h)
 	p.routes.Set(h)
 	p.publishLocked()
 	return snap, nil
@@ -219,8 +259,10 @@ func (p *Plane) BeginCapture(h *Handle) (DiskSnapshot, error) {
 
 // Activate installs a completed copy: the writes captured during the load are
 // laid over it and reads above safePoint are served from it from now on.
-// copyAccounted is what the copy added to the account while it was built.
-func (p *Plane) Activate(h *Handle, copied *memstore.Tree, copyAccounted int64, safePoint uint64) {
+// The bytes of copied, reserved by its loader, move from the copy's charge
+// (ChargeCopy; nil when the copy is empty) to h's; the caller lets go of the
+// copy's charge afterwards, so the account never dips below what is held.
+func (p *Plane) Activate(h *Handle, copied *memstore.Tree, copy *Charge, safePoint uint64) {
 	p.commitMu.Lock()
 	defer p.commitMu.Unlock()
 	h.mu.Lock()
@@ -240,19 +282,25 @@ func (p *Plane) Activate(h *Handle, copied *memstore.Tree, copyAccounted int64, 
 	case p.acct.Reserve(need) != nil:
 		dropReason = "memory_limit_reached"
 	}
-	copied.MergeFrom(h.tree)
-	// The copy's bytes, reserved by its loader, now belong to the handle.
-	h.accounted += copyAccounted
+	if h.charge == nil {
+		h.charge = p.newCharge(false)
+		p.register(h)
+	}
+	// The copy's bytes, reserved by its loader, now belong to the handle;
+	// the captured writes laid over it were charged as they came.
+	captured := h.tree.Bytes()
+	h.charge.TakeFrom(copy, copied.Bytes())
+	delta := copied.MergeFrom(h.tree) - captured
 	h.tree = copied
 	h.safePoint = safePoint
 	h.untrimmed = false
 	if dropReason == "" {
 		for i, k := range rebase {
-			copied.Rebase(k, safePoint, bases[i])
+			delta += copied.Rebase(k, safePoint, bases[i])
 		}
-		p.settle(h, need, 0)
+		p.settle(h, need, delta)
 	} else {
-		p.settle(h, 0, 0)
+		p.settle(h, 0, delta)
 	}
 	// Not readable if a key could not be rebased (the engine evicts it),
 	// nor if the data plane stopped capturing its writes while it loaded (a
@@ -280,22 +328,38 @@ func (p *Plane) Unpublish(h *Handle) {
 	h.mu.Unlock()
 }
 
-// Release drops h's data from the account. h must be unpublished.
+// Release lets go of h's data: its share leaves the account unless a
+// snapshot still holds it. h must be unpublished. Releasing twice is
+// harmless.
 func (p *Plane) Release(h *Handle) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.charge != nil {
+		h.charge.LetGo(false, h.share())
+		h.charge = nil
+	}
 	h.tree = nil
-	p.settle(h, 0, 0)
+	p.unregister(h)
 }
 
-// ReleaseCopy drops the account of a copy that will not be installed.
-func (p *Plane) ReleaseCopy(accounted int64) { p.acct.Release(accounted) }
+// ChargeCopy turns the bytes a loader kept for a copy (Reservation.Keep)
+// into a charge held by the region the copy is for; each split sibling the
+// copy is also handed to holds it too. Each installs its share (Activate
+// takes it from this charge) or discards the copy, then lets go; what is
+// left goes back to the account with the last of them.
+func (p *Plane) ChargeCopy(kept int64) *Charge {
+	c := p.newCharge(true)
+	c.bytes = kept
+	return c
+}
 
 // MemSnapshot is a read-only view of a region's cached data, with a disk
 // snapshot of the same moment for reads at or below its safe point.
 type MemSnapshot struct {
-	Tree      *memstore.Tree
-	Bytes     int64
+	Tree *memstore.Tree
+	// Charge is the data's charge, which the snapshot holds as a reader:
+	// LetGo(true, 0) when it is released.
+	Charge    *Charge
 	SafePoint uint64
 	Disk      DiskSnapshot
 }
@@ -310,14 +374,15 @@ func (p *Plane) TakeSnapshot(h *Handle) (MemSnapshot, bool) {
 	defer p.commitMu.Unlock()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if !h.readable || h.tree == nil {
+	if !h.readable || h.tree == nil || h.charge == nil {
 		return MemSnapshot{}, false
 	}
 	disk, err := p.NewDiskSnapshot()
 	if err != nil {
 		return MemSnapshot{}, false
 	}
-	return MemSnapshot{Tree: h.tree.Copy(), Bytes: h.tree.Bytes(), SafePoint: h.safePoint, Disk: disk}, true
+	h.charge.Hold(true)
+	return MemSnapshot{Tree: h.tree.Copy(), Charge: h.charge, SafePoint: h.safePoint, Disk: disk}, true
 }
 
 // GC drops versions of an active region that no read above safePoint sees.
@@ -335,12 +400,14 @@ func (p *Plane) GC(h *Handle, safePoint uint64) (dropped int) {
 	return dropped
 }
 
-// Stats of a handle for the debug view.
+// Stats of a handle for the debug view: bytes is its share of the account
+// (the versions in its range; a split child shares the rest of its tree
+// with its siblings).
 func (h *Handle) Stats() (bytes int64, versions int, safePoint uint64) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	if h.tree != nil {
-		bytes, versions = h.tree.Bytes(), h.tree.Len()
+		bytes, versions = h.share(), h.tree.Len()
 	}
 	return bytes, versions, h.safePoint
 }
@@ -518,24 +585,31 @@ func (p *Plane) Split(h *Handle, children []mvcc.Region, gens []uint64) []*Handl
 		}
 		out[i] = c
 	}
-	if h.tree != nil {
-		if out[0].untrimmed {
-			out[0].accounted = h.accounted
-			h.accounted = 0
+	if h.charge != nil && h.tree != nil {
+		if h.readable {
+			// One allocation for the whole family, charged once: the first
+			// child takes the parent's hold, each other child adds one.
+			out[0].charge = h.charge
+			for _, c := range out[1:] {
+				c.charge = h.charge
+				h.charge.Hold(false)
+			}
 		} else {
-			// The children's trimmed shares are no more than the parent
-			// held: release only the difference, so nothing is re-reserved.
+			// Each child's trimmed capture moves from the parent's charge
+			// to its own (the account does not change); the parent gives
+			// back what no child kept.
 			var kept int64
 			for _, c := range out {
-				if c.tree != nil {
-					c.accounted = c.tree.Bytes()
-					kept += c.accounted
-				}
+				c.charge = p.newCharge(false)
+				c.charge.TakeFrom(h.charge, c.tree.Bytes())
+				kept += c.tree.Bytes()
 			}
-			p.acct.settle(0, kept-h.accounted)
-			h.accounted = 0
+			h.charge.LetGo(false, h.share()-kept)
 		}
+		h.charge = nil
+		p.register(out...)
 	}
+	p.unregister(h)
 	h.tree, h.capturing, h.readable = nil, false, false
 	if cur, ok := p.routes.Get(h); ok && cur == h {
 		p.routes.Delete(h)
@@ -550,18 +624,18 @@ func (p *Plane) Split(h *Handle, children []mvcc.Region, gens []uint64) []*Handl
 }
 
 // TrimStep drops up to max versions outside a split child's range and
-// reports whether it is done; then the child's account is exact.
+// reports whether it is done.
 func (p *Plane) TrimStep(h *Handle, max int) (done bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.tree == nil || !h.untrimmed {
 		return true
 	}
-	delta, done := h.tree.Trim(h.Region.Start, h.Region.End, max)
-	p.settle(h, 0, delta)
+	// What a child trims is in a sibling's range: charged through the
+	// sibling (or let go with it), never through this child.
+	_, done = h.tree.Trim(h.Region.Start, h.Region.End, max)
 	if done {
 		h.untrimmed = false
-		p.settle(h, 0, 0)
 	}
 	return done
 }

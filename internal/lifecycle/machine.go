@@ -193,14 +193,70 @@ func (r RejectReason) String() string {
 	return fmt.Sprintf("reject(%d)", uint8(r))
 }
 
+// JobPart is what one region made of the end of the load job it belongs
+// to. A job has one region when it starts; a split while it runs gives it
+// more (every child shares the one copy), so the job's end is counted once,
+// from every part: see JobEnd.
+type JobPart uint8
+
+const (
+	// NoJobPart: the step did not end this region's part of a load job.
+	NoJobPart JobPart = iota
+	// JobActivated: the copy became readable in this region.
+	JobActivated
+	// JobCanceled: the region was evicted while the job ran.
+	JobCanceled
+	// JobFailed: the job failed (disk error, loader panic, memory).
+	JobFailed
+)
+
+var jobPartNames = [...]string{"none", "activated", "canceled", "failed"}
+
+func (p JobPart) String() string {
+	if int(p) < len(jobPartNames) {
+		return jobPartNames[p]
+	}
+	return fmt.Sprintf("job_part(%d)", uint8(p))
+}
+
+// JobEnd names the counter that counts a load job's end, from how many of
+// its regions activated the copy, were canceled, or saw the job fail. The
+// rule (one job ends exactly once, whatever its split children do):
+// completed if the copy became readable in at least one region; else
+// failed if the job failed; else canceled (every region was evicted).
+func JobEnd(activated, canceled, failed int) string {
+	switch {
+	case activated > 0:
+		return "loads_completed"
+	case failed > 0:
+		return "loads_failed"
+	default:
+		return "loads_canceled"
+	}
+}
+
+// SplitChild is the machine of a child that a split of parent starts (every
+// child but the first, which continues the parent's own machine): the
+// parent's state and safe point, and the snapshots taken on the parent
+// before the split that are still held. Those snapshots read the child's
+// range too ("historical" snapshots), so the child counts them: evicted, it
+// stays pending_evict until they are released.
+func SplitChild(parent Machine, child mvcc.Region, gen uint64, heldSnapshots int) Machine {
+	return Machine{State: parent.State, Inc: Incarnation{Region: child, Gen: gen}, SafePoint: parent.SafePoint, Snapshots: heldSnapshots}
+}
+
 // Result is the outcome of one step.
 type Result struct {
 	Next    Machine
 	Effects []Effect
 	Outcome Outcome
 	Reject  RejectReason
-	// Counter names the spec counter this step increments, if any.
+	// Counter names the spec counter this step increments, if any. The end
+	// of a load job is not among them: it is the job's (Job and JobEnd).
 	Counters []string
+	// Job is what this region made of its load job's end, when the step
+	// ended its part.
+	Job JobPart
 	// Why explains an Ignored or Rejected outcome for the log.
 	Why string
 }

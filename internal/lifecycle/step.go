@@ -95,24 +95,24 @@ func stepFinished(m Machine, e LoadFinished) Result {
 	}
 	absent := Machine{State: Absent, Inc: m.Inc}
 	if m.State == LoadingCanceled {
-		return Result{Next: absent, Effects: []Effect{DiscardCopy}, Counters: []string{"loads_canceled"}, Why: "canceled while loading"}
+		return Result{Next: absent, Effects: []Effect{DiscardCopy}, Job: JobCanceled, Why: "canceled while loading"}
 	}
 	switch e.Result {
 	case CopyComplete:
 		next := m
 		next.State = Active
 		next.SafePoint = e.SafePoint
-		return Result{Next: next, Effects: []Effect{Activate}, Counters: []string{"loads_completed"}}
+		return Result{Next: next, Effects: []Effect{Activate}, Job: JobActivated}
 	case CopyAbandoned:
 		// Only a canceled job abandons its copy; seen while Loading it is a
 		// job that stopped on its own (engine closing): treat as failed.
-		return Result{Next: absent, Effects: []Effect{Unpublish, DiscardCopy}, Counters: []string{"loads_failed"}, Why: "load abandoned"}
+		return Result{Next: absent, Effects: []Effect{Unpublish, DiscardCopy}, Job: JobFailed, Why: "load abandoned"}
 	default:
 		why := "load failed"
 		if e.Err != nil {
 			why = "load failed: " + e.Err.Error()
 		}
-		return Result{Next: absent, Effects: []Effect{Unpublish, DiscardCopy}, Counters: []string{"loads_failed"}, Why: why}
+		return Result{Next: absent, Effects: []Effect{Unpublish, DiscardCopy}, Job: JobFailed, Why: why}
 	}
 }
 

@@ -107,6 +107,7 @@ type want struct {
 	next     *lifecycle.Machine
 	effects  []lifecycle.Effect
 	counters []string
+	job      lifecycle.JobPart
 }
 
 func mach(state lifecycle.State, i lifecycle.Incarnation, snaps int, sp uint64, reason string) *lifecycle.Machine {
@@ -130,6 +131,8 @@ func applied(next *lifecycle.Machine, effects []lifecycle.Effect, counters ...st
 }
 
 func effs(e ...lifecycle.Effect) []lifecycle.Effect { return e }
+
+func jobEnd(w want, part lifecycle.JobPart) want { w.job = part; return w }
 
 var (
 	incNew   = lifecycle.Incarnation{Region: regionV5, Gen: newGen}
@@ -209,9 +212,11 @@ func expectations() map[string]want {
 	w["loading/load_same"] = dedup
 	w["loading/load_newer"] = rejected(lifecycle.RejectVersion)
 	w["loading/load_older"] = rejected(lifecycle.RejectStale)
-	w["loading/finished_complete"] = applied(mach(lifecycle.Active, inc, 0, 20, ""), effs(lifecycle.Activate), "loads_completed")
-	w["loading/finished_failed"] = applied(mach(lifecycle.Absent, inc, 0, 0, ""), effs(lifecycle.Unpublish, lifecycle.DiscardCopy), "loads_failed")
-	w["loading/finished_abandoned"] = applied(mach(lifecycle.Absent, inc, 0, 0, ""), effs(lifecycle.Unpublish, lifecycle.DiscardCopy), "loads_failed")
+	// The end of a load job is counted by the job (JobEnd over its parts),
+	// not by the step: each region reports its part.
+	w["loading/finished_complete"] = jobEnd(applied(mach(lifecycle.Active, inc, 0, 20, ""), effs(lifecycle.Activate)), lifecycle.JobActivated)
+	w["loading/finished_failed"] = jobEnd(applied(mach(lifecycle.Absent, inc, 0, 0, ""), effs(lifecycle.Unpublish, lifecycle.DiscardCopy)), lifecycle.JobFailed)
+	w["loading/finished_abandoned"] = jobEnd(applied(mach(lifecycle.Absent, inc, 0, 0, ""), effs(lifecycle.Unpublish, lifecycle.DiscardCopy)), lifecycle.JobFailed)
 	w["loading/evict"] = applied(mach(lifecycle.LoadingCanceled, inc, 0, 0, "auto_evict"), effs(lifecycle.CancelCopy), "evictions")
 
 	// active, without and with a held snapshot
@@ -237,8 +242,8 @@ func expectations() map[string]want {
 
 	// loading_canceled: only the job's end moves it, always to absent.
 	for _, r := range []string{"complete", "failed", "abandoned"} {
-		w["loading_canceled/finished_"+r] = applied(mach(lifecycle.Absent, inc, 0, 0, ""),
-			effs(lifecycle.DiscardCopy), "loads_canceled")
+		w["loading_canceled/finished_"+r] = jobEnd(applied(mach(lifecycle.Absent, inc, 0, 0, ""),
+			effs(lifecycle.DiscardCopy)), lifecycle.JobCanceled)
 	}
 
 	// pending_evict: held snapshots keep it; the last release moves on.
@@ -291,6 +296,9 @@ func TestStepTable(t *testing.T) {
 				}
 				if !slices.Equal(res.Counters, w.counters) {
 					t.Errorf("counters = %v, want %v", res.Counters, w.counters)
+				}
+				if res.Job != w.job {
+					t.Errorf("job part = %s, want %s", res.Job, w.job)
 				}
 				if res.Changed(f.m) != (res.Next.State != f.m.State) {
 					t.Errorf("Changed() disagrees with the states")

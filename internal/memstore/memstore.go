@@ -162,6 +162,22 @@ func (t *Tree) Scan(start, end []byte, ts uint64, fn func(key, value []byte) boo
 	return stepped
 }
 
+// BytesIn is the accounted bytes of the versions in [start, end) (end
+// empty: unbounded): what a region over that range holds of a tree it
+// shares with split siblings.
+func (t *Tree) BytesIn(start, end []byte) int64 {
+	var n int64
+	endKey := str(end)
+	t.tr.Ascend(entry{key: str(start), ts: mvcc.MaxTS}, func(e entry) bool {
+		if len(end) > 0 && e.key >= endKey {
+			return false
+		}
+		n += entrySize(e)
+		return true
+	})
+	return n
+}
+
 // Versions calls fn for every version in [start, end) in order, delete
 // markers included, until fn returns false (used by cross-checks).
 func (t *Tree) Versions(start, end []byte, fn func(v mvcc.Version) bool) {
