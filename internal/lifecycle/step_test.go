@@ -393,6 +393,27 @@ func checkStep(t *testing.T, lbl func() string, m lifecycle.Machine, ev lifecycl
 	if int(res.Next.State) >= len(lifecycle.States) {
 		t.Fatalf("%s: invalid state %d", label, res.Next.State)
 	}
+	// A step ends this region's part of a load job exactly when the job's
+	// end moves it out of loading or loading_canceled, and says how.
+	want := lifecycle.NoJobPart
+	if _, ok := ev.(lifecycle.LoadFinished); ok && res.Outcome == lifecycle.Applied {
+		switch {
+		case m.State == lifecycle.LoadingCanceled:
+			want = lifecycle.JobCanceled
+		case res.Next.State == lifecycle.Active:
+			want = lifecycle.JobActivated
+		default:
+			want = lifecycle.JobFailed
+		}
+	}
+	if res.Job != want {
+		t.Fatalf("%s: %T from %s ends a job part %s, want %s", label, ev, m.State, res.Job, want)
+	}
+	if len(res.Counters) > 0 && slices.ContainsFunc(res.Counters, func(c string) bool {
+		return c == "loads_completed" || c == "loads_canceled" || c == "loads_failed"
+	}) {
+		t.Fatalf("%s: a step counts a job's end (%v); only the job does", label, res.Counters)
+	}
 }
 
 // checkInvariants verifies what must hold of every reachable machine.
@@ -631,5 +652,57 @@ func TestStateHelpers(t *testing.T) {
 		if lifecycle.EventName(e.ev) == "" {
 			t.Errorf("%s: empty event name", e.name)
 		}
+	}
+}
+
+// TestJobEnd: one load job ends exactly once, whatever its split children
+// do: completed if its copy became readable in at least one region, else
+// failed if it failed, else canceled.
+func TestJobEnd(t *testing.T) {
+	for _, c := range []struct {
+		activated, canceled, failed int
+		want                        string
+	}{
+		{1, 0, 0, "loads_completed"},
+		{1, 2, 0, "loads_completed"},
+		{3, 0, 0, "loads_completed"},
+		{0, 1, 0, "loads_canceled"},
+		{0, 3, 0, "loads_canceled"},
+		{0, 0, 1, "loads_failed"},
+		{0, 2, 1, "loads_failed"},
+		{0, 0, 0, "loads_canceled"},
+	} {
+		if got := lifecycle.JobEnd(c.activated, c.canceled, c.failed); got != c.want {
+			t.Errorf("JobEnd(%d activated, %d canceled, %d failed) = %s, want %s", c.activated, c.canceled, c.failed, got, c.want)
+		}
+	}
+}
+
+// TestSplitChildHoldsSnapshots: a child a split starts has the source's
+// state and safe point and counts the source's snapshots still held; evicted,
+// it waits for them (pending_evict), and the last release lets it go.
+func TestSplitChildHoldsSnapshots(t *testing.T) {
+	parent := lifecycle.Machine{State: lifecycle.Active, Inc: inc, SafePoint: safePt, Snapshots: 2}
+	child := lifecycle.SplitChild(parent, childOther, 11, 2)
+	want := lifecycle.Machine{State: lifecycle.Active, Inc: lifecycle.Incarnation{Region: childOther, Gen: 11}, SafePoint: safePt, Snapshots: 2}
+	if !reflect.DeepEqual(child, want) {
+		t.Fatalf("SplitChild = %+v, want %+v", child, want)
+	}
+	res := lifecycle.Step(child, lifecycle.Evict{Reason: "manual"})
+	if res.Next.State != lifecycle.PendingEvict || slices.Contains(res.Effects, lifecycle.ReleaseMemory) {
+		t.Fatalf("evicted child held by snapshots: %+v", res)
+	}
+	res = lifecycle.Step(res.Next, lifecycle.SnapshotRelease{Gen: 11})
+	if res.Next.State != lifecycle.PendingEvict {
+		t.Fatalf("one of two snapshots released: %+v", res.Next)
+	}
+	res = lifecycle.Step(res.Next, lifecycle.SnapshotRelease{Gen: 11})
+	if res.Next.State != lifecycle.Evicting || !slices.Equal(res.Effects, []lifecycle.Effect{lifecycle.ReleaseMemory}) {
+		t.Fatalf("last snapshot released: %+v", res)
+	}
+	// Without snapshots still held, the child is evicted at once.
+	free := lifecycle.SplitChild(parent, childOther, 11, 0)
+	if res := lifecycle.Step(free, lifecycle.Evict{Reason: "manual"}); res.Next.State != lifecycle.Evicting {
+		t.Fatalf("child without snapshots evicted to %s", res.Next.State)
 	}
 }
