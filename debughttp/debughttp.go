@@ -1,12 +1,13 @@
 // Package debughttp lets a person look inside a running engine over HTTP.
 // Handler serves, as JSON:
 //
-//	GET /debug/regions   every held region: id, version, start and end (hex),
+//	GET /debug/regions   every held region: id, version, start and end (as
+//	                     event logs write keys: text, or 0x-hex),
 //	                     state and since when, safe point, memory, versions,
 //	                     held snapshots, loaded at, last read
 //	GET /debug/stats     the spec's counters, reads by source and reason,
 //	                     memory and its limits, regions by state, snapshots
-//	GET /debug/          an index of the above
+//	GET /debug/          an index of the above (and /metrics, under Serve)
 //
 // The host mounts it where it likes, typically under /debug/ of its own mux:
 //
@@ -18,12 +19,12 @@ package debughttp
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,6 +32,7 @@ import (
 
 	"github.com/regioncache/regioncache"
 	"github.com/regioncache/regioncache/internal/lifecycle"
+	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
 // Region is one region in GET /debug/regions.
@@ -38,7 +40,8 @@ type Region struct {
 	ID      uint64 `json:"id"`
 	Version uint64 `json:"version"`
 	Gen     uint64 `json:"gen"`
-	// Start and End are hex; End "" is unbounded.
+	// Start and End are keys as event logs write them: printable text as
+	// is, anything else as "0x" and hex; End "" is unbounded.
 	Start string    `json:"start"`
 	End   string    `json:"end"`
 	State string    `json:"state"`
@@ -89,7 +92,11 @@ type Stats struct {
 // Handler returns the debug handler of e. It serves the full paths
 // /debug/regions, /debug/stats and /debug/ (mount it at "/debug/" without
 // stripping the prefix); only GET and HEAD are allowed.
-func Handler(e *regioncache.Engine) http.Handler {
+func Handler(e *regioncache.Engine) http.Handler { return handler(e, false) }
+
+// handler is Handler, with /metrics listed in the index when it is served
+// beside it.
+func handler(e *regioncache.Engine, withMetrics bool) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /debug/regions", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, RegionsOf(e))
@@ -100,6 +107,9 @@ func Handler(e *regioncache.Engine) http.Handler {
 	mux.HandleFunc("GET /debug/{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprint(w, index)
+		if withMetrics {
+			fmt.Fprint(w, metricsLine)
+		}
 	})
 	return mux
 }
@@ -109,6 +119,9 @@ const index = `regioncache debug
   /debug/stats    counters, reads, memory and limits (JSON)
 `
 
+// metricsLine is the index's line for /metrics, when it is served.
+const metricsLine = "  /metrics        Prometheus metrics\n"
+
 // RegionsOf is what GET /debug/regions answers.
 func RegionsOf(e *regioncache.Engine) Regions {
 	details := e.RegionDetails()
@@ -116,7 +129,7 @@ func RegionsOf(e *regioncache.Engine) Regions {
 	for _, d := range details {
 		r := Region{
 			ID: d.Region.ID, Version: d.Region.Version, Gen: d.Gen,
-			Start: hex.EncodeToString(d.Region.Start), End: hex.EncodeToString(d.Region.End),
+			Start: mvcc.KeyText(d.Region.Start), End: endText(d.Region.End),
 			State: d.State.String(), Since: d.Since, SafePoint: d.SafePoint,
 			MemoryBytes: d.MemoryBytes, Versions: d.Versions, Snapshots: d.Snapshots,
 			LastRead: d.LastRead, ReadsSince: d.ReadsSince,
@@ -128,6 +141,13 @@ func RegionsOf(e *regioncache.Engine) Regions {
 		out.Regions = append(out.Regions, r)
 	}
 	return out
+}
+
+func endText(k []byte) string {
+	if len(k) == 0 {
+		return "" // unbounded
+	}
+	return mvcc.KeyText(k)
 }
 
 // StatsOf is what GET /debug/stats answers.
@@ -177,48 +197,120 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_, _ = w.Write(append(body, '\n'))
 }
 
-// ShutdownTimeout bounds how long Serve waits for requests in flight once
-// its context ends.
+// ShutdownTimeout bounds how long Serve waits, once its context ends, for
+// the requests whose handlers are running to finish.
 const ShutdownTimeout = 5 * time.Second
 
 // Serve listens on addr and serves e's debug handler at /debug/ and, when
 // reg is not nil, reg's metrics at /metrics, until ctx ends; then it shuts
-// down gracefully and returns nil. It returns an error if it cannot listen
-// or the server fails.
+// down (see ServeListener) and returns nil. It returns an error if it
+// cannot listen or the server fails.
 func Serve(ctx context.Context, addr string, e *regioncache.Engine, reg *prometheus.Registry) error {
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
-		return fmt.Errorf("debughttp: %w", err)
+		return fmt.Errorf("regioncache: debughttp: %w", err)
 	}
 	return ServeListener(ctx, ln, e, reg)
 }
 
 // ServeListener is Serve on a listener the caller opened (for example on
 // 127.0.0.1:0, to learn the port first); it closes ln.
+//
+// When ctx ends it stops accepting, lets the requests being handled finish
+// (for at most ShutdownTimeout), then closes every connection left: idle
+// ones, and those of clients that sent part of a request and stalled, which
+// nothing could finish. It returns nil then; ErrHandlersCut when a handler
+// was still running at the timeout.
 func ServeListener(ctx context.Context, ln net.Listener, e *regioncache.Engine, reg *prometheus.Registry) error {
-	srv := &http.Server{Handler: Mux(e, reg), ReadHeaderTimeout: 10 * time.Second}
+	var handlers inflight
+	srv := &http.Server{Handler: handlers.wrap(Mux(e, reg)), ReadHeaderTimeout: 10 * time.Second}
 	ctx, cancel := context.WithCancel(ctx) // also ends the shutdown goroutine if Serve fails
 	defer cancel()
 	stopped := make(chan error, 1)
 	go func() {
 		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
-		defer cancel()
-		stopped <- srv.Shutdown(sctx)
+		// Shutdown closes the listener and the idle connections at once and
+		// returns when every connection is idle; a stalled half request never
+		// becomes idle, so the wait is for the handlers only.
+		done := make(chan error, 1)
+		go func() { done <- srv.Shutdown(context.WithoutCancel(ctx)) }()
+		timeout := time.NewTimer(ShutdownTimeout)
+		defer timeout.Stop()
+		var err error
+		select {
+		case err = <-done: // every connection went idle and was closed
+		case <-handlers.idle():
+			err = srv.Close() // only connections without a running handler are left
+			<-done
+		case <-timeout.C:
+			_ = srv.Close()
+			<-done
+			err = ErrHandlersCut
+		}
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		stopped <- err
 	}()
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		_ = srv.Close()
-		return fmt.Errorf("debughttp: %w", err)
+		return fmt.Errorf("regioncache: debughttp: %w", err)
 	}
 	return <-stopped
+}
+
+// ErrHandlersCut: a request handler was still running ShutdownTimeout after
+// the server was asked to stop, and its connection was closed under it.
+var ErrHandlersCut = errors.New("regioncache: debughttp: a request was still being handled at the shutdown timeout; its connection was closed")
+
+// inflight counts the running handlers.
+type inflight struct {
+	mu      sync.Mutex
+	n       int
+	waiters []chan struct{}
+}
+
+func (f *inflight) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		f.n++
+		f.mu.Unlock()
+		defer f.done()
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (f *inflight) done() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n--
+	if f.n == 0 {
+		for _, c := range f.waiters {
+			close(c)
+		}
+		f.waiters = nil
+	}
+}
+
+// idle returns a channel closed once no handler runs.
+func (f *inflight) idle() <-chan struct{} {
+	c := make(chan struct{})
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n == 0 {
+		close(c)
+	} else {
+		f.waiters = append(f.waiters, c)
+	}
+	return c
 }
 
 // Mux is the handler Serve serves: Handler(e) at /debug/, reg's metrics
 // at /metrics (when reg is not nil) and / redirected to /debug/.
 func Mux(e *regioncache.Engine, reg *prometheus.Registry) *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle("/debug/", Handler(e))
+	mux.Handle("/debug/", handler(e, reg != nil))
 	if reg != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	}

@@ -95,7 +95,7 @@ func TestRegions(t *testing.T) {
 	}
 	r := body.Regions[0]
 	switch {
-	case r.ID != 7 || r.Version != 2 || r.Start != "61" || r.End != "7a" || r.State != "active":
+	case r.ID != 7 || r.Version != 2 || r.Start != "a" || r.End != "z" || r.State != "active":
 		t.Errorf("region: %+v", r)
 	case r.MemoryBytes <= 0 || r.Versions != 10 || r.Snapshots != 1:
 		t.Errorf("data: %+v", r)

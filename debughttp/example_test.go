@@ -51,5 +51,5 @@ func ExampleHandler() {
 			r.ID, r.Version, r.Start, r.End, r.State, r.Versions, r.LoadedAt != nil)
 	}
 	// Output:
-	// region 1 v1 [61, 6d) active, 1 version(s), loaded: true
+	// region 1 v1 [a, m) active, 1 version(s), loaded: true
 }

@@ -1,6 +1,7 @@
 package eventlog
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -102,15 +103,48 @@ func ParseFile(path string) (*Log, error) {
 	return ParseNamed(path, f)
 }
 
-// ParseNamed reads and checks a whole event log, using name in errors.
-// Problems with the content are returned as *ParseError; a failure to read r
-// is returned wrapped, as it belongs to no line.
+// MaxLineBytes is the longest line an event log may have, line ending
+// excluded: 1 MiB. A longer line is refused as FILE:LINE without reading
+// further, so that a runaway input (/dev/zero, a binary file) cannot take
+// the reader's memory with it.
+const MaxLineBytes = 1 << 20
+
+// ParseNamed reads and checks a whole event log, using name in errors. The
+// input is read a line at a time: memory holds the decoded ops (and each
+// op's line as written), never the whole input at once. Problems with the
+// content are returned as *ParseError; a failure to read r is returned
+// wrapped, as it belongs to no line.
 func ParseNamed(name string, r io.Reader) (*Log, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+	p := &parser{
+		log:      &Log{Name: name, Ops: []Op{}},
+		held:     map[string]int{},
+		released: map[string]int{},
+		paused:   map[string]int{},
+		unpaused: map[string]int{},
 	}
-	return parse(name, data)
+	lr := lineReader{r: bufio.NewReaderSize(r, 64<<10)}
+	for n := 1; ; n++ {
+		line, err := lr.next()
+		if errors.Is(err, errLineTooLong) {
+			return nil, &ParseError{File: name, Line: n, Msg: fmt.Sprintf("line is longer than %d bytes (1 MiB), the limit for one op", MaxLineBytes)}
+		}
+		if err != nil && err != io.EOF {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if line == nil && err == io.EOF {
+			return p.log, nil
+		}
+		if n == 1 {
+			// RFC 8259 lets a parser ignore a byte order mark; editors on Windows add one.
+			line = bytes.TrimPrefix(line, []byte("\uFEFF"))
+		}
+		if perr := p.line(n, line); perr != nil {
+			return nil, &ParseError{File: name, Line: n, Msg: perr.Error()}
+		}
+		if err == io.EOF {
+			return p.log, nil
+		}
+	}
 }
 
 // parser carries what the checks need from earlier lines.
@@ -128,29 +162,52 @@ type parser struct {
 	unpaused map[string]int
 }
 
-func parse(name string, data []byte) (*Log, error) {
-	p := &parser{
-		log:      &Log{Name: name, Ops: []Op{}},
-		held:     map[string]int{},
-		released: map[string]int{},
-		paused:   map[string]int{},
-		unpaused: map[string]int{},
-	}
-	// RFC 8259 lets a parser ignore a byte order mark; editors on Windows add one.
-	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
-	for n := 1; len(data) > 0; n++ {
-		var line []byte
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			line, data = data, nil
+var errLineTooLong = errors.New("line too long")
+
+// lineReader splits its input into lines of at most MaxLineBytes.
+type lineReader struct {
+	r   *bufio.Reader
+	buf []byte
+}
+
+// next returns the next line without its line ending ("\n" or "\r\n"),
+// valid until the next call; io.EOF comes with the last line when the input
+// does not end in "\n", or with a nil line at the end. It reads no more
+// than MaxLineBytes and a line ending before it refuses a line.
+func (l *lineReader) next() ([]byte, error) {
+	l.buf = l.buf[:0]
+	for {
+		chunk, err := l.r.ReadSlice('\n')
+		if len(l.buf)+len(chunk) > MaxLineBytes+2 {
+			return nil, errLineTooLong
 		}
-		line = bytes.TrimSuffix(line, []byte("\r"))
-		if err := p.line(n, line); err != nil {
-			return nil, &ParseError{File: name, Line: n, Msg: err.Error()}
+		switch {
+		case err == nil:
+			if len(l.buf) == 0 {
+				return l.check(chunk[:len(chunk)-1], nil)
+			}
+			l.buf = append(l.buf, chunk[:len(chunk)-1]...)
+			return l.check(l.buf, nil)
+		case errors.Is(err, bufio.ErrBufferFull):
+			l.buf = append(l.buf, chunk...)
+		case err == io.EOF:
+			l.buf = append(l.buf, chunk...)
+			if len(l.buf) == 0 {
+				return nil, io.EOF
+			}
+			return l.check(l.buf, io.EOF)
+		default:
+			return nil, err
 		}
 	}
-	return p.log, nil
+}
+
+func (l *lineReader) check(line []byte, err error) ([]byte, error) {
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	if len(line) > MaxLineBytes {
+		return nil, errLineTooLong
+	}
+	return line, err
 }
 
 func (p *parser) line(n int, line []byte) error {

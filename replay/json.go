@@ -10,7 +10,7 @@ import (
 
 // MarshalJSON renders the result in the shape the spec gives `--json`:
 //
-//	{"events": N, "expectations": N, "failed": N, "failures": [...],
+//	{"file": NAME, "events": N, "expectations": N, "failed": N, "failures": [...],
 //	 "regions": {"ID": "state", ...}, "counters": {...}}
 //
 // Each failure is {"file", "line", "op" (the line's JSON object), "message"}.
@@ -37,13 +37,14 @@ func (r *Result) MarshalJSON() ([]byte, error) {
 		}
 	}
 	return json.Marshal(struct {
+		File         string        `json:"file"`
 		Events       int           `json:"events"`
 		Expectations int           `json:"expectations"`
 		Failed       int           `json:"failed"`
 		Failures     []failure     `json:"failures"`
 		Regions      orderedObject `json:"regions"`
 		Counters     orderedObject `json:"counters"`
-	}{r.Events, r.Expectations, r.Failed, failures, regions, counters})
+	}{r.Name, r.Events, r.Expectations, r.Failed, failures, regions, counters})
 }
 
 // compact returns an op line as compact JSON, or nil if it is not JSON

@@ -15,6 +15,7 @@ package replay
 import (
 	"context"
 	"fmt"
+	"math"
 	"runtime/debug"
 	"sort"
 	"sync"
@@ -199,14 +200,32 @@ func (r *Result) RegionIDs() []uint64 {
 	return ids
 }
 
+// The range of Options.Speed: slower than a thousandth of the recorded pace
+// turns a 10 ms gap into 10 s, faster than a thousand times makes every gap
+// vanish (leave Speed and Realtime unset for that).
+const (
+	MinSpeed = 0.001
+	MaxSpeed = 1000.0
+)
+
+// CheckSpeed reports whether speed is a usable Options.Speed.
+func CheckSpeed(speed float64) error {
+	if math.IsNaN(speed) || speed < MinSpeed || speed > MaxSpeed {
+		return fmt.Errorf("speed must be a number from %g to %g (times the recorded pace), got %g", MinSpeed, MaxSpeed, speed)
+	}
+	return nil
+}
+
 // Run replays log against a new engine configured by the log's config and
 // opts, and closes the engine before it returns. The returned error is for a
 // replay that could not run or was stopped (ctx done): failed expectations
 // are in the Result, not the error. On ctx done the partial Result is
 // returned with ctx's error.
 func Run(ctx context.Context, log *eventlog.Log, opts Options) (*Result, error) {
-	if opts.Speed < 0 {
-		return nil, fmt.Errorf("replay: speed must be positive, got %g", opts.Speed)
+	if opts.Speed != 0 {
+		if err := CheckSpeed(opts.Speed); err != nil {
+			return nil, fmt.Errorf("regioncache: replay: %w", err)
+		}
 	}
 	r := &runner{
 		log:    log,

@@ -3,19 +3,27 @@
 //
 //	demo                          replay the bundled seed incident
 //	demo replay [flags] FILE...   replay event logs ("-": standard input)
-//	demo bench [--quick] [--json] measure the engine
+//	demo serve [flags] [LOG]      watch an engine live over HTTP
+//	demo bench [flags]            measure the engine
 //
 // The event log format is a public contract, specified in
 // docs/event-log.md (version 1.1). Exit status: 0 when every expectation held, 1
 // when any failed, 2 when the input could not be used.
+//
+// Each subcommand lives in its own file and registers itself with
+// registerCommand; help and dispatch come from that table.
 package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"sort"
+	"strings"
 	"syscall"
 )
 
@@ -25,6 +33,26 @@ const (
 	exitFailed = 1 // an expectation failed (or the run was interrupted)
 	exitUsage  = 2 // the input could not be used
 )
+
+// command is one subcommand of demo.
+type command struct {
+	name string
+	// synopsis is the command's line in the main usage, after "demo ".
+	synopsis string
+	// order places the command in the main usage.
+	order int
+	run   func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int
+}
+
+var commands = map[string]command{}
+
+// registerCommand adds a subcommand; each command's file calls it from init.
+func registerCommand(c command) {
+	if _, dup := commands[c.name]; dup {
+		panic("demo: command " + c.name + " registered twice") // a programming error, caught by any test
+	}
+	commands[c.name] = c
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -42,42 +70,67 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if len(args) == 0 {
 		return runDefault(ctx, stdout, stderr)
 	}
-	switch cmd, rest := args[0], args[1:]; cmd {
-	case "replay":
-		return runReplay(ctx, rest, stdin, stdout, stderr)
-	case "bench":
-		return runBench(ctx, rest, stdout, stderr)
-	case "serve":
-		return runServe(ctx, rest, stdout, stderr)
+	name, rest := args[0], args[1:]
+	if c, ok := commands[name]; ok {
+		return c.run(ctx, rest, stdin, stdout, stderr)
+	}
+	switch name {
 	case "help", "-h", "-help", "--help":
-		if len(rest) > 0 {
-			switch rest[0] {
-			case "replay":
-				return runReplay(ctx, []string{"--help"}, stdin, stdout, stderr)
-			case "bench":
-				return runBench(ctx, []string{"--help"}, stdout, stderr)
-			case "serve":
-				return runServe(ctx, []string{"--help"}, stdout, stderr)
-			}
+		if len(rest) == 0 {
+			fmt.Fprint(stdout, mainUsage())
+			return exitOK
 		}
-		fmt.Fprint(stdout, mainUsage)
-		return exitOK
-	default:
-		fmt.Fprintf(stderr, "demo: unknown command %q\n\n%s", cmd, mainUsage)
+		if c, ok := commands[rest[0]]; ok && len(rest) == 1 {
+			return c.run(ctx, []string{"--help"}, stdin, stdout, stderr)
+		}
+		fmt.Fprintf(stderr, "demo help: no help on %q; topics: %s\n", strings.Join(rest, " "), strings.Join(commandNames(), ", "))
 		return exitUsage
 	}
+	fmt.Fprintf(stderr, "demo: unknown command %q; commands: %s (demo help explains them)\n", name, strings.Join(commandNames(), ", "))
+	return exitUsage
 }
 
-const mainUsage = `demo replays event logs against a real regioncache engine and shows, region
+func sortedCommands() []command {
+	cs := make([]command, 0, len(commands))
+	for _, c := range commands {
+		cs = append(cs, c)
+	}
+	sort.Slice(cs, func(i, j int) bool {
+		if cs[i].order != cs[j].order {
+			return cs[i].order < cs[j].order
+		}
+		return cs[i].name < cs[j].name
+	})
+	return cs
+}
+
+func commandNames() []string {
+	var names []string
+	for _, c := range sortedCommands() {
+		names = append(names, c.name)
+	}
+	return names
+}
+
+// mainUsage is what demo --help prints.
+func mainUsage() string {
+	var b strings.Builder
+	b.WriteString(`demo replays event logs against a real regioncache engine and shows, region
 by region, what happened and why.
 
 Usage:
   demo                           replay the bundled seed incident
-  demo replay [flags] FILE...    replay event logs ("-" reads standard input)
-  demo bench [--quick] [--json]  measure the engine against Pebble alone
-  demo serve [--addr A] [LOG]    watch an engine live: /debug/ and /metrics
-  demo help [replay|bench|serve] explain a command
+`)
+	for _, c := range sortedCommands() {
+		syn, what, _ := strings.Cut(c.synopsis, "\t")
+		fmt.Fprintf(&b, "  demo %-26s %s\n", syn, what)
+	}
+	fmt.Fprintf(&b, "  demo %-26s %s\n", "help ["+strings.Join(commandNames(), "|")+"]", "explain a command")
+	b.WriteString(mainUsageTail)
+	return b.String()
+}
 
+const mainUsageTail = `
 An event log is JSON Lines, one op per line, run in file order:
 
   # Lines starting with # or // are comments.
@@ -94,3 +147,39 @@ examples/ directory holds logs that teach the engine.
 Exit status: 0 when every expectation held, 1 when any failed, 2 when the
 input could not be used.
 `
+
+// newFlagSet returns the flag set of a subcommand. The flag package prints
+// a usage error itself; parseFlags adds a pointer to --help, and prints the
+// usage once, on stdout, when it is asked for.
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {} // the flag package would call it for -help too, on stderr
+	return fs
+}
+
+// parseFlags parses args with fs (through parse, when given, for commands
+// that take flags among their arguments). done is true when the command must
+// stop with code: help was printed on stdout (0), or the flags were wrong (2).
+func parseFlags(fs *flag.FlagSet, usage string, args []string, stdout, stderr io.Writer,
+	parse func(*flag.FlagSet, []string) ([]string, error)) (rest []string, code int, done bool) {
+	if parse == nil {
+		parse = func(fs *flag.FlagSet, args []string) ([]string, error) {
+			err := fs.Parse(args)
+			return fs.Args(), err
+		}
+	}
+	rest, err := parse(fs, args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, usage)
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		fs.SetOutput(stderr)
+		return nil, exitOK, true
+	case err != nil:
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", fs.Name())
+		return nil, exitUsage, true
+	}
+	return rest, exitOK, false
+}

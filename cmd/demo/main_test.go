@@ -58,6 +58,9 @@ func TestBareDemoTellsTheSeedIncident(t *testing.T) {
 			t.Errorf("the bare demo does not say %q:\n%s", want, out)
 		}
 	}
+	if strings.Contains(out, "+0.") {
+		t.Errorf("the TIME column mixes elapsed times with the log's clock:\n%s", out)
+	}
 	if strings.Count(out, "-> loading") != 1 {
 		t.Errorf("want exactly one load to start:\n%s", out)
 	}
@@ -151,7 +154,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"replay", "--nope", good}, "flag provided but not defined"},
 		{[]string{"replay", filepath.Join(t.TempDir(), "missing.jsonl")}, "no such file"},
 		{[]string{"replay", "--timeline", "x.png", good}, "want a .svg or .html file"},
-		{[]string{"replay", "--speed", "-2", good}, "--speed must be positive"},
+		{[]string{"replay", "--speed", "-2", good}, "--speed: speed must be a number from"},
+		{[]string{"replay", t.TempDir()}, "no *.jsonl file in it"},
 		{[]string{"replay", "--quiet", "--verbose", good}, "cannot be combined"},
 		{[]string{"replay", "--log-level", "loud", good}, "--log-level"},
 		{[]string{"replay", "--data", full, good}, "is not empty"},
@@ -217,16 +221,17 @@ func TestJSONOutput(t *testing.T) {
 		if err := json.Unmarshal([]byte(line), &obj); err != nil {
 			t.Fatalf("line %d is not a JSON object: %v\n%s", i, err, line)
 		}
-		if len(obj) != 6 {
+		if len(obj) != 7 {
 			t.Errorf("keys: %s", line)
 		}
-		for _, k := range []string{"events", "expectations", "failed", "failures", "regions", "counters"} {
+		for _, k := range []string{"file", "events", "expectations", "failed", "failures", "regions", "counters"} {
 			if _, ok := obj[k]; !ok {
 				t.Errorf("no %q in %s", k, line)
 			}
 		}
 	}
 	var first struct {
+		File                         string
 		Events, Expectations, Failed int
 		Failures                     []struct {
 			File    string
@@ -240,13 +245,13 @@ func TestJSONOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	if first.Events != 4 || first.Expectations != 3 || first.Failed != 2 || len(first.Failures) != 2 ||
-		first.Failures[0].Line != 3 || first.Failures[1].Line != 5 || first.Failures[0].File != path {
+		first.Failures[0].Line != 3 || first.Failures[1].Line != 5 || first.Failures[0].File != path || first.File != path {
 		t.Errorf("first log: %+v", first)
 	}
 	if first.Regions["1"] != "absent" || len(first.Counters) != len(eventlog.Counters) || first.Counters["reads_disk"] != 2 {
 		t.Errorf("first log: regions %v counters %v", first.Regions, first.Counters)
 	}
-	if !strings.Contains(lines[1], `"failed":0,"failures":[]`) {
+	if !strings.Contains(lines[1], `"file":`+strconvQuote(good)) || !strings.Contains(lines[1], `"failed":0,"failures":[]`) {
 		t.Errorf("second log: %s", lines[1])
 	}
 }
@@ -343,5 +348,77 @@ func TestHumanCause(t *testing.T) {
 		if got := humanCause(in); got != want {
 			t.Errorf("humanCause(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func strconvQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+func TestDirectoryReplaysItsLogs(t *testing.T) {
+	dir := t.TempDir()
+	for name, text := range map[string]string{"b.jsonl": green, "a.jsonl": failing, "notes.txt": "not a log"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errOut := demo(t, "", "replay", "--quiet", dir)
+	if code != exitFailed || !strings.Contains(out, "2 logs: 1 passed, 1 failed") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	a, b := strings.Index(out, filepath.Join(dir, "a.jsonl")), strings.Index(out, "PASS  "+filepath.Join(dir, "b.jsonl"))
+	if a < 0 || b < 0 || a > b {
+		t.Errorf("want a.jsonl then b.jsonl:\n%s", out)
+	}
+}
+
+func TestEmptyLogSaysNoOps(t *testing.T) {
+	for _, text := range []string{"", "# only a comment\n\n// and another\n"} {
+		code, out, errOut := demo(t, text, "replay", "-")
+		if code != exitOK || !strings.Contains(out, "PASS  <stdin>: no ops (the log is empty or only comments)") {
+			t.Errorf("%q: exit %d\n%s\n%s", text, code, out, errOut)
+		}
+	}
+}
+
+func TestRealtimeWithoutAtSaysItHasNothingToPace(t *testing.T) {
+	code, out, errOut := demo(t, green, "replay", "--realtime", "-")
+	if code != exitOK || !strings.Contains(errOut, `<stdin>: no op has an "at" time, so --realtime has nothing to pace`) {
+		t.Errorf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	_, _, errOut = demo(t, green, "replay", "-")
+	if errOut != "" {
+		t.Errorf("without --realtime: %s", errOut)
+	}
+}
+
+// endless is an input that never ends: line after line of text.
+type endless struct {
+	line string
+	off  int
+	read int64
+}
+
+func (e *endless) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		c := copy(p[n:], e.line[e.off:])
+		n += c
+		e.off = (e.off + c) % len(e.line)
+	}
+	e.read += int64(n)
+	return n, nil
+}
+
+func TestStandardInputHasASizeCap(t *testing.T) {
+	in := &endless{line: `{"op": "check"}` + "\n"}
+	var out, errOut bytes.Buffer
+	code := run([]string{"replay", "-"}, in, &out, &errOut)
+	if code != exitUsage || !strings.Contains(errOut.String(), "<stdin>: more than 64MiB on standard input, the limit") || out.Len() != 0 {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
+	}
+	if in.read > maxStdinBytes+1<<20 {
+		t.Errorf("read %d bytes of standard input, want the cap and little more", in.read)
 	}
 }

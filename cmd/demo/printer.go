@@ -15,8 +15,10 @@ import (
 //	TIME          LINE  REGION        EVENT                       CAUSE
 //	06:49:46.848    10  409114 v214   absent -> pending           load
 //
-// TIME is the "at" of the op during which the event happened, or the time
-// since the replay started when that op has none. Failed expectations are
+// TIME has one format per log: when the log has "at" times, the "at" of the
+// op during which the event happened (blank for an op without one, such as a
+// config line before the first timed op); otherwise the time since the
+// replay started. Failed expectations are
 // printed as FILE:LINE: message, so that editors can jump to them.
 //
 // In verbose mode every op gets a row with what it did, and the events it
@@ -26,6 +28,7 @@ type printer struct {
 	file     string
 	verbose  bool
 	quiet    bool
+	clock    bool      // the log has "at" times: TIME shows them
 	progress *progress // cleared before each row; nil: none
 
 	// verbose mode buffers the rows of the op in progress until it is done,
@@ -86,15 +89,18 @@ func (p *printer) row(row string) {
 }
 
 // when renders the TIME column.
-func when(e replay.Event) string {
-	if e.HasAt() {
+func (p *printer) when(e replay.Event) string {
+	switch {
+	case e.HasAt():
 		return e.At.Format("15:04:05.000")
+	case p.clock:
+		return ""
 	}
 	return fmt.Sprintf("%*s", colTime, fmt.Sprintf("+%.3fs", e.Elapsed.Seconds()))
 }
 
 func (p *printer) prefix(e replay.Event) string {
-	return fmt.Sprintf("%-*s %*d  ", colTime, when(e), colLine, e.Line)
+	return fmt.Sprintf("%-*s %*d  ", colTime, p.when(e), colLine, e.Line)
 }
 
 func regionName(id, version uint64) string { return fmt.Sprintf("%d v%d", id, version) }
@@ -167,6 +173,9 @@ func summary(file string, res *replay.Result) string {
 	verdict := "PASS"
 	if !res.OK() {
 		verdict = "FAIL"
+	}
+	if res.Events == 0 {
+		return fmt.Sprintf("%s  %s: no ops (the log is empty or only comments), nothing to check", verdict, file)
 	}
 	return fmt.Sprintf("%s  %s: %d ops, %d expectations, %d failed (%s)",
 		verdict, file, res.Events, res.Expectations, res.Failed, roundDuration(res.Duration))

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -75,9 +76,13 @@ type replayFlags struct {
 	timeline string
 }
 
+func init() {
+	registerCommand(command{name: "replay", order: 10, run: runReplay,
+		synopsis: "replay [flags] FILE|DIR...\treplay event logs (\"-\" reads standard input)"})
+}
+
 func newReplayFlagSet(f *replayFlags, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("demo replay", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("demo replay", stderr)
 	fs.BoolVar(&f.json, "json", false, "print one JSON object per log instead of the table")
 	fs.BoolVar(&f.realtime, "realtime", false, `wait out the gaps between consecutive "at" times`)
 	fs.Float64Var(&f.speed, "speed", 0, `like --realtime, N times faster (0.5: half speed)`)
@@ -86,10 +91,6 @@ func newReplayFlagSet(f *replayFlags, stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&f.verbose, "verbose", false, "also print every op and what it did (reads with their source)")
 	fs.StringVar(&f.logLevel, "log-level", "off", "engine log `level` on standard error: off, error, warn, info, debug, trace")
 	fs.StringVar(&f.timeline, "timeline", "", "draw the run into `FILE`.svg, or FILE.html (the SVG with a legend)")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), replayUsage)
-		fs.PrintDefaults()
-	}
 	return fs
 }
 
@@ -124,14 +125,9 @@ type input struct {
 func runReplay(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var f replayFlags
 	fs := newReplayFlagSet(&f, stderr)
-	files, err := parseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fs.SetOutput(stdout)
-		fs.Usage()
-		return exitOK
-	}
-	if err != nil {
-		return exitUsage // the flag package has said what is wrong
+	files, code, done := parseFlags(fs, replayUsage, args, stdout, stderr, parseInterspersed)
+	if done {
+		return code
 	}
 	usage := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "demo replay: "+format+"\n", a...)
@@ -140,8 +136,12 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if len(files) == 0 {
 		return usage("no FILE given (see demo replay --help)")
 	}
-	if f.speed < 0 {
-		return usage("--speed must be positive, got %g", f.speed)
+	speedSet := false
+	fs.Visit(func(fl *flag.Flag) { speedSet = speedSet || fl.Name == "speed" })
+	if speedSet {
+		if err := replay.CheckSpeed(f.speed); err != nil {
+			return usage("--speed: %v", err)
+		}
 	}
 	if f.quiet && f.verbose {
 		return usage("--quiet and --verbose cannot be combined")
@@ -162,6 +162,10 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		}
 	}
 
+	files, err = expandDirs(files)
+	if err != nil {
+		return usage("%v", err)
+	}
 	// Read and check every file before anything runs.
 	inputs := make([]input, 0, len(files))
 	stdinUsed := false
@@ -172,7 +176,7 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 				return usage(`"-" (standard input) given twice`)
 			}
 			stdinUsed = true
-			log, err = eventlog.ParseNamed(stdinName, stdin)
+			log, err = eventlog.ParseNamed(stdinName, &cappedReader{r: stdin, left: maxStdinBytes})
 		} else {
 			log, err = eventlog.ParseFile(name)
 		}
@@ -181,10 +185,19 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		case errors.As(err, &perr):
 			fmt.Fprintln(stderr, err) // FILE:LINE: what is wrong
 			return exitUsage
+		case errors.Is(err, errStdinTooLarge):
+			return usage("%s: more than %s on standard input, the limit; give the log as a file instead", stdinName, eventlog.FormatSize(maxStdinBytes))
 		case err != nil:
 			return usage("%v", err)
 		}
 		inputs = append(inputs, input{name: log.Name, log: log})
+	}
+	if f.realtime || f.speed > 0 {
+		for _, in := range inputs {
+			if !hasAt(in.log) && len(in.log.Ops) > 0 {
+				fmt.Fprintf(stderr, "demo replay: %s: no op has an \"at\" time, so --realtime has nothing to pace; it runs at full speed\n", in.name)
+			}
+		}
 	}
 	dataDirs, err := dataDirs(f.dataDir, files)
 	if err != nil {
@@ -216,6 +229,74 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	return code
 }
 
+// maxStdinBytes caps standard input: a file has a size to judge before it is
+// given, a pipe does not, and its ops are held in memory until the replay
+// ends. Above the cap the replay refuses to start (exit 2).
+const maxStdinBytes = 64 << 20
+
+var errStdinTooLarge = errors.New("standard input is over its size limit")
+
+// cappedReader reads at most left bytes from r, then fails with
+// errStdinTooLarge if there is more.
+type cappedReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (c *cappedReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		// One byte more decides between "exactly at the cap" and "over it".
+		var one [1]byte
+		n, err := c.r.Read(one[:])
+		if n > 0 {
+			return 0, errStdinTooLarge
+		}
+		return 0, err
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
+}
+
+// expandDirs replaces each directory among files by the *.jsonl files in it,
+// in name order.
+func expandDirs(files []string) ([]string, error) {
+	var out []string
+	for _, name := range files {
+		if name == "-" {
+			out = append(out, name)
+			continue
+		}
+		st, err := os.Stat(name)
+		if err != nil || !st.IsDir() {
+			out = append(out, name) // reading it says what is wrong
+			continue
+		}
+		logs, err := filepath.Glob(filepath.Join(name, "*.jsonl"))
+		if err != nil {
+			return nil, err
+		}
+		if len(logs) == 0 {
+			return nil, fmt.Errorf("%s: a directory with no *.jsonl file in it", name)
+		}
+		sort.Strings(logs)
+		out = append(out, logs...)
+	}
+	return out, nil
+}
+
+func hasAt(log *eventlog.Log) bool {
+	for _, op := range log.Ops {
+		if op.HasAt {
+			return true
+		}
+	}
+	return false
+}
+
 // runOptions are what replayAll needs besides the logs.
 type runOptions struct {
 	flags   replayFlags
@@ -237,7 +318,7 @@ func replayAll(ctx context.Context, inputs []input, dirs []string, o runOptions,
 	code := exitOK
 	passed := 0
 	for i, in := range inputs {
-		p := &printer{w: stdout, file: in.name, verbose: f.verbose, quiet: f.quiet, progress: bar}
+		p := &printer{w: stdout, file: in.name, verbose: f.verbose, quiet: f.quiet, clock: hasAt(in.log), progress: bar}
 		obs := replay.Observer{}
 		if !f.json {
 			obs = p.observer()
@@ -402,6 +483,6 @@ func runDefault(ctx context.Context, stdout, stderr io.Writer) int {
 	}
 	o := runOptions{flags: replayFlags{verbose: true}, banner: log.LeadingComment() + "\n", details: true}
 	_, code := replayAll(ctx, []input{{name: name, log: log}}, []string{""}, o, stdout, stderr)
-	fmt.Fprintln(stdout, "\nNext: demo replay --timeline run.html examples/*.jsonl, or demo --help.")
+	fmt.Fprintln(stdout, "\nNext: demo replay --timeline run.html examples/ (every example, drawn into run.html), or demo --help.")
 	return code
 }

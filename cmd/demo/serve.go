@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -26,27 +26,32 @@ LOG, the engine replays that event log first and stays on show afterwards.
 Flags:
 `
 
+func init() {
+	registerCommand(command{name: "serve", order: 20, run: runServe,
+		synopsis: "serve [--addr A] [LOG]\twatch an engine live: /debug/ and /metrics"})
+}
+
 // runServe is `demo serve`.
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("demo serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, serveUsage); fs.PrintDefaults() }
+func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlagSet("demo serve", stderr)
 	addr := fs.String("addr", "127.0.0.1:7070", "listen on `ADDR`")
 	cfgFile := fs.String("config", "", "engine options from `FILE` (.json or .toml; without LOG)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	rest, code, done := parseFlags(fs, serveUsage, args, stdout, stderr, nil)
+	if done {
+		return code
 	}
-	if fs.NArg() > 1 || (fs.NArg() == 1 && *cfgFile != "") {
-		fs.Usage()
+	switch {
+	case len(rest) > 1:
+		fmt.Fprintf(stderr, "demo serve: one LOG at most, got %d (%s); replay several with demo replay\n", len(rest), strings.Join(rest, ", "))
+		return exitUsage
+	case len(rest) == 1 && *cfgFile != "":
+		fmt.Fprintf(stderr, "demo serve: --config and LOG cannot be combined: a log configures its engine with its config op\n")
 		return exitUsage
 	}
 	var log *eventlog.Log
-	if fs.NArg() == 1 {
+	if len(rest) == 1 {
 		var err error
-		if log, err = eventlog.ParseFile(fs.Arg(0)); err != nil {
+		if log, err = eventlog.ParseFile(rest[0]); err != nil {
 			fmt.Fprintln(stderr, err)
 			return exitUsage
 		}
@@ -88,7 +93,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	res, err := replay.Run(ctx, log, replay.Options{
 		Registerer: reg,
-		OnOpen:     serve,
+		Observer: replay.Observer{Failure: func(f replay.Failure) {
+			fmt.Fprintf(stdout, "%s:%d: %s\n", log.Name, f.Line, f.Message) // as replay prints it
+		}},
+		OnOpen: serve,
 		BeforeClose: func() {
 			fmt.Fprintln(stdout, "replay finished; the engine stays on show until interrupted")
 			<-ctx.Done()

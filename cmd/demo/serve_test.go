@@ -99,3 +99,24 @@ func TestServeRefusesAMalformedLog(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", c, stderr.String())
 	}
 }
+
+func TestServePrintsFailuresAsTheyHappen(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "failing.jsonl")
+	if err := os.WriteFile(log, []byte(failing), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out, ch := lines(t)
+	code := make(chan int, 1)
+	go func() { code <- runContext(ctx, []string{"serve", "--addr", "127.0.0.1:0", log}, nil, out, io.Discard) }()
+	waitLine(t, ch, "serving http://")
+	// Before the replay ends, hence before any interrupt: as they happen.
+	waitLine(t, ch, log+":3: expect region 1 is active: it is absent")
+	waitLine(t, ch, log+`:5: get "a"@9 expect "pear": got "apple", want "pear"`)
+	waitLine(t, ch, "replay finished")
+	cancel()
+	if c := <-code; c != exitFailed {
+		t.Fatalf("exit %d, want 1", c)
+	}
+}

@@ -83,21 +83,36 @@ func RangesOverlap(s1, e1, s2, e2 []byte) bool {
 	return true
 }
 
-// FormatKey renders a key for logs: printable UTF-8 as is, anything else as 0x-hex.
+// FormatKey renders a key for logs: printable UTF-8 quoted, anything else
+// as 0x-hex (KeyText, quoted when it is text).
 func FormatKey(k []byte) string {
-	if utf8.Valid(k) {
-		printable := true
-		for _, c := range string(k) {
-			if c < 0x20 || c == 0x7f {
-				printable = false
-				break
-			}
-		}
-		if printable && !bytes.HasPrefix(k, []byte("0x")) {
-			return fmt.Sprintf("%q", k)
-		}
+	if printableKey(k) {
+		return fmt.Sprintf("%q", k)
 	}
 	return "0x" + hex.EncodeToString(k)
+}
+
+// KeyText renders a key as the event-log format writes it: printable UTF-8
+// as is, anything else (and a key starting with "0x") as "0x" and hex, so
+// that the text reads back as the same bytes. It is the one key format of
+// the CLI and the debug endpoint.
+func KeyText(k []byte) string {
+	if printableKey(k) {
+		return string(k)
+	}
+	return "0x" + hex.EncodeToString(k)
+}
+
+func printableKey(k []byte) bool {
+	if !utf8.Valid(k) || bytes.HasPrefix(k, []byte("0x")) {
+		return false
+	}
+	for _, c := range string(k) {
+		if c < 0x20 || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // FormatEnd renders a range end, where empty means unbounded.

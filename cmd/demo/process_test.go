@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// demoProcess runs the demo as its own process, as a terminal would: stdout
+// and stderr apart, the real exit status. It also returns the process's
+// peak resident memory in bytes.
+func demoProcess(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string, maxRSS int64) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), asDemo+"=1")
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		code = exit.ExitCode()
+	case err != nil:
+		t.Fatalf("demo %v: %v", args, err)
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		maxRSS = ru.Maxrss * 1024 // kilobytes on Linux
+	}
+	return code, out.String(), errOut.String(), maxRSS
+}
+
+func TestHelpGoesToStdoutOnce(t *testing.T) {
+	for _, args := range [][]string{
+		{"--help"}, {"-h"}, {"help"},
+		{"replay", "--help"}, {"replay", "-h"}, {"help", "replay"},
+		{"bench", "--help"}, {"help", "bench"},
+		{"serve", "--help"}, {"help", "serve"},
+	} {
+		code, out, errOut, _ := demoProcess(t, "", args...)
+		if code != exitOK || strings.Count(out, "Usage") != 1 || errOut != "" {
+			t.Errorf("demo %s: exit %d, %d usages on stdout, stderr %q; want exit 0, the usage once on stdout, nothing on stderr",
+				strings.Join(args, " "), code, strings.Count(out, "Usage"), errOut)
+		}
+	}
+}
+
+func TestUsageErrorsSayWhatIsWrongOnStderr(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"help", "nope"}, `no help on "nope"`},
+		{[]string{"help", "replay", "extra"}, `no help on "replay extra"`},
+		{[]string{"nope"}, `unknown command "nope"`},
+		{[]string{"replay", "--nope", "x.jsonl"}, "flag provided but not defined: -nope\nRun 'demo replay --help' for usage."},
+		{[]string{"bench", "--nope"}, "Run 'demo bench --help' for usage."},
+		{[]string{"serve", "a.jsonl", "b.jsonl"}, "one LOG at most, got 2 (a.jsonl, b.jsonl)"},
+		{[]string{"serve", "--config", "c.toml", "a.jsonl"}, "--config and LOG cannot be combined"},
+		{[]string{"replay", "--speed", "NaN", "x.jsonl"}, "--speed: speed must be a number from 0.001 to 1000"},
+		{[]string{"replay", "--speed", "1e-300", "x.jsonl"}, "got 1e-300"},
+		{[]string{"replay", "--speed", "0", "x.jsonl"}, "got 0"},
+		{[]string{"replay", "--speed", "+Inf", "x.jsonl"}, "got +Inf"},
+	} {
+		code, out, errOut, _ := demoProcess(t, "", tt.args...)
+		if code != exitUsage || !strings.Contains(errOut, tt.msg) || out != "" || strings.Contains(errOut, "Usage") {
+			t.Errorf("demo %s: exit %d, stdout %q, stderr %q; want exit 2 and only %q on stderr",
+				strings.Join(tt.args, " "), code, out, errOut, tt.msg)
+		}
+	}
+}
