@@ -215,7 +215,7 @@ func TestJSONShape(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := strings.Join(keys, ","); got != "events,expectations,failed,failures,regions,counters" {
+	if got := strings.Join(keys, ","); got != "file,events,expectations,failed,failures,regions,counters" {
 		t.Errorf("keys %s", got)
 	}
 	var v struct {

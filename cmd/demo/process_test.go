@@ -73,3 +73,18 @@ func TestUsageErrorsSayWhatIsWrongOnStderr(t *testing.T) {
 		}
 	}
 }
+
+// TestRunawayInputIsRefusedWithBoundedMemory: /dev/zero is one line that
+// never ends (before: the demo read it into memory until 6.4 GB).
+func TestRunawayInputIsRefusedWithBoundedMemory(t *testing.T) {
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skip("no /dev/zero here")
+	}
+	code, out, errOut, rss := demoProcess(t, "", "replay", "/dev/zero")
+	if code != exitUsage || !strings.HasPrefix(errOut, "/dev/zero:1: line is longer than 1048576 bytes (1 MiB)") || out != "" {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if rss > 100<<20 {
+		t.Errorf("peak RSS %d MB reading /dev/zero, want a bounded amount (under 100 MB)", rss>>20)
+	}
+}

@@ -19,14 +19,16 @@ import (
 	"github.com/regioncache/regioncache/replay"
 )
 
-const replayUsage = `Usage: demo replay [flags] FILE...
+const replayUsage = `Usage: demo replay [flags] FILE|DIR...
 
 Replays each event log against a fresh engine and prints, by default, one row
 per region state change, one per notable load outcome (deduplicated,
 rejected), one per failed expectation as FILE:LINE: message, and a summary.
-FILE "-" reads standard input. Every file is read and checked before anything
-runs: a malformed file changes nothing and exits 2 with FILE:LINE: what is
-wrong. Exit status: 0 when every expectation held, 1 when any failed.
+A DIR stands for the *.jsonl files in it, in name order; FILE "-" reads
+standard input. Every file is read and checked before anything runs: a
+malformed file changes nothing and exits 2 with FILE:LINE: what is wrong.
+Limits: a line may be at most 1 MiB; standard input at most 64 MiB (a file
+has no cap). Exit status: 0 when every expectation held, 1 when any failed.
 
 An event log is JSON Lines: one op a line, with an optional "at" (RFC 3339
 time); # and // lines are comments. The ops (docs/event-log.md has the full
@@ -176,7 +178,7 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 				return usage(`"-" (standard input) given twice`)
 			}
 			stdinUsed = true
-			log, err = eventlog.ParseNamed(stdinName, &cappedReader{r: stdin, left: maxStdinBytes})
+			log, err = eventlog.ParseNamed(stdinName, &cappedReader{r: stdin, left: stdinLimit})
 		} else {
 			log, err = eventlog.ParseFile(name)
 		}
@@ -186,7 +188,7 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			fmt.Fprintln(stderr, err) // FILE:LINE: what is wrong
 			return exitUsage
 		case errors.Is(err, errStdinTooLarge):
-			return usage("%s: more than %s on standard input, the limit; give the log as a file instead", stdinName, eventlog.FormatSize(maxStdinBytes))
+			return usage("%s: more than %s on standard input, the limit; give the log as a file instead", stdinName, eventlog.FormatSize(uint64(stdinLimit)))
 		case err != nil:
 			return usage("%v", err)
 		}
@@ -233,6 +235,9 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 // given, a pipe does not, and its ops are held in memory until the replay
 // ends. Above the cap the replay refuses to start (exit 2).
 const maxStdinBytes = 64 << 20
+
+// stdinLimit is maxStdinBytes; tests lower it to check the cap quickly.
+var stdinLimit int64 = maxStdinBytes
 
 var errStdinTooLarge = errors.New("standard input is over its size limit")
 
