@@ -1,10 +1,12 @@
 package tests
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -22,10 +24,15 @@ import (
 // GC and failpoint chaos against one engine at once (run it under -race),
 // then checks:
 //
-//   - every key is a linearizable register (porcupine) over its writes and
-//     its reads at a timestamp above every write: reads through Get, through
+//   - every group of keys always written together by one batch is a
+//     linearizable multi-key register (porcupine) over its batches and its
+//     reads at a timestamp above every write: reads through Get, through
 //     Scan, and through snapshots, a snapshot read counting as a read at some
-//     moment while the snapshot was being taken;
+//     moment while the snapshot was being taken. Groups are single keys,
+//     twin keys (adjacent, one region) and spread groups of three keys in
+//     different regions, so a read of one key of a batch that returns it
+//     obliges every later read of another key of it to see it, whether
+//     each is served from memory or disk (issue 11 point 2);
 //   - a snapshot is one moment for all its keys: twin keys always written
 //     together by one batch always read the same through it, and its Scan
 //     agrees with its Gets;
@@ -51,16 +58,26 @@ func TestConcurrentLinearizable(t *testing.T) {
 	}
 }
 
-// Register model for porcupine: per key, the visible value is that of the
-// write with the highest ts (every write has a unique ts), a read at a ts
+// Register model for porcupine: per group of keys written together, the
+// visible value of each key is that of the batch with the highest ts (every
+// batch has a unique ts and writes every key of its group), a read at a ts
 // above every write sees it.
 type regIn struct {
-	key   string
+	group int
+	slot  int    // the key's place in its group, for reads
+	key   string // for reads; a write names its group's first key
 	write bool
 	ts    uint64
 	found bool
 	value string
 }
+
+// maxGroup is the most keys a group has.
+const maxGroup = 3
+
+// groupState is a group's registers, one per key (comparable, as porcupine
+// wants its states).
+type groupState [maxGroup]regState
 
 type regOut struct {
 	found bool
@@ -75,38 +92,40 @@ type regState struct {
 
 var registerModel = porcupine.Model{
 	Partition: func(h []porcupine.Operation) [][]porcupine.Operation {
-		by := map[string][]porcupine.Operation{}
-		var keys []string
+		by := map[int][]porcupine.Operation{}
+		var groups []int
 		for _, op := range h {
-			k := op.Input.(regIn).key
-			if _, ok := by[k]; !ok {
-				keys = append(keys, k)
+			g := op.Input.(regIn).group
+			if _, ok := by[g]; !ok {
+				groups = append(groups, g)
 			}
-			by[k] = append(by[k], op)
+			by[g] = append(by[g], op)
 		}
-		sort.Strings(keys)
-		out := make([][]porcupine.Operation, 0, len(keys))
-		for _, k := range keys {
-			out = append(out, by[k])
+		sort.Ints(groups)
+		out := make([][]porcupine.Operation, 0, len(groups))
+		for _, g := range groups {
+			out = append(out, by[g])
 		}
 		return out
 	},
-	Init: func() any { return regState{} },
+	Init: func() any { return groupState{} },
 	Step: func(state, input, output any) (bool, any) {
-		s, in := state.(regState), input.(regIn)
+		s, in := state.(groupState), input.(regIn)
 		if in.write {
-			if in.ts > s.ts {
-				return true, regState{ts: in.ts, found: in.found, value: in.value}
+			for i := range s {
+				if in.ts > s[i].ts {
+					s[i] = regState{ts: in.ts, found: in.found, value: in.value}
+				}
 			}
 			return true, s
 		}
-		out := output.(regOut)
-		return out.found == s.found && (!out.found || out.value == s.value), s
+		out, cur := output.(regOut), s[in.slot]
+		return out.found == cur.found && (!out.found || out.value == cur.value), s
 	},
 	DescribeOperation: func(input, output any) string {
 		in := input.(regIn)
 		if in.write {
-			return fmt.Sprintf("write %q@%d found=%v %q", in.key, in.ts, in.found, in.value)
+			return fmt.Sprintf("write group %d (%q...)@%d found=%v %q", in.group, in.key, in.ts, in.found, in.value)
 		}
 		o := output.(regOut)
 		return fmt.Sprintf("read %q -> found=%v %q", in.key, o.found, o.value)
@@ -140,6 +159,18 @@ func (v *versionLog) add(key string, s regState) {
 	v.mu.Unlock()
 }
 
+// tsOf is the ts of the write of value to key (values are unique per batch).
+func (v *versionLog) tsOf(key, value string) uint64 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, s := range v.vers[key] {
+		if s.found && s.value == value {
+			return s.ts
+		}
+	}
+	return 0
+}
+
 func (v *versionLog) at(key string, ts uint64) regOut {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -161,7 +192,9 @@ type concurrentRun struct {
 	vlog   *versionLog
 	single []string // keys written alone
 	pairs  []string // keys written with their twin (key + "\x00") in one batch
-	all    []string // every key, sorted
+	groups [][]string
+	slots  map[string]keySlot // every key's group and place in it
+	all    []string           // every key, sorted
 	seed   uint64
 	failed atomic.Bool
 	ops    atomic.Int64
@@ -195,7 +228,32 @@ func runConcurrent(t *testing.T, seed uint64, capacity int64) int64 {
 		r.all = append(r.all, k, k+"\x00")
 		bounds = append(bounds, []byte(k))
 	}
+	// Spread groups: three keys far apart, so that one batch usually spans
+	// regions that are cached and not.
+	var spread [][]string
+	for i := 0; i < 4; i++ {
+		g := []string{fmt.Sprintf("b%02d", i), fmt.Sprintf("q%02d", i), fmt.Sprintf("y%02d", i)}
+		spread = append(spread, g)
+		for _, k := range g {
+			r.all = append(r.all, k)
+			bounds = append(bounds, []byte(k))
+		}
+	}
+	slices.SortFunc(bounds, bytes.Compare)
 	sort.Strings(r.all)
+	for _, k := range r.single {
+		r.groups = append(r.groups, []string{k})
+	}
+	for _, k := range r.pairs {
+		r.groups = append(r.groups, []string{k, k + "\x00"})
+	}
+	r.groups = append(r.groups, spread...)
+	r.slots = map[string]keySlot{}
+	for g, keys := range r.groups {
+		for i, k := range keys {
+			r.slots[k] = keySlot{group: g, slot: i}
+		}
+	}
 	rng := rand.New(rand.NewPCG(seed, 1))
 	r.host = newHostTable(bounds[1:], 3, rng)
 
@@ -326,13 +384,13 @@ func (r *concurrentRun) writer(id int, rng *rand.Rand, n int, stopped func() boo
 		r.ops.Add(1)
 		b := new(regioncache.Batch)
 		ts := r.oracle.begin()
-		value := fmt.Sprintf("w%d.%d", id, i)
+		value := fmt.Sprintf("w%d.%d@%d", id, i, ts)
 		del := rng.IntN(5) == 0
 		var keys []string
-		if rng.IntN(3) == 0 {
-			k := r.pairs[rng.IntN(len(r.pairs))]
-			keys = []string{k, k + "\x00"}
-		} else {
+		switch rng.IntN(6) {
+		case 0, 1:
+			keys = r.groups[len(r.single)+rng.IntN(len(r.groups)-len(r.single))] // twins or spread
+		default:
 			keys = []string{r.single[rng.IntN(len(r.single))]}
 		}
 		for _, k := range keys {
@@ -351,10 +409,16 @@ func (r *concurrentRun) writer(id int, rng *rand.Rand, n int, stopped func() boo
 			r.errorf("write: %v", err)
 			return
 		}
-		for _, k := range keys {
-			r.hist.add(id, regIn{key: k, write: true, ts: ts, found: !del, value: valueIf(!del, value)}, regOut{}, call, ret)
-		}
+		r.hist.add(id, regIn{group: r.slots[keys[0]].group, key: keys[0], write: true, ts: ts, found: !del, value: valueIf(!del, value)}, regOut{}, call, ret)
 	}
+}
+
+type keySlot struct{ group, slot int }
+
+// readOf is the model's input for a read of key k.
+func (r *concurrentRun) readOf(k string) regIn {
+	s := r.slots[k]
+	return regIn{group: s.group, slot: s.slot, key: k}
 }
 
 func valueIf(ok bool, v string) string {
@@ -367,7 +431,37 @@ func valueIf(ok bool, v string) string {
 func (r *concurrentRun) reader(id int, rng *rand.Rand, n int, stopped func() bool) {
 	for i := 0; i < n && !stopped(); i++ {
 		r.ops.Add(1)
-		if rng.IntN(3) > 0 {
+		if rng.IntN(3) == 0 {
+			// Read every key of a spread group one after the other, in a
+			// random order: a key read after another must not be older.
+			// Checked here directly too: porcupine can take long to prove
+			// a history of many multi-key batches illegal.
+			g := r.groups[len(r.groups)-1-rng.IntN(len(r.groups)-len(r.single)-len(r.pairs))]
+			var newest uint64
+			var newestKey string
+			for _, j := range rng.Perm(len(g)) {
+				call := r.hist.now()
+				res, err := r.e.Get([]byte(g[j]), farFuture)
+				ret := r.hist.now()
+				if err != nil {
+					r.errorf("get: %v", err)
+					return
+				}
+				r.hist.add(id, r.readOf(g[j]), regOut{found: res.Found, value: string(res.Value)}, call, ret)
+				if !res.Found {
+					continue // a delete marker's batch is not known by its value
+				}
+				ts := r.vlog.tsOf(g[j], string(res.Value))
+				if ts < newest {
+					r.errorf("read %q saw the batch at ts %d after a read of %q saw the batch at ts %d, which wrote both (%s)",
+						g[j], ts, newestKey, newest, res.Source)
+					return
+				}
+				newest, newestKey = ts, g[j]
+			}
+			continue
+		}
+		if rng.IntN(2) > 0 {
 			k := r.all[rng.IntN(len(r.all))]
 			call := r.hist.now()
 			res, err := r.e.Get([]byte(k), farFuture)
@@ -376,7 +470,7 @@ func (r *concurrentRun) reader(id int, rng *rand.Rand, n int, stopped func() boo
 				r.errorf("get: %v", err)
 				return
 			}
-			r.hist.add(id, regIn{key: k}, regOut{found: res.Found, value: string(res.Value)}, call, ret)
+			r.hist.add(id, r.readOf(k), regOut{found: res.Found, value: string(res.Value)}, call, ret)
 			continue
 		}
 		// A scan of a few keys: each key it covers is read once.
@@ -400,7 +494,7 @@ func (r *concurrentRun) reader(id int, rng *rand.Rand, n int, stopped func() boo
 		}
 		for _, k := range r.all[i0:i1] {
 			v, ok := got[k]
-			r.hist.add(id, regIn{key: k}, regOut{found: ok, value: v}, call, ret)
+			r.hist.add(id, r.readOf(k), regOut{found: ok, value: v}, call, ret)
 		}
 	}
 }
@@ -429,7 +523,7 @@ func (r *concurrentRun) snapshotter(id int, rng *rand.Rand, n int, stopped func(
 			if res.Found {
 				gets[k] = string(res.Value)
 			}
-			r.hist.add(id, regIn{key: k}, regOut{found: res.Found, value: string(res.Value)}, h.call, h.ret)
+			r.hist.add(id, r.readOf(k), regOut{found: res.Found, value: string(res.Value)}, h.call, h.ret)
 		}
 		for _, p := range r.pairs {
 			if reg.Contains([]byte(p)) {

@@ -35,6 +35,11 @@ type Plane struct {
 	// unpublishing and memory snapshots. Holders never wait for an actor.
 	commitMu sync.Mutex
 	routes   *btree.BTreeG[*Handle] // guarded by commitMu
+	// writeSeq is odd while a write is between its Pebble commit and the
+	// end of its application to memory (both under commitMu). A read that
+	// ends while it is odd may have seen part of that batch, so it waits
+	// for the write before it returns (see awaitWrite).
+	writeSeq atomic.Uint64
 	// published is an immutable copy of routes that readers search.
 	published atomic.Pointer[btree.BTreeG[*Handle]]
 
@@ -443,6 +448,8 @@ func (p *Plane) Write(muts []mvcc.Mutation, sync bool) ([]Drop, error) {
 func (p *Plane) commit(muts []mvcc.Mutation, sync bool) (durable func() error, drops []Drop, err error) {
 	p.commitMu.Lock()
 	defer p.commitMu.Unlock()
+	p.writeSeq.Add(1) // odd: the batch is becoming visible
+	defer p.writeSeq.Add(1)
 	durable, err = p.db.Commit(muts, sync)
 	if err != nil {
 		return nil, nil, err

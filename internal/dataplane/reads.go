@@ -3,6 +3,7 @@ package dataplane
 import (
 	"bytes"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -70,9 +71,39 @@ func nextRead() int64 { return readClock.Add(1) }
 // this process. LastRead values compare with it.
 func ReadClock() int64 { return readClock.Load() }
 
+// A batch is atomic to readers across memory and disk. A write commits to
+// Pebble (visible there at once) and then applies the batch to the cached
+// regions it touches, one at a time, all under the commit lock; in between,
+// a read of an uncached key can see the batch while a read of a cached key
+// cannot yet. So no read returns while a write that it may have seen part
+// of is still being applied: every read ends with awaitWrite, which costs
+// one atomic load when no write is in flight, and a read that started after
+// it returned sees the whole batch. A scan, which reads several places,
+// also checks that no write ran while it read, or reads again.
+
+// awaitWrite returns once the write in flight when it was called, if any,
+// has been applied everywhere.
+func (p *Plane) awaitWrite() {
+	s := p.writeSeq.Load()
+	if s&1 == 0 {
+		return
+	}
+	// The window is short (a Pebble commit without sync, then memory):
+	// yield a few times before sleeping on the lock the writer holds.
+	for range 8 {
+		runtime.Gosched()
+		if p.writeSeq.Load() != s {
+			return
+		}
+	}
+	p.commitMu.Lock()
+	p.commitMu.Unlock() //nolint:staticcheck // an empty critical section: waiting for the writer is the point
+}
+
 // Get reads the newest version of key at or below ts, from memory when the
 // key's region is active and ts is above its safe point, else from disk.
 func (p *Plane) Get(key []byte, ts uint64) (value []byte, found bool, src Source, why DiskReason, err error) {
+	defer p.awaitWrite()
 	why = NotCached
 	if h := p.findLocked(p.published.Load(), key); h != nil {
 		h.mu.RLock()
@@ -99,7 +130,33 @@ func (h *Handle) LastRead() int64 { return h.lastRead.Load() }
 // Scan reads up to limit (0: all) visible keys of [start, end) at ts. Each
 // stretch of the range is served from memory where its region is active and
 // ts is above its safe point, else from disk.
+//
+// The scan is one moment for every batch: if a write ran while it read, it
+// waits for the write and reads again; after scanRetries such tries it reads
+// under the commit lock, where no write runs.
 func (p *Plane) Scan(start, end []byte, ts uint64, limit int) (kvs []diskengine.KV, src Source, why DiskReason, stepped int, err error) {
+	for try := 0; ; try++ {
+		if try == scanRetries {
+			p.commitMu.Lock()
+			defer p.commitMu.Unlock()
+			kvs, src, why, n, err := p.scanOnce(start, end, ts, limit)
+			return kvs, src, why, stepped + n, err
+		}
+		before := p.writeSeq.Load()
+		kvs, src, why, n, err := p.scanOnce(start, end, ts, limit)
+		stepped += n
+		if before&1 == 0 && p.writeSeq.Load() == before {
+			return kvs, src, why, stepped, err
+		}
+		p.awaitWrite()
+	}
+}
+
+// scanRetries is how many times a scan that raced a write reads again
+// before it reads under the commit lock.
+const scanRetries = 3
+
+func (p *Plane) scanOnce(start, end []byte, ts uint64, limit int) (kvs []diskengine.KV, src Source, why DiskReason, stepped int, err error) {
 	rt := p.published.Load()
 	pos := start
 	sawMem, sawDisk := false, false
