@@ -252,7 +252,8 @@ func (st *supervisorState) pumpAutoLoads(c actor.Context) {
 		a.queue = a.queue[1:]
 		a.inflight[r.ID] = true
 		st.d.Counters.Add("loads_requested", 1)
-		st.load(c, &messages.LoadRegion{Region: r, Reply: messages.NewReply[messages.Outcome]()})
+		st.board.Begin(1) // in flight until answered, like a merged region's reload
+		st.load(c, &messages.LoadRegion{Region: r, Reply: messages.NewReply[messages.Outcome](), Done: func() { st.board.Done(1) }})
 	}
 }
 

@@ -230,7 +230,11 @@ func (st *supervisorState) resolveMerges(c actor.Context) {
 	}
 	st.merges = waiting
 	for _, pm := range ready {
-		req := &messages.LoadRegion{Region: pm.into, Reply: messages.NewReply[messages.Outcome]()}
+		// In flight until answered: by then the board shows it pending (or
+		// it was refused), so WaitIdle cannot slip in between the sources
+		// going absent and the reload appearing.
+		st.board.Begin(1)
+		req := &messages.LoadRegion{Region: pm.into, Reply: messages.NewReply[messages.Outcome](), Done: func() { st.board.Done(1) }}
 		st.d.Counters.Add("loads_requested", 1)
 		st.d.Log.Info().Uint64("region", pm.into.ID).Msg("loading merged region again")
 		st.load(c, req)

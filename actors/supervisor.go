@@ -237,7 +237,12 @@ func (st *supervisorState) overlapping(r mvcc.Region) []*entry {
 	return out
 }
 
-func (st *supervisorState) answer(req *messages.LoadRegion, o messages.Outcome) { req.Reply <- o }
+func (st *supervisorState) answer(req *messages.LoadRegion, o messages.Outcome) {
+	req.Reply <- o
+	if req.Done != nil {
+		req.Done()
+	}
+}
 
 // clearOverlaps makes room for r: overlapping pending regions with an older
 // version are superseded; any other overlap refuses the load. It returns the

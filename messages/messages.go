@@ -108,9 +108,18 @@ type SiblingCopy struct {
 type LoadRegion struct {
 	Region mvcc.Region
 	Reply  Reply[Outcome]
+	// Done, if set, is called once the load is answered: the engine counts
+	// loads it asks for on its own (a merged region loaded again) as work
+	// in flight until the region's state shows them.
+	Done func()
 }
 
-func (m *LoadRegion) Fail(err error) { m.Reply <- Outcome{Err: err} }
+func (m *LoadRegion) Fail(err error) {
+	m.Reply <- Outcome{Err: err}
+	if m.Done != nil {
+		m.Done()
+	}
+}
 
 // DeclareRegions tells the supervisor the host's region table (or part of
 // it): what automatic load and evict may choose from. It loads nothing.

@@ -26,10 +26,12 @@ func TestTiKVRegressions(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			res, err := replay.Run(ctx, log, replay.Options{})
+			inv := &invariants{}
+			res, err := replay.Run(ctx, log, inv.options())
 			if err != nil {
 				t.Fatal(err)
 			}
+			inv.addTo(res)
 			for _, fl := range res.Failures {
 				t.Errorf("%s:%d: %s", f, fl.Line, fl.Message)
 			}

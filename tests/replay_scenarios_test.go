@@ -37,10 +37,12 @@ func TestReplayScenarios(t *testing.T) {
 			if len(log.Comments) == 0 || log.Comments[0].Line != 1 {
 				t.Errorf("%s does not open with a comment saying what it covers", log.Name)
 			}
-			res, err := replay.Run(context.Background(), log, replay.Options{})
+			inv := &invariants{} // and, after every op, the account and the load counters
+			res, err := replay.Run(context.Background(), log, inv.options())
 			if err != nil {
 				t.Fatal(err)
 			}
+			inv.addTo(res)
 			for _, f := range res.Failures {
 				t.Errorf("%s:%d: %s", log.Name, f.Line, f.Message)
 			}
