@@ -7,9 +7,8 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/regioncache/regioncache/actors"
 	"github.com/regioncache/regioncache/internal/diskengine"
-	"github.com/regioncache/regioncache/internal/failpoint"
+	"github.com/regioncache/regioncache/internal/evictreason"
 	"github.com/regioncache/regioncache/internal/lifecycle"
 	"github.com/regioncache/regioncache/internal/mvcc"
 	"github.com/regioncache/regioncache/messages"
@@ -108,21 +107,8 @@ func (e *Engine) Get(key []byte, ts uint64) (GetResult, error) {
 	return GetResult{Value: v, Found: ok, ReadInfo: ReadInfo{Source: src, Reason: why}}, nil
 }
 
-// countRead counts one read; the spec's reads_memory and reads_disk are
-// derived from these counts (a mixed scan counts as a disk read).
+// countRead counts one read.
 func (e *Engine) countRead(src Source, why DiskReason) { e.reads.count(src, why) }
-
-// counterMap is every spec counter, the read counts included.
-func (e *Engine) counterMap() map[string]int64 {
-	m := e.counters.Map()
-	m["reads_memory"], m["reads_disk"] = e.readCounters()
-	return m
-}
-
-func (e *Engine) readCounters() (memory, disk int64) {
-	r := &e.reads
-	return r.bySource[FromMemory].Load(), r.bySource[FromDisk].Load() + r.bySource[FromBoth].Load()
-}
 
 // KV is a key and its visible value.
 type KV = diskengine.KV
@@ -211,14 +197,42 @@ func (e *Engine) Load(r Region) (LoadOutcome, error) {
 	}
 }
 
-// Evict reasons named by the event-log spec.
-var EvictReasons = []string{"manual", "auto_evict", "memory_limit_reached", "become_follower", "delete_range",
-	"prepare_merge", "merge", "disabled", "apply_snapshot", "flashback", "destroy_peer", "ingest_sst"}
+// EvictReason says why the host evicts a region (after TiKV's EvictReason).
+// Evict accepts exactly the constants below; the metrics label evictions by
+// reason.
+type EvictReason string
+
+// The reasons a host may give Evict.
+const (
+	EvictManual             = EvictReason(evictreason.Manual)
+	EvictAutoEvict          = EvictReason(evictreason.AutoEvict)
+	EvictMemoryLimitReached = EvictReason(evictreason.MemoryLimitReached)
+	EvictBecomeFollower     = EvictReason(evictreason.BecomeFollower)
+	EvictDeleteRange        = EvictReason(evictreason.DeleteRange)
+	EvictPrepareMerge       = EvictReason(evictreason.PrepareMerge)
+	EvictMerge              = EvictReason(evictreason.Merge)
+	EvictDisabled           = EvictReason(evictreason.Disabled)
+	EvictApplySnapshot      = EvictReason(evictreason.ApplySnapshot)
+	EvictFlashback          = EvictReason(evictreason.Flashback)
+	EvictDestroyPeer        = EvictReason(evictreason.DestroyPeer)
+	EvictIngestSST          = EvictReason(evictreason.IngestSST)
+)
+
+// EvictReasons returns every reason a host may give, in the event-log
+// spec's order.
+func EvictReasons() []EvictReason {
+	out := make([]EvictReason, len(evictreason.Spec))
+	for i, r := range evictreason.Spec {
+		out[i] = EvictReason(r)
+	}
+	return out
+}
 
 // Evict drops from memory every held region that overlaps r's range or has
-// its id. It returns the regions it reached once each has taken the
-// eviction (their memory is released in the background).
-func (e *Engine) Evict(r Region, reason string) ([]Region, error) {
+// its id, and returns the regions it reached once each has taken the
+// eviction (their memory is released in the background). An empty reason is
+// EvictManual; a reason that is not one of the constants is an error.
+func (e *Engine) Evict(r Region, reason EvictReason) ([]Region, error) {
 	exit, err := e.enter()
 	if err != nil {
 		return nil, err
@@ -228,9 +242,12 @@ func (e *Engine) Evict(r Region, reason string) ([]Region, error) {
 		return nil, err
 	}
 	if reason == "" {
-		reason = "manual"
+		reason = EvictManual
 	}
-	req := &messages.EvictRegion{Region: r.Clone(), Reason: reason, Reply: messages.NewReply[messages.EvictOutcome]()}
+	if _, err := evictreason.Parse(string(reason)); err != nil {
+		return nil, err
+	}
+	req := &messages.EvictRegion{Region: r.Clone(), Reason: string(reason), Reply: messages.NewReply[messages.EvictOutcome]()}
 	out, err := request(e, req, req.Reply)
 	if err != nil {
 		return nil, err
@@ -269,50 +286,6 @@ func (e *Engine) GC(safePoint uint64) error {
 // SafePoint is the engine's GC safe point.
 func (e *Engine) SafePoint() uint64 { return e.safePoint.Load() }
 
-// RegionStat is one held region in Stats.
-type RegionStat struct {
-	Region      Region
-	State       State
-	Snapshots   int
-	MemoryBytes int64
-}
-
-// Stats is a picture of the engine.
-type Stats struct {
-	Regions     []RegionStat
-	Counters    map[string]int64
-	MemoryBytes int64
-}
-
-// Stats returns the state of every held region, the counters and memory use.
-func (e *Engine) Stats() Stats {
-	st := Stats{Counters: e.counterMap(), MemoryBytes: e.plane.MemoryUsed()}
-	for _, s := range e.sup.Board.All() {
-		var mem int64
-		if s.Handle != nil {
-			mem, _, _ = s.Handle.Stats()
-		}
-		st.Regions = append(st.Regions, RegionStat{Region: s.Region, State: s.State, Snapshots: s.Snapshots, MemoryBytes: mem})
-	}
-	return st
-}
-
-// Counter returns a spec counter by name.
-func (e *Engine) Counter(name string) (int64, bool) {
-	switch name {
-	case "reads_memory":
-		m, _ := e.readCounters()
-		return m, true
-	case "reads_disk":
-		_, d := e.readCounters()
-		return d, true
-	}
-	return e.counters.Get(name)
-}
-
-// MemoryBytes is the memory accounted to cached data.
-func (e *Engine) MemoryBytes() int64 { return e.plane.MemoryUsed() }
-
 // RegionState returns the state of a region id (Absent when not held).
 func (e *Engine) RegionState(id uint64) State { return e.sup.Board.Get(id).State }
 
@@ -321,16 +294,12 @@ func (e *Engine) RegionState(id uint64) State { return e.sup.Board.Get(id).State
 // snapshot release is still on its way. An older incarnation of an id still
 // being evicted counts too. Once idle, MemoryBytes is exactly what the held
 // regions and snapshots account (see ARCHITECTURE.md, "Memory account").
+// It returns ErrClosed once the engine is closed.
 func (e *Engine) WaitIdle(ctx context.Context) error {
-	if err := e.sup.Board.WaitIdle(ctx); err != nil {
-		return e.waitErr(ctx, err)
+	if e.isClosed() {
+		return ErrClosed
 	}
-	return nil
-}
-
-// WaitRegionState blocks until region id is in state.
-func (e *Engine) WaitRegionState(ctx context.Context, id uint64, state State) error {
-	if err := e.sup.Board.WaitState(ctx, id, state); err != nil {
+	if err := e.sup.Board.WaitIdle(ctx); err != nil {
 		return e.waitErr(ctx, err)
 	}
 	return nil
@@ -341,33 +310,6 @@ func (e *Engine) waitErr(ctx context.Context, err error) error {
 		return ctx.Err()
 	}
 	return ErrClosed
-}
-
-// Failpoint arms a failpoint by name ("load/before-copy", "load/after-copy",
-// "evict/before-delete") with an action ("pause", "resume", "error",
-// "panic", "delay:10ms", "off").
-func (e *Engine) Failpoint(name, action string) error {
-	a, err := failpoint.ParseAction(action)
-	if err != nil {
-		return err
-	}
-	return e.fps.Arm(name, a)
-}
-
-// WaitFailpointPaused blocks until n steps are paused at the failpoint.
-// It returns ErrClosed if the engine closes first.
-func (e *Engine) WaitFailpointPaused(ctx context.Context, name string, n int) error {
-	both, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stop := context.AfterFunc(e.ctx, cancel)
-	defer stop()
-	if err := e.fps.WaitPaused(both, name, n); err != nil {
-		if ctx.Err() == nil && e.ctx.Err() != nil {
-			return ErrClosed
-		}
-		return err
-	}
-	return nil
 }
 
 // Split tells the engine a region split in the host: source (its old
@@ -498,16 +440,6 @@ func validateMerge(sources []Region, into Region) error {
 	}
 	if err := partition(sources, into.Start, into.End); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidMerge, err)
-	}
-	return nil
-}
-
-// WaitMemory blocks until cond holds for the accounted memory, checking at
-// every region state change (memory changes with loads, evictions and
-// releases, and trims of split regions, which end in a state report).
-func (e *Engine) WaitMemory(ctx context.Context, cond func(bytes int64) bool) error {
-	if err := e.sup.Board.WaitUntil(ctx, func(map[uint64]actors.RegionStatus) bool { return cond(e.plane.MemoryUsed()) }); err != nil {
-		return e.waitErr(ctx, err)
 	}
 	return nil
 }

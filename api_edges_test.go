@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/regioncache/regioncache"
+	"github.com/regioncache/regioncache/internal/failpoint"
 	"github.com/regioncache/regioncache/internal/testutil"
 )
 
@@ -49,15 +50,15 @@ func TestInvalidRegionsAndTimestamps(t *testing.T) {
 	if _, err := r.E.Snapshot(ok, 0); !errors.Is(err, regioncache.ErrInvalidTimestamp) {
 		t.Errorf("Snapshot at ts 0: %v", err)
 	}
-	if err := r.E.Failpoint("no/such", "pause"); err == nil {
+	if err := testutil.Hooks(r.E).Failpoint("no/such", "pause"); err == nil {
 		t.Error("unknown failpoint accepted")
 	}
-	if err := r.E.Failpoint(testutil.FPBeforeCopy, "sometimes"); err == nil {
+	if err := testutil.Hooks(r.E).Failpoint(testutil.FPBeforeCopy, "sometimes"); err == nil {
 		t.Error("unknown failpoint action accepted")
 	}
 	r.WantCounters(map[string]int64{"loads_requested": 0, "loads_rejected": 0})
-	if len(r.E.Stats().Regions) != 0 {
-		t.Errorf("invalid requests left regions: %+v", r.E.Stats().Regions)
+	if len(testutil.Metrics(t, r.E).Regions) != 0 {
+		t.Errorf("invalid requests left regions: %+v", testutil.Metrics(t, r.E).Regions)
 	}
 	if _, err := regioncache.Open(regioncache.Options{Loaders: -1}); !errors.Is(err, regioncache.ErrInvalidOptions) {
 		t.Errorf("Open with negative loaders: %v", err)
@@ -92,19 +93,23 @@ func TestAPIAfterClose(t *testing.T) {
 	checks["GC"] = e.GC(1)
 	_, checks["Snapshot"] = e.Snapshot(reg, 1)
 	_, checks["Check"] = e.Check()
-	checks["WaitRegionState"] = e.WaitRegionState(ctx, 1, regioncache.Active)
+	checks["WaitIdle"] = e.WaitIdle(ctx)
+	checks["RunAutoLoadEvict"] = e.RunAutoLoadEvict(ctx)
+	hooks := testutil.Hooks(e)
+	checks["WaitRegionState"] = hooks.WaitRegionState(ctx, 1, regioncache.Active)
+	checks["WaitRegionState absent"] = hooks.WaitRegionState(ctx, 1, regioncache.Absent)
+	checks["Failpoint"] = hooks.Failpoint(testutil.FPBeforeCopy, "pause")
+	checks["WaitFailpointPaused"] = hooks.WaitFailpointPaused(ctx, testutil.FPBeforeCopy, 0)
+	checks["WaitMemory"] = hooks.WaitMemory(ctx, func(int64) bool { return true })
 	for name, err := range checks {
 		if !errors.Is(err, regioncache.ErrClosed) {
 			t.Errorf("%s after Close = %v, want ErrClosed", name, err)
 		}
 	}
-	// Nothing is in flight after Close, so WaitIdle may report idle.
-	if err := e.WaitIdle(ctx); err != nil && !errors.Is(err, regioncache.ErrClosed) {
-		t.Errorf("WaitIdle after Close = %v", err)
+	// Metrics no longer lists the regions an open engine held.
+	if m, err := e.Metrics(); !errors.Is(err, regioncache.ErrClosed) || len(m.Regions) != 0 {
+		t.Errorf("Metrics after Close = %d regions, %v; want ErrClosed", len(m.Regions), err)
 	}
-	// Read-only views still answer without panicking.
-	_ = e.Stats()
-	_ = e.MemoryBytes()
 	_ = e.RegionState(1)
 }
 
@@ -120,7 +125,7 @@ func TestWaitFailpointPausedAfterClose(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), testutil.Wait)
 	defer cancel()
-	if err := e.WaitFailpointPaused(ctx, testutil.FPBeforeCopy, 1); !errors.Is(err, regioncache.ErrClosed) {
+	if err := testutil.Hooks(e).WaitFailpointPaused(ctx, testutil.FPBeforeCopy, 1); !errors.Is(err, regioncache.ErrClosed) {
 		t.Fatalf("WaitFailpointPaused after Close = %v, want ErrClosed", err)
 	}
 }
@@ -128,8 +133,8 @@ func TestWaitFailpointPausedAfterClose(t *testing.T) {
 // TestCloseWithPausedFailpoints: Close returns while work is paused at each
 // failpoint, and snapshots released after Close are harmless.
 func TestCloseWithPausedFailpoints(t *testing.T) {
-	for _, fp := range []string{testutil.FPBeforeCopy, testutil.FPAfterCopy, testutil.FPBeforeDelete} {
-		t.Run(fp, func(t *testing.T) {
+	for _, fp := range []failpoint.Name{testutil.FPBeforeCopy, testutil.FPAfterCopy, testutil.FPBeforeDelete} {
+		t.Run(string(fp), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), testutil.Wait)
 			defer cancel()
 			e, err := regioncache.Open(regioncache.Options{})
@@ -145,7 +150,7 @@ func TestCloseWithPausedFailpoints(t *testing.T) {
 			if _, err := e.Load(other); err != nil {
 				t.Fatal(err)
 			}
-			if err := e.WaitRegionState(ctx, other.ID, regioncache.Active); err != nil {
+			if err := testutil.Hooks(e).WaitRegionState(ctx, other.ID, regioncache.Active); err != nil {
 				t.Fatal(err)
 			}
 			memSnap, err := e.Snapshot(other, 10)
@@ -156,14 +161,14 @@ func TestCloseWithPausedFailpoints(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := e.Failpoint(fp, "pause"); err != nil {
+			if err := testutil.Hooks(e).Failpoint(fp, "pause"); err != nil {
 				t.Fatal(err)
 			}
 			if fp == testutil.FPBeforeDelete {
 				if _, err := e.Load(reg); err != nil {
 					t.Fatal(err)
 				}
-				if err := e.WaitRegionState(ctx, reg.ID, regioncache.Active); err != nil {
+				if err := testutil.Hooks(e).WaitRegionState(ctx, reg.ID, regioncache.Active); err != nil {
 					t.Fatal(err)
 				}
 				if _, err := e.Evict(reg, "manual"); err != nil {
@@ -172,7 +177,7 @@ func TestCloseWithPausedFailpoints(t *testing.T) {
 			} else if _, err := e.Load(reg); err != nil {
 				t.Fatal(err)
 			}
-			if err := e.WaitFailpointPaused(ctx, fp, 1); err != nil {
+			if err := testutil.Hooks(e).WaitFailpointPaused(ctx, fp, 1); err != nil {
 				t.Fatal(err)
 			}
 			closed := make(chan error, 1)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/regioncache/regioncache"
+	"github.com/regioncache/regioncache/internal/testutil"
 )
 
 // TestLoadTooBigForCapacityDoesNotGrowTheHeap is issue 11 point 6: loading
@@ -53,7 +54,7 @@ func TestLoadTooBigForCapacityDoesNotGrowTheHeap(t *testing.T) {
 	if s := e.RegionState(1); s != regioncache.Absent {
 		t.Fatalf("region %s, want absent (the load cannot fit)", s)
 	}
-	if n, _ := e.Counter("loads_failed"); n != 1 {
+	if n, _ := testutil.Metrics(t, e).Counter("loads_failed"); n != 1 {
 		t.Fatalf("loads_failed %d, want 1", n)
 	}
 	allocated := after.TotalAlloc - before.TotalAlloc
@@ -61,7 +62,7 @@ func TestLoadTooBigForCapacityDoesNotGrowTheHeap(t *testing.T) {
 	if allocated > bound {
 		t.Fatalf("allocated %d bytes loading a region that cannot fit in %d; want at most %d", allocated, capacity, bound)
 	}
-	if m := e.MemoryBytes(); m != 0 {
+	if m := testutil.Metrics(t, e).Memory.Used; m != 0 {
 		t.Fatalf("memory %d after the failed load, want 0", m)
 	}
 }

@@ -140,7 +140,7 @@ func TestAutoLoadOfDeclaredRegions(t *testing.T) {
 	}
 	// One version per key was copied: 50 keys of 4+100 bytes, plus the
 	// per-version overhead, per region.
-	if got, max := e.MemoryBytes(), int64(2*50*(4+100+200)); got > max {
+	if got, max := testutil.Metrics(t, e).Memory.Used, int64(2*50*(4+100+200)); got > max {
 		t.Fatalf("memory %d after loading two regions, want at most %d: old versions were copied", got, max)
 	}
 	testutil.MustCheck(t, e)
@@ -168,7 +168,7 @@ func TestLoadCopiesWhatGCKeeps(t *testing.T) {
 	if err := loadFirst.GC(9); err != nil {
 		t.Fatal(err)
 	}
-	if a, b := gcFirst.MemoryBytes(), loadFirst.MemoryBytes(); a != b {
+	if a, b := testutil.Metrics(t, gcFirst).Memory.Used, testutil.Metrics(t, loadFirst).Memory.Used; a != b {
 		t.Fatalf("memory after GC then load %d, after load then GC %d", a, b)
 	}
 	testutil.MustCheck(t, gcFirst)
@@ -197,7 +197,7 @@ func TestAutoLoadEvictFollowsTheHotSet(t *testing.T) {
 		if err := e.RunAutoLoadEvict(testutil.Context(t)); err != nil {
 			t.Fatal(err)
 		}
-		if m := e.MemoryBytes(); m > capacity {
+		if m := testutil.Metrics(t, e).Memory.Used; m > capacity {
 			t.Fatalf("memory %d above capacity %d", m, capacity)
 		}
 	}
@@ -220,7 +220,7 @@ func TestAutoLoadEvictFollowsTheHotSet(t *testing.T) {
 	if src := readRegion(t, e, 3, 1); src != regioncache.FromMemory {
 		t.Fatalf("read of the new hot region from %s", src)
 	}
-	if m := e.MemoryBytes(); m > capacity {
+	if m := testutil.Metrics(t, e).Memory.Used; m > capacity {
 		t.Fatalf("memory %d above capacity %d", m, capacity)
 	}
 	testutil.MustCheck(t, e)

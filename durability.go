@@ -60,9 +60,6 @@ func ParseDurability(s string) (Durability, error) {
 	return 0, fmt.Errorf("%w: durability %q: want sync or nosync", ErrInvalidOptions, s)
 }
 
-// WithDurability sets when Write returns by default (see Durability).
-func WithDurability(d Durability) Option { return func(o *Options) { o.Durability = d } }
-
 // SetDurability makes this batch's Write wait for stable storage or not,
 // whatever Options.Durability says; DurabilityDefault follows it again.
 func (b *Batch) SetDurability(d Durability) *Batch {

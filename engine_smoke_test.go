@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/regioncache/regioncache"
+	"github.com/regioncache/regioncache/internal/testutil"
 )
 
 func TestSmoke(t *testing.T) {
@@ -27,12 +28,12 @@ func TestSmoke(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := e.WaitRegionState(ctx, 1, regioncache.Active); err != nil {
+	if err := testutil.Hooks(e).WaitRegionState(ctx, 1, regioncache.Active); err != nil {
 		t.Fatal(err)
 	}
 	g, err := e.Get([]byte{'a', 5}, 20)
 	if err != nil || !g.Found || g.Source != regioncache.FromMemory || string(g.Value) != "v\x05" {
 		t.Fatalf("get: %+v %v", g, err)
 	}
-	t.Logf("stats %+v", e.Stats())
+	t.Logf("stats %+v", testutil.Metrics(t, e))
 }

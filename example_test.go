@@ -25,20 +25,17 @@ func ExampleOpen() {
 	// loaders 2, capacity 1024 MiB, evict at 921 MiB, stop loads at 819 MiB
 }
 
-// OpenWith takes functional options for the common settings.
-func ExampleOpenWith() {
-	e, err := regioncache.OpenWith(
-		regioncache.WithCapacity(64<<20),
-		regioncache.WithLoaders(4),
-	)
+// Options left zero take their defaults; settings that cannot work are
+// refused with the reason.
+func ExampleOptions() {
+	e, err := regioncache.Open(regioncache.Options{Capacity: 64 << 20, Loaders: 4})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer e.Close()
 	fmt.Println(e.Options().Loaders, e.Options().Capacity>>20)
 
-	// Settings that cannot work are refused with the reason.
-	_, err = regioncache.OpenWith(regioncache.WithCapacity(100), regioncache.WithThresholds(200, 50))
+	_, err = regioncache.Open(regioncache.Options{Capacity: 100, EvictThreshold: 200, StopLoadThreshold: 50})
 	fmt.Println(err)
 	// Output:
 	// 4 64
@@ -79,8 +76,8 @@ func ExampleEngine_Write() {
 	// kiwi@35: "" found=false
 }
 
-// Load asks for a region to be cached and returns at once; WaitRegionState
-// (or WaitIdle) waits for the copy. Asking again changes nothing.
+// Load asks for a region to be cached and returns at once; WaitIdle waits
+// for the copy. Asking again changes nothing.
 func ExampleEngine_Load() {
 	e, err := regioncache.Open(regioncache.Options{})
 	if err != nil {
@@ -99,7 +96,7 @@ func ExampleEngine_Load() {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := e.WaitRegionState(ctx, r.ID, regioncache.Active); err != nil {
+	if err := e.WaitIdle(ctx); err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(e.RegionState(r.ID))
@@ -208,7 +205,7 @@ func ExampleEngine_Snapshot() {
 	if _, err := e.Load(r); err != nil {
 		log.Fatal(err)
 	}
-	if err := e.WaitRegionState(ctx, r.ID, regioncache.Active); err != nil {
+	if err := e.WaitIdle(ctx); err != nil {
 		log.Fatal(err)
 	}
 
@@ -236,17 +233,12 @@ func ExampleEngine_Snapshot() {
 	}
 	fmt.Printf("engine reads %s from %s\n", live.Value, live.Source)
 
-	s.Release()
-	if err := e.WaitRegionState(ctx, r.ID, regioncache.Absent); err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println("region", e.RegionState(r.ID))
+	s.Release() // the region's memory is released once no snapshot holds it
 	// Output:
 	// snapshot from memory
 	// region pending_evict
 	// snapshot reads old from memory
 	// engine reads new from disk
-	// region absent
 }
 
 // Evict drops every held region overlapping the range and returns them once
@@ -289,7 +281,11 @@ func ExampleEngine_Evict() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(e.RegionState(1), e.RegionState(2), e.MemoryBytes(), g.Source)
+	m, err := e.Metrics()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(e.RegionState(1), e.RegionState(2), m.Memory.Used, g.Source)
 	// Output:
 	// evicted region 1 v1 ["a", "m")
 	// evicted region 2 v1 ["m", "z")

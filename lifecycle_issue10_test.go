@@ -27,7 +27,7 @@ func wantIdleAccount(t *testing.T, e *regioncache.Engine) {
 	if err := e.CheckMemory(); err != nil {
 		t.Fatal(err)
 	}
-	c := e.Stats().Counters
+	c := testutil.Metrics(t, e).Counters()
 	if ended := c["loads_completed"] + c["loads_canceled"] + c["loads_failed"]; ended != c["loads_started"] || c["loads_started"] > c["loads_requested"] {
 		t.Fatalf("idle load counters do not add up: %v", c)
 	}
@@ -44,8 +44,8 @@ func wantRejected(t *testing.T, e *regioncache.Engine, r regioncache.Region, rea
 
 func wantCounter(t *testing.T, e *regioncache.Engine, name string, want int64) {
 	t.Helper()
-	if got, _ := e.Counter(name); got != want {
-		t.Fatalf("%s = %d, want %d (counters %v)", name, got, want, e.Stats().Counters)
+	if got, _ := testutil.Metrics(t, e).Counter(name); got != want {
+		t.Fatalf("%s = %d, want %d (counters %v)", name, got, want, testutil.Metrics(t, e).Counters())
 	}
 }
 
@@ -72,8 +72,8 @@ func TestNewIncarnationAfterMergeAndSplit(t *testing.T) {
 			return s.Release
 		}, regioncache.PendingEvict},
 		{"release paused", func(t *testing.T, e *regioncache.Engine) func() {
-			mustOK(t, e.Failpoint("evict/before-delete", "pause"))
-			return func() { mustOK(t, e.Failpoint("evict/before-delete", "resume")) }
+			mustOK(t, testutil.Hooks(e).Failpoint("evict/before-delete", "pause"))
+			return func() { mustOK(t, testutil.Hooks(e).Failpoint("evict/before-delete", "resume")) }
 		}, regioncache.Evicting},
 	}
 	for _, h := range holds {
@@ -93,16 +93,16 @@ func TestNewIncarnationAfterMergeAndSplit(t *testing.T) {
 				// the old range.
 				mustOK(t, e.Merge([]regioncache.Region{old, testutil.Reg(6, 3, "m", "z")}, testutil.Reg(5, 4, "a", "z")))
 				if h.state == regioncache.Evicting {
-					mustOK(t, e.WaitFailpointPaused(testutil.Context(t), "evict/before-delete", 1))
+					mustOK(t, testutil.Hooks(e).WaitFailpointPaused(testutil.Context(t), "evict/before-delete", 1))
 				}
 				testutil.WaitState(t, e, 5, h.state)
 				mustOK(t, e.Split(testutil.Reg(5, 4, "a", "z"), []regioncache.Region{testutil.Reg(7, 5, "a", "m"), testutil.Reg(5, 5, "m", "z")}))
 				fresh := testutil.Reg(5, 5, "m", "z")
-				before := e.Stats()
+				before := testutil.Metrics(t, e)
 				wantRejected(t, e, fresh, "evicting")
-				after := e.Stats()
-				if e.RegionState(5) != h.state || after.MemoryBytes != before.MemoryBytes ||
-					after.Counters["evictions"] != before.Counters["evictions"] || after.Counters["loads_started"] != before.Counters["loads_started"] {
+				after := testutil.Metrics(t, e)
+				if e.RegionState(5) != h.state || after.Memory.Used != before.Memory.Used ||
+					after.Evictions != before.Evictions || after.Loads.Started != before.Loads.Started {
 					t.Fatalf("a refused load changed the engine: %v -> %v", before, after)
 				}
 				if when == "reload before release" {
@@ -143,15 +143,15 @@ func TestNewIncarnationAfterMergeAndSplit(t *testing.T) {
 func TestNewIncarnationWhileLoadingCanceled(t *testing.T) {
 	e := testutil.Open(t, regioncache.Options{})
 	testutil.Fill(t, e, 30)
-	mustOK(t, e.Failpoint("load/before-copy", "pause"))
+	mustOK(t, testutil.Hooks(e).Failpoint("load/before-copy", "pause"))
 	_, err := e.Load(testutil.Reg(9, 1, "k", "k010"))
 	mustOK(t, err)
-	mustOK(t, e.WaitFailpointPaused(testutil.Context(t), "load/before-copy", 1))
+	mustOK(t, testutil.Hooks(e).WaitFailpointPaused(testutil.Context(t), "load/before-copy", 1))
 	_, err = e.Evict(testutil.Reg(9, 1, "k", "k010"), "manual")
 	mustOK(t, err)
 	testutil.WaitState(t, e, 9, regioncache.LoadingCanceled)
 	wantRejected(t, e, testutil.Reg(9, 2, "k020", "l"), "evicting")
-	mustOK(t, e.Failpoint("load/before-copy", "resume"))
+	mustOK(t, testutil.Hooks(e).Failpoint("load/before-copy", "resume"))
 	testutil.WaitState(t, e, 9, regioncache.Absent)
 	_, err = e.Load(testutil.Reg(9, 2, "k020", "l"))
 	mustOK(t, err)
@@ -174,18 +174,18 @@ func TestSnapshotBeforeSplitHoldsEveryChild(t *testing.T) {
 			_, err := e.Load(parent)
 			mustOK(t, err)
 			testutil.WaitState(t, e, 1, regioncache.Active)
-			full := e.MemoryBytes()
+			full := testutil.Metrics(t, e).Memory.Used
 			snap, err := e.Snapshot(parent, 25)
 			mustOK(t, err)
 			children := []regioncache.Region{testutil.Reg(1, 2, "k", "k030"), testutil.Reg(2, 2, "k030", "k060"), testutil.Reg(3, 2, "k060", "l")}
 			mustOK(t, e.Split(parent, children))
 			// A write after the split is the children's, not the snapshot's.
 			mustOK(t, e.Put([]byte("k070"), 40, []byte("new")))
-			held := e.MemoryBytes()
+			held := testutil.Metrics(t, e).Memory.Used
 			if held <= full {
 				t.Fatalf("a write after the split is not accounted: %d then %d", full, held)
 			}
-			mustOK(t, e.Failpoint("evict/before-delete", "pause"))
+			mustOK(t, testutil.Hooks(e).Failpoint("evict/before-delete", "pause"))
 			ids := []uint64{1, 2, 3}
 			switch then {
 			case "evict":
@@ -207,7 +207,7 @@ func TestSnapshotBeforeSplitHoldsEveryChild(t *testing.T) {
 				testutil.WaitState(t, e, id, regioncache.PendingEvict)
 			}
 			mustOK(t, e.WaitIdle(testutil.Context(t)))
-			if m := e.MemoryBytes(); m != held {
+			if m := testutil.Metrics(t, e).Memory.Used; m != held {
 				t.Fatalf("memory while the snapshot holds every child: %d, want %d", m, held)
 			}
 			mustOK(t, e.CheckMemory())
@@ -222,11 +222,11 @@ func TestSnapshotBeforeSplitHoldsEveryChild(t *testing.T) {
 			}
 			snap.Release()
 			// Now every child goes: each reaches evict/before-delete.
-			mustOK(t, e.WaitFailpointPaused(testutil.Context(t), "evict/before-delete", len(ids)))
-			if m := e.MemoryBytes(); m != held {
+			mustOK(t, testutil.Hooks(e).WaitFailpointPaused(testutil.Context(t), "evict/before-delete", len(ids)))
+			if m := testutil.Metrics(t, e).Memory.Used; m != held {
 				t.Fatalf("memory before the deletes: %d, want %d", m, held)
 			}
-			mustOK(t, e.Failpoint("evict/before-delete", "off"))
+			mustOK(t, testutil.Hooks(e).Failpoint("evict/before-delete", "off"))
 			mustOK(t, e.WaitIdle(testutil.Context(t)))
 			if then == "merge" {
 				// The merged region loads again once its sources are gone.
@@ -237,7 +237,7 @@ func TestSnapshotBeforeSplitHoldsEveryChild(t *testing.T) {
 				for _, id := range ids {
 					testutil.WaitState(t, e, id, regioncache.Absent)
 				}
-				if m := e.MemoryBytes(); m != 0 {
+				if m := testutil.Metrics(t, e).Memory.Used; m != 0 {
 					t.Fatalf("memory after every child is gone: %d", m)
 				}
 			}
@@ -265,7 +265,7 @@ func TestSplitGCEvictNeverNegative(t *testing.T) {
 						return
 					default:
 					}
-					if m := e.MemoryBytes(); m < 0 {
+					if m := testutil.Metrics(t, e).Memory.Used; m < 0 {
 						negative.Store(m)
 					}
 				}
@@ -287,7 +287,7 @@ func TestSplitGCEvictNeverNegative(t *testing.T) {
 				mustOK(t, err)
 			}
 			mustOK(t, e.WaitIdle(testutil.Context(t)))
-			m := e.MemoryBytes()
+			m := testutil.Metrics(t, e).Memory.Used
 			close(stop)
 			<-sampled
 			if n := negative.Load(); n < 0 {
@@ -309,9 +309,9 @@ func TestGCReturnsWithMemoryFreed(t *testing.T) {
 	_, err := e.Load(testutil.Reg(1, 1, "k", "l"))
 	mustOK(t, err)
 	testutil.WaitState(t, e, 1, regioncache.Active)
-	before := e.MemoryBytes()
+	before := testutil.Metrics(t, e).Memory.Used
 	mustOK(t, e.GC(25))
-	after := e.MemoryBytes()
+	after := testutil.Metrics(t, e).Memory.Used
 	if after >= before {
 		t.Fatalf("GC returned with the memory it frees still accounted: %d then %d", before, after)
 	}
@@ -322,14 +322,14 @@ func TestGCReturnsWithMemoryFreed(t *testing.T) {
 	mustOK(t, err)
 	mustOK(t, e.Put([]byte("k001"), 50, []byte("x")))
 	mustOK(t, e.Put([]byte("k001"), 60, []byte("y")))
-	held := e.MemoryBytes()
+	held := testutil.Metrics(t, e).Memory.Used
 	mustOK(t, e.GC(70))
-	if m := e.MemoryBytes(); m != held {
+	if m := testutil.Metrics(t, e).Memory.Used; m != held {
 		t.Fatalf("GC under a snapshot changed the account: %d then %d", held, m)
 	}
 	snap.Release()
 	mustOK(t, e.WaitIdle(testutil.Context(t)))
-	if m := e.MemoryBytes(); m >= held {
+	if m := testutil.Metrics(t, e).Memory.Used; m >= held {
 		t.Fatalf("releasing the snapshot did not free what GC dropped: %d then %d", held, m)
 	}
 	wantIdleAccount(t, e)
@@ -358,10 +358,10 @@ func TestSplitDuringLoadCountsOneJob(t *testing.T) {
 			e := testutil.Open(t, regioncache.Options{Loaders: 1})
 			testutil.Fill(t, e, 90)
 			parent := testutil.Reg(1, 1, "k", "l")
-			mustOK(t, e.Failpoint("load/after-copy", "pause"))
+			mustOK(t, testutil.Hooks(e).Failpoint("load/after-copy", "pause"))
 			_, err := e.Load(parent)
 			mustOK(t, err)
-			mustOK(t, e.WaitFailpointPaused(testutil.Context(t), "load/after-copy", 1))
+			mustOK(t, testutil.Hooks(e).WaitFailpointPaused(testutil.Context(t), "load/after-copy", 1))
 			kids := []regioncache.Region{testutil.Reg(1, 2, "k", "k030"), testutil.Reg(2, 2, "k030", "k060"), testutil.Reg(3, 2, "k060", "l")}
 			mustOK(t, e.Split(parent, kids))
 			for _, i := range tc.evict {
@@ -369,9 +369,9 @@ func TestSplitDuringLoadCountsOneJob(t *testing.T) {
 				mustOK(t, err)
 			}
 			if tc.fail {
-				mustOK(t, e.Failpoint("load/after-copy", "error"))
+				mustOK(t, testutil.Hooks(e).Failpoint("load/after-copy", "error"))
 			} else {
-				mustOK(t, e.Failpoint("load/after-copy", "off"))
+				mustOK(t, testutil.Hooks(e).Failpoint("load/after-copy", "off"))
 			}
 			wantIdleAccount(t, e)
 			wantCounter(t, e, "loads_requested", 1)
@@ -394,16 +394,16 @@ func TestSplitDuringLoadCountsOneJob(t *testing.T) {
 func TestSplitOfPendingRegionCountsRequests(t *testing.T) {
 	e := testutil.Open(t, regioncache.Options{Loaders: 1})
 	testutil.Fill(t, e, 60)
-	mustOK(t, e.Failpoint("load/before-copy", "pause"))
+	mustOK(t, testutil.Hooks(e).Failpoint("load/before-copy", "pause"))
 	_, err := e.Load(testutil.Reg(9, 1, "a", "b")) // takes the one loader
 	mustOK(t, err)
-	mustOK(t, e.WaitFailpointPaused(testutil.Context(t), "load/before-copy", 1))
+	mustOK(t, testutil.Hooks(e).WaitFailpointPaused(testutil.Context(t), "load/before-copy", 1))
 	parent := testutil.Reg(1, 1, "k", "l")
 	_, err = e.Load(parent)
 	mustOK(t, err)
 	testutil.WaitState(t, e, 1, regioncache.Pending)
 	mustOK(t, e.Split(parent, []regioncache.Region{testutil.Reg(1, 2, "k", "k020"), testutil.Reg(2, 2, "k020", "k040"), testutil.Reg(3, 2, "k040", "l")}))
-	mustOK(t, e.Failpoint("load/before-copy", "off"))
+	mustOK(t, testutil.Hooks(e).Failpoint("load/before-copy", "off"))
 	wantIdleAccount(t, e)
 	wantCounter(t, e, "loads_requested", 4)
 	wantCounter(t, e, "loads_started", 4)

@@ -90,7 +90,7 @@ func TestNoLoggerIsSilent(t *testing.T) {
 func TestLoggerReceivesProtoactor(t *testing.T) {
 	w := newLineWriter()
 	log := zerolog.New(w).Level(zerolog.DebugLevel)
-	e, err := OpenWith(WithLogger(log))
+	e, err := Open(Options{Logger: &log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestLoggerReceivesProtoactor(t *testing.T) {
 
 	// Levels: the host's logger decides. At warn, protoactor's info is off.
 	quiet := zerolog.New(w).Level(zerolog.WarnLevel)
-	q, err := OpenWith(WithLogger(quiet))
+	q, err := Open(Options{Logger: &quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,10 +35,10 @@ func TestMemoryLimits(t *testing.T) {
 		if s := e.RegionState(1); s != regioncache.Absent {
 			t.Fatalf("region is %s", s)
 		}
-		if n, _ := e.Counter("loads_failed"); n != 1 {
+		if n, _ := testutil.Metrics(t, e).Counter("loads_failed"); n != 1 {
 			t.Fatalf("loads_failed = %d", n)
 		}
-		if m := e.MemoryBytes(); m != 0 {
+		if m := testutil.Metrics(t, e).Memory.Used; m != 0 {
 			t.Fatalf("memory %d after a failed load", m)
 		}
 	})
@@ -58,7 +58,7 @@ func TestMemoryLimits(t *testing.T) {
 			t.Fatalf("read after the over-capacity write: %s, %d bytes", g.Source, len(g.Value))
 		}
 		testutil.WaitState(t, e, 1, regioncache.Absent)
-		if m := e.MemoryBytes(); m != 0 {
+		if m := testutil.Metrics(t, e).Memory.Used; m != 0 {
 			t.Fatalf("memory %d", m)
 		}
 	})
@@ -72,7 +72,7 @@ func TestMemoryLimits(t *testing.T) {
 			t.Fatal(err)
 		}
 		testutil.WaitState(t, probe, 1, regioncache.Active)
-		b := probe.MemoryBytes()
+		b := testutil.Metrics(t, probe).Memory.Used
 		e := testutil.Open(t, regioncache.Options{Capacity: 10 * b, EvictThreshold: b * 5 / 2, StopLoadThreshold: b * 22 / 10})
 		testutil.Fill(t, e, 300)
 		r1, r2 := testutil.Reg(1, 1, "k000", "k100"), testutil.Reg(2, 1, "k100", "k200")
@@ -90,13 +90,13 @@ func TestMemoryLimits(t *testing.T) {
 		if err := e.WaitIdle(testutil.Context(t)); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.WaitRegionState(testutil.Context(t), 2, regioncache.Absent); err != nil {
+		if err := testutil.Hooks(e).WaitRegionState(testutil.Context(t), 2, regioncache.Absent); err != nil {
 			t.Fatalf("least recently read region 2 is %s", e.RegionState(2))
 		}
 		testutil.WaitState(t, e, 1, regioncache.Active)
 		testutil.WaitState(t, e, 3, regioncache.Active)
-		if e.MemoryBytes() > b*5/2 {
-			t.Fatalf("memory %d above the evict threshold", e.MemoryBytes())
+		if testutil.Metrics(t, e).Memory.Used > b*5/2 {
+			t.Fatalf("memory %d above the evict threshold", testutil.Metrics(t, e).Memory.Used)
 		}
 	})
 }

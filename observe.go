@@ -1,20 +1,22 @@
 package regioncache
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/rs/zerolog"
 
+	"github.com/regioncache/regioncache/internal/counters"
 	"github.com/regioncache/regioncache/internal/dataplane"
 	"github.com/regioncache/regioncache/internal/lifecycle"
 	"github.com/regioncache/regioncache/internal/metrics"
 )
 
-// This file is what the engine shows of itself: read counts, held
-// snapshots, per-region details (for package debughttp) and the sample its
+// This file is what the engine shows of itself: Metrics, and the sample its
 // Prometheus collector reads at scrape time (package metrics).
 
 // readCounts counts reads by source and, for reads that went to disk wholly
@@ -33,33 +35,42 @@ func (r *readCounts) count(src Source, why DiskReason) {
 	}
 }
 
-// ReadCounts are the reads the engine served (Get, Scan and reads through
-// snapshots) since Open.
-type ReadCounts struct {
-	// By source: Mixed is a scan that crossed cached and uncached ranges.
-	Memory, Disk, Mixed int64
-	// Reads (disk or mixed) by why they went to disk.
-	NotCached, VersionMismatch, TooOldRead int64
-}
-
-// ReadCounts returns the read counts.
-func (e *Engine) ReadCounts() ReadCounts {
-	r := &e.reads
-	return ReadCounts{
-		Memory: r.bySource[FromMemory].Load(), Disk: r.bySource[FromDisk].Load(), Mixed: r.bySource[FromBoth].Load(),
-		NotCached: r.byReason[NotCached].Load(), VersionMismatch: r.byReason[VersionMismatch].Load(),
-		TooOldRead: r.byReason[TooOldRead].Load(),
+// Metrics is a picture of the engine at one moment, everything it counts
+// and holds in one value (as pebble's DB.Metrics). Counters count since Open.
+type Metrics struct {
+	// Regions is every held region, ordered by start key.
+	Regions []RegionMetrics
+	// Memory is the memory accounted to cached data (copies in progress and
+	// data kept for snapshots included) and its limits, in bytes.
+	Memory struct {
+		Used, Capacity, EvictThreshold, StopLoadThreshold int64
 	}
+	// Loads counts load requests by what became of them, and the versions
+	// completed loads copied into memory.
+	Loads struct {
+		Requested, Deduplicated, Rejected, Started, Completed, Canceled, Failed int64
+		KeysLoaded                                                              int64
+	}
+	// Evictions counts regions evicted, for any reason.
+	Evictions int64
+	// Reads counts reads (Get, Scan, NewIter and reads through snapshots),
+	// each once: by where it was served (Mixed is a scan that crossed cached
+	// and uncached ranges) and, for reads that went to disk wholly or in
+	// part, by why.
+	Reads struct {
+		Memory, Disk, Mixed                    int64
+		NotCached, VersionMismatch, TooOldRead int64
+	}
+	// Snapshots held now (taken and not released), by where they read from.
+	Snapshots struct {
+		Memory, Disk int64
+	}
+	// SafePoint is the GC safe point: reads at or below it go to disk.
+	SafePoint uint64
 }
 
-// SnapshotsHeld returns how many snapshots the host holds (taken and not
-// released), served from memory and from disk.
-func (e *Engine) SnapshotsHeld() (memory, disk int64) {
-	return e.snapsHeld[FromMemory].Load(), e.snapsHeld[FromDisk].Load()
-}
-
-// RegionDetail is what the engine knows of one held region.
-type RegionDetail struct {
+// RegionMetrics is what the engine knows of one held region.
+type RegionMetrics struct {
 	Region Region
 	// Gen is the incarnation: it rises every time the region is loaded anew.
 	Gen   uint64
@@ -76,65 +87,128 @@ type RegionDetail struct {
 	Versions    int
 	// Snapshots is how many memory snapshots hold its data.
 	Snapshots int
-	// LastRead is the process's read clock (dataplane.ReadClock: a count of
-	// reads served from memory, not a time) at the region's last read from
-	// memory, or at its activation; 0: none. ReadsSince is how many reads
-	// from memory the process served since, so 0 is the region read last.
-	// A wall-clock time would cost every memory read a clock reading.
+	// LastRead is the engine's read clock (a count of reads served from
+	// memory, not a time) at the region's last read from memory, or at its
+	// activation; 0: none. ReadsSince is how many reads from memory the
+	// engine served since, so 0 is the region read last. A wall-clock time
+	// would cost every memory read a clock reading.
 	LastRead   int64
 	ReadsSince int64
 }
 
-// RegionDetails returns every held region, ordered by start key.
-func (e *Engine) RegionDetails() []RegionDetail {
+// Metrics returns the engine's metrics, or ErrClosed once it is closed.
+func (e *Engine) Metrics() (Metrics, error) {
+	exit, err := e.enter()
+	if err != nil {
+		return Metrics{}, err
+	}
+	defer exit()
+	return e.metricsNow(), nil
+}
+
+func (e *Engine) metricsNow() Metrics {
+	var m Metrics
 	all := e.sup.Board.All()
-	now := dataplane.ReadClock()
-	out := make([]RegionDetail, 0, len(all))
+	now := e.plane.ReadClock()
+	m.Regions = make([]RegionMetrics, 0, len(all))
 	for _, s := range all {
-		d := RegionDetail{Region: s.Region, Gen: s.Gen, State: s.State, Since: s.Since, LoadedAt: s.LoadedAt, Snapshots: s.Snapshots}
+		d := RegionMetrics{Region: s.Region, Gen: s.Gen, State: s.State, Since: s.Since, LoadedAt: s.LoadedAt, Snapshots: s.Snapshots}
 		if h := s.Handle; h != nil {
 			d.MemoryBytes, d.Versions, d.SafePoint = h.Stats()
 			if d.LastRead = h.LastRead(); d.LastRead > 0 {
 				d.ReadsSince = max(now-d.LastRead, 0)
 			}
 		}
-		out = append(out, d)
+		m.Regions = append(m.Regions, d)
+	}
+	m.Memory.Used, m.Memory.Capacity = e.plane.MemoryUsed(), e.opts.Capacity
+	m.Memory.EvictThreshold, m.Memory.StopLoadThreshold = e.opts.EvictThreshold, e.opts.StopLoadThreshold
+	c := e.counters.Map()
+	l := &m.Loads
+	l.Requested, l.Deduplicated, l.Rejected, l.Started = c["loads_requested"], c["loads_deduplicated"], c["loads_rejected"], c["loads_started"]
+	l.Completed, l.Canceled, l.Failed, l.KeysLoaded = c["loads_completed"], c["loads_canceled"], c["loads_failed"], c["keys_loaded"]
+	m.Evictions = c["evictions"]
+	r := &e.reads
+	m.Reads.Memory, m.Reads.Disk, m.Reads.Mixed = r.bySource[FromMemory].Load(), r.bySource[FromDisk].Load(), r.bySource[FromBoth].Load()
+	m.Reads.NotCached, m.Reads.VersionMismatch = r.byReason[NotCached].Load(), r.byReason[VersionMismatch].Load()
+	m.Reads.TooOldRead = r.byReason[TooOldRead].Load()
+	m.Snapshots.Memory, m.Snapshots.Disk = e.snapsHeld[FromMemory].Load(), e.snapsHeld[FromDisk].Load()
+	m.SafePoint = e.safePoint.Load()
+	return m
+}
+
+// Counter returns a counter by the name the event-log spec gives it
+// (loads_requested, loads_deduplicated, loads_rejected, loads_started,
+// loads_completed, loads_canceled, loads_failed, evictions, reads_memory,
+// reads_disk, keys_loaded); any other name is an error. reads_disk counts
+// mixed scans too.
+func (m Metrics) Counter(name string) (int64, error) {
+	switch name {
+	case "loads_requested":
+		return m.Loads.Requested, nil
+	case "loads_deduplicated":
+		return m.Loads.Deduplicated, nil
+	case "loads_rejected":
+		return m.Loads.Rejected, nil
+	case "loads_started":
+		return m.Loads.Started, nil
+	case "loads_completed":
+		return m.Loads.Completed, nil
+	case "loads_canceled":
+		return m.Loads.Canceled, nil
+	case "loads_failed":
+		return m.Loads.Failed, nil
+	case "evictions":
+		return m.Evictions, nil
+	case "reads_memory":
+		return m.Reads.Memory, nil
+	case "reads_disk":
+		return m.Reads.Disk + m.Reads.Mixed, nil
+	case "keys_loaded":
+		return m.Loads.KeysLoaded, nil
+	}
+	return 0, fmt.Errorf("%w %q (want one of %s)", ErrUnknownCounter, name, strings.Join(counters.Names, ", "))
+}
+
+// Counters returns every spec counter by name (see Counter).
+func (m Metrics) Counters() map[string]int64 {
+	out := make(map[string]int64, len(counters.Names))
+	for _, n := range counters.Names {
+		out[n], _ = m.Counter(n)
 	}
 	return out
 }
 
-// metricsEvictReasons are the eviction reasons the metrics label as such;
-// any other a host passes to Evict is labelled "other".
-var metricsEvictReasons = append(append([]string(nil), EvictReasons...), "missed_change")
+// ErrUnknownCounter: a counter name the event-log spec does not have.
+var ErrUnknownCounter = errors.New("regioncache: unknown counter")
 
 // metricsSample is what the Prometheus collector reads at scrape time.
 func (e *Engine) metricsSample() metrics.Sample {
+	m := e.metricsNow()
 	byState := make(map[string]int64, len(lifecycle.States))
 	for _, st := range lifecycle.States {
-		if st != Absent {
+		if st != lifecycle.Absent {
 			byState[st.String()] = 0
 		}
 	}
-	for _, s := range e.sup.Board.All() {
-		byState[s.State.String()]++
+	for _, r := range m.Regions {
+		byState[r.State.String()]++
 	}
-	reads := e.ReadCounts()
-	mem, disk := e.SnapshotsHeld()
 	return metrics.Sample{
 		RegionsByState:    byState,
-		MemoryBytes:       e.plane.MemoryUsed(),
-		Capacity:          e.opts.Capacity,
-		EvictThreshold:    e.opts.EvictThreshold,
-		StopLoadThreshold: e.opts.StopLoadThreshold,
-		Counters:          e.counterMap(),
+		MemoryBytes:       m.Memory.Used,
+		Capacity:          m.Memory.Capacity,
+		EvictThreshold:    m.Memory.EvictThreshold,
+		StopLoadThreshold: m.Memory.StopLoadThreshold,
+		Counters:          m.Counters(),
 		ReadsBySource: map[string]int64{
-			FromMemory.String(): reads.Memory, FromDisk.String(): reads.Disk, FromBoth.String(): reads.Mixed,
+			FromMemory.String(): m.Reads.Memory, FromDisk.String(): m.Reads.Disk, FromBoth.String(): m.Reads.Mixed,
 		},
 		DiskReadsByReason: map[string]int64{
-			NotCached.String(): reads.NotCached, VersionMismatch.String(): reads.VersionMismatch, TooOldRead.String(): reads.TooOldRead,
+			NotCached.String(): m.Reads.NotCached, VersionMismatch.String(): m.Reads.VersionMismatch, TooOldRead.String(): m.Reads.TooOldRead,
 		},
-		SnapshotsHeld: map[string]int64{FromMemory.String(): mem, FromDisk.String(): disk},
-		SafePoint:     e.safePoint.Load(),
+		SnapshotsHeld: map[string]int64{FromMemory.String(): m.Snapshots.Memory, FromDisk.String(): m.Snapshots.Disk},
+		SafePoint:     m.SafePoint,
 	}
 }
 

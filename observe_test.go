@@ -36,7 +36,7 @@ func obsLoad(t *testing.T, e *regioncache.Engine) {
 	if _, err := e.Load(obsRegion); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.WaitRegionState(harness.Context(t), 1, regioncache.Active); err != nil {
+	if err := harness.Hooks(e).WaitRegionState(harness.Context(t), 1, regioncache.Active); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -45,7 +45,7 @@ func obsLoad(t *testing.T, e *regioncache.Engine) {
 // and an eviction, and checks what the registry exports.
 func TestMetrics(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	e := harness.Open(t, regioncache.Options{}, regioncache.WithRegisterer(reg), regioncache.WithCapacity(64<<20))
+	e := harness.Open(t, regioncache.Options{Registerer: reg, Capacity: 64 << 20})
 	obsFill(t, e)
 	obsLoad(t, e)
 
@@ -119,8 +119,8 @@ regioncache_memory_limit_bytes{limit="stop_load_threshold"} 5.368704e+07
 		"regioncache_regions", "regioncache_safe_point", "regioncache_memory_limit_bytes"); err != nil {
 		t.Fatal(err)
 	}
-	if v := gaugeValue(t, reg, "regioncache_memory_bytes"); v <= 0 || int64(v) != e.MemoryBytes() {
-		t.Errorf("regioncache_memory_bytes %v, engine says %d", v, e.MemoryBytes())
+	if v := gaugeValue(t, reg, "regioncache_memory_bytes"); v <= 0 || int64(v) != harness.Metrics(t, e).Memory.Used {
+		t.Errorf("regioncache_memory_bytes %v, engine says %d", v, harness.Metrics(t, e).Memory.Used)
 	}
 
 	memSnap.Release()
@@ -128,7 +128,7 @@ regioncache_memory_limit_bytes{limit="stop_load_threshold"} 5.368704e+07
 	if _, err := e.Evict(obsRegion, "manual"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.WaitRegionState(harness.Context(t), 1, regioncache.Absent); err != nil {
+	if err := harness.Hooks(e).WaitRegionState(harness.Context(t), 1, regioncache.Absent); err != nil {
 		t.Fatal(err)
 	}
 	want = `
@@ -178,30 +178,39 @@ regioncache_snapshots_held{source="memory"} 0
 
 func TestMetricsCanceledLoadAndEvictReasons(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	e := harness.Open(t, regioncache.Options{}, regioncache.WithRegisterer(reg))
+	e := harness.Open(t, regioncache.Options{Registerer: reg})
 	obsFill(t, e)
-	if err := e.Failpoint("load/before-copy", "pause"); err != nil {
+	if err := harness.Hooks(e).Failpoint("load/before-copy", "pause"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.Load(obsRegion); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.WaitFailpointPaused(harness.Context(t), "load/before-copy", 1); err != nil {
+	if err := harness.Hooks(e).WaitFailpointPaused(harness.Context(t), "load/before-copy", 1); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Evict(obsRegion, "a reason of the host's own"); err != nil {
+	// A reason outside the vocabulary is refused and changes nothing.
+	if _, err := e.Evict(obsRegion, "a reason of the host's own"); err == nil || !strings.Contains(err.Error(), "unknown evict reason") {
+		t.Fatalf("Evict with an unknown reason = %v", err)
+	}
+	// (The state report of the paused copy may still be on its way: pending
+	// or loading, but not on its way out.)
+	if st := e.RegionState(1); st != regioncache.Loading && st != regioncache.Pending {
+		t.Fatalf("after a refused Evict the region is %s, want it still loading", st)
+	}
+	if _, err := e.Evict(obsRegion, regioncache.EvictBecomeFollower); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Failpoint("load/before-copy", "off"); err != nil {
+	if err := harness.Hooks(e).Failpoint("load/before-copy", "off"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.WaitRegionState(harness.Context(t), 1, regioncache.Absent); err != nil {
+	if err := harness.Hooks(e).WaitRegionState(harness.Context(t), 1, regioncache.Absent); err != nil {
 		t.Fatal(err)
 	}
 	counts := histogramCounts(t, reg)
 	for k, n := range map[string]uint64{
-		`regioncache_load_duration_seconds{outcome="canceled"}`: 1,
-		`regioncache_eviction_duration_seconds{reason="other"}`: 1,
+		`regioncache_load_duration_seconds{outcome="canceled"}`:           1,
+		`regioncache_eviction_duration_seconds{reason="become_follower"}`: 1,
 	} {
 		if counts[k] != n {
 			t.Errorf("%s: %d observations, want %d (all: %v)", k, counts[k], n, counts)
@@ -211,8 +220,8 @@ func TestMetricsCanceledLoadAndEvictReasons(t *testing.T) {
 
 func TestMetricsRegistration(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	e := harness.Open(t, regioncache.Options{}, regioncache.WithRegisterer(reg))
-	if _, err := regioncache.OpenWith(regioncache.WithRegisterer(reg)); !errors.Is(err, regioncache.ErrInvalidOptions) {
+	e := harness.Open(t, regioncache.Options{Registerer: reg})
+	if _, err := regioncache.Open(regioncache.Options{Registerer: reg}); !errors.Is(err, regioncache.ErrInvalidOptions) {
 		t.Fatalf("a second engine on the same registry: %v, want ErrInvalidOptions", err)
 	}
 	if err := e.Close(); err != nil {
@@ -221,16 +230,16 @@ func TestMetricsRegistration(t *testing.T) {
 	if n, err := testutil.GatherAndCount(reg); err != nil || n != 0 {
 		t.Fatalf("after Close: %d series (%v), want none: Close unregisters", n, err)
 	}
-	harness.Open(t, regioncache.Options{}, regioncache.WithRegisterer(reg)) // the next engine (the next replay) takes its place
+	harness.Open(t, regioncache.Options{Registerer: reg}) // the next engine (the next replay) takes its place
 
 	// With distinct labels, engines share a registry (a registry keeps the
 	// label names of a metric for life: all labelled or none).
 	reg = prometheus.NewRegistry()
-	labelled := func(name string) regioncache.Option {
-		return regioncache.WithRegisterer(prometheus.WrapRegistererWith(prometheus.Labels{"engine": name}, reg))
+	labelled := func(name string) regioncache.Options {
+		return regioncache.Options{Registerer: prometheus.WrapRegistererWith(prometheus.Labels{"engine": name}, reg)}
 	}
-	harness.Open(t, regioncache.Options{}, labelled("a"))
-	harness.Open(t, regioncache.Options{}, labelled("b"))
+	harness.Open(t, labelled("a"))
+	harness.Open(t, labelled("b"))
 	if n, err := testutil.GatherAndCount(reg, "regioncache_memory_bytes"); err != nil || n != 2 {
 		t.Fatalf("two engines: %d series of regioncache_memory_bytes (%v), want 2", n, err)
 	}
@@ -260,7 +269,7 @@ func histogramCounts(t *testing.T, g prometheus.Gatherer) map[string]uint64 {
 	return out
 }
 
-func TestRegionDetails(t *testing.T) {
+func TestMetricsRegions(t *testing.T) {
 	e := harness.Open(t, regioncache.Options{})
 	obsFill(t, e)
 	before := time.Now()
@@ -273,7 +282,7 @@ func TestRegionDetails(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer snap.Release()
-	ds := e.RegionDetails()
+	ds := harness.Metrics(t, e).Regions
 	if len(ds) != 1 {
 		t.Fatalf("details: %+v", ds)
 	}
@@ -290,8 +299,7 @@ func TestRegionDetails(t *testing.T) {
 	case d.LastRead == 0:
 		t.Errorf("last read 0 after a read from memory")
 	}
-	st := e.Stats()
-	if len(st.Regions) != 1 || st.Regions[0].MemoryBytes != d.MemoryBytes {
-		t.Errorf("Stats region memory %+v, details say %d", st.Regions, d.MemoryBytes)
+	if m := harness.Metrics(t, e); m.Memory.Used != d.MemoryBytes {
+		t.Errorf("memory used %d, the one region holds %d", m.Memory.Used, d.MemoryBytes)
 	}
 }

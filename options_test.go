@@ -12,27 +12,15 @@ import (
 	"github.com/regioncache/regioncache"
 )
 
-func TestFunctionalOptions(t *testing.T) {
+func TestOpenFillsDefaults(t *testing.T) {
 	var seen []regioncache.Transition
+	log := zerolog.Nop()
 	reg := prometheus.NewRegistry()
-	base := regioncache.Options{Loaders: 5}
-	o := base.Apply(
-		regioncache.WithDir(""),
-		regioncache.WithLoaders(3),
-		regioncache.WithCapacity(100<<20),
-		regioncache.WithThresholds(90<<20, 70<<20),
-		regioncache.WithLogger(zerolog.Nop()),
-		regioncache.WithRegisterer(reg),
-		regioncache.WithOnTransition(func(tr regioncache.Transition) { seen = append(seen, tr) }),
-		regioncache.WithAutoLoadEvict(regioncache.AutoLoadEvict{Interval: time.Hour}),
-		nil, // ignored
-	)
-	if base.Loaders != 5 {
-		t.Fatal("Apply changed its receiver")
-	}
-	if o.Loaders != 3 || o.Capacity != 100<<20 || o.EvictThreshold != 90<<20 || o.StopLoadThreshold != 70<<20 ||
-		o.Logger == nil || o.Registerer != reg || o.OnTransition == nil || !o.AutoLoadEvict.Enabled || o.AutoLoadEvict.Interval != time.Hour {
-		t.Fatalf("applied options: %+v", o)
+	o := regioncache.Options{
+		Loaders: 3, Capacity: 100 << 20, EvictThreshold: 90 << 20, StopLoadThreshold: 70 << 20,
+		Logger: &log, Registerer: reg,
+		OnTransition:  func(tr regioncache.Transition) { seen = append(seen, tr) },
+		AutoLoadEvict: regioncache.AutoLoadEvict{Enabled: true, Interval: time.Hour},
 	}
 	if err := o.Validate(); err != nil {
 		t.Fatal(err)
@@ -48,8 +36,8 @@ func TestFunctionalOptions(t *testing.T) {
 	}
 }
 
-func TestOpenWithDefaults(t *testing.T) {
-	e, err := regioncache.OpenWith(regioncache.WithCapacity(1000))
+func TestZeroOptionsDefaults(t *testing.T) {
+	e, err := regioncache.Open(regioncache.Options{Capacity: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,6 +65,9 @@ const (
 	PendingEvict    = lifecycle.PendingEvict
 	Evicting        = lifecycle.Evicting
 )
+
+// States returns every region state, Absent first.
+func States() []State { return slices.Clone(lifecycle.States) }
 
 // Source says where a read was served from.
 type Source = dataplane.Source
@@ -273,7 +277,7 @@ func Open(opts Options) (*Engine, error) {
 	}
 	var timings regionactor.Timings
 	if opts.Registerer != nil {
-		e.metrics = metrics.New(e.metricsSample, metricsEvictReasons)
+		e.metrics = metrics.New(e.metricsSample)
 		timings = e.metrics
 	}
 	e.sup = actors.Start(e.system.Root, actors.Deps{

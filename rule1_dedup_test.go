@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/regioncache/regioncache"
+	"github.com/regioncache/regioncache/internal/failpoint"
 	"github.com/regioncache/regioncache/internal/testutil"
 )
 
@@ -70,8 +71,7 @@ func TestRule1_DeduplicatedInEveryPhase(t *testing.T) {
 				r.WantState(reg.ID, regioncache.Pending)
 				finish = unblock
 			case "loading/before-copy", "loading/after-copy":
-				fp := strings.TrimPrefix(phase, "loading/")
-				fp = "load/" + fp
+				fp := failpoint.Name("load/" + strings.TrimPrefix(phase, "loading/"))
 				r.FP(fp, "pause")
 				r.MustLoad(reg, regioncache.LoadAccepted)
 				r.WaitPaused(fp, 1)

@@ -9,13 +9,14 @@ import (
 	"testing"
 
 	"github.com/regioncache/regioncache"
+	"github.com/regioncache/regioncache/internal/failpoint"
 	"github.com/regioncache/regioncache/internal/mvcc"
 	"github.com/regioncache/regioncache/internal/testutil"
 )
 
 func TestRule3_EvictWhileLoading(t *testing.T) {
-	for _, fp := range []string{testutil.FPBeforeCopy, testutil.FPAfterCopy} {
-		t.Run(fp, func(t *testing.T) {
+	for _, fp := range []failpoint.Name{testutil.FPBeforeCopy, testutil.FPAfterCopy} {
+		t.Run(string(fp), func(t *testing.T) {
 			r := testutil.NewRig(t, 0)
 			reg := testutil.Reg(1, 1, "k", "l")
 			r.FillRange("k", 40)
@@ -23,7 +24,7 @@ func TestRule3_EvictWhileLoading(t *testing.T) {
 			r.MustLoad(reg, regioncache.LoadAccepted)
 			r.WaitPaused(fp, 1)
 			r.Write(testutil.Put("k001", 50, "captured"), testutil.Del("k002", 50)) // captured by the load
-			mem := r.E.MemoryBytes()
+			mem := testutil.Metrics(t, r.E).Memory.Used
 			if fp == testutil.FPAfterCopy && mem == 0 {
 				t.Fatal("a finished copy is not counted in MemoryBytes")
 			}

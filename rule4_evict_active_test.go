@@ -19,7 +19,7 @@ func TestRule4_EvictActiveWithoutSnapshots(t *testing.T) {
 	r.FillRange("k", 30)
 	r.MustLoad(reg, regioncache.LoadAccepted)
 	r.WaitState(reg.ID, regioncache.Active)
-	if r.E.MemoryBytes() == 0 {
+	if testutil.Metrics(t, r.E).Memory.Used == 0 {
 		t.Fatal("an active region is not counted in MemoryBytes")
 	}
 	if got := r.Evict(reg); len(got) != 1 {
@@ -64,7 +64,7 @@ func TestRule4_SnapshotHoldsEvictedData(t *testing.T) {
 	// overwrite of a version, a newer version below the snapshot's ts and
 	// a delete marker.
 	r.Write(testutil.Put("k-over", 10, "overwritten"), testutil.Put("k-over", 20, "newer"), testutil.Del("k-gone", 15), testutil.Put("k-new", 5, "new"))
-	mem := r.E.MemoryBytes()
+	mem := testutil.Metrics(t, r.E).Memory.Used
 
 	r.Evict(reg)
 	r.WantState(reg.ID, regioncache.PendingEvict)
@@ -147,7 +147,7 @@ func TestRule4_LastSnapshotReleaseEndsEviction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mem := r.E.MemoryBytes()
+	mem := testutil.Metrics(t, r.E).Memory.Used
 	r.Evict(reg)
 	r.WantState(reg.ID, regioncache.PendingEvict)
 	s1.Release()
@@ -194,7 +194,7 @@ func TestRule4_BeforeDelete(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				mem := r.E.MemoryBytes()
+				mem := testutil.Metrics(t, r.E).Memory.Used
 				r.FP(testutil.FPBeforeDelete, action)
 				r.Evict(reg)
 				if held {

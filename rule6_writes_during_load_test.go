@@ -10,12 +10,13 @@ import (
 	"testing"
 
 	"github.com/regioncache/regioncache"
+	"github.com/regioncache/regioncache/internal/failpoint"
 	"github.com/regioncache/regioncache/internal/mvcc"
 	"github.com/regioncache/regioncache/internal/testutil"
 )
 
 func TestRule6_WritesDuringLoad(t *testing.T) {
-	for _, phase := range []string{testutil.FPBeforeCopy, testutil.FPAfterCopy, "pending"} {
+	for _, phase := range []string{string(testutil.FPBeforeCopy), string(testutil.FPAfterCopy), "pending"} {
 		t.Run(phase, func(t *testing.T) {
 			loaders := 0
 			if phase == "pending" {
@@ -31,11 +32,11 @@ func TestRule6_WritesDuringLoad(t *testing.T) {
 				r.WantState(reg.ID, regioncache.Pending)
 				resume = unblock
 			} else {
-				r.FP(phase, "pause")
+				r.FP(failpoint.Name(phase), "pause")
 				r.MustLoad(reg, regioncache.LoadAccepted)
-				r.WaitPaused(phase, 1)
+				r.WaitPaused(failpoint.Name(phase), 1)
 				r.WaitState(reg.ID, regioncache.Loading)
-				resume = func() { r.FP(phase, "resume") }
+				resume = func() { r.FP(failpoint.Name(phase), "resume") }
 			}
 			// Every kind of write, in several batches, one spanning the
 			// region's edges.
@@ -190,10 +191,10 @@ func TestRule6_WritesOutsideLoadingOrActiveGoToPebbleOnly(t *testing.T) {
 	ts := uint64(100)
 	writeAndCheck := func(state string) {
 		t.Helper()
-		mem := r.E.MemoryBytes()
+		mem := testutil.Metrics(t, r.E).Memory.Used
 		ts++
 		r.Write(testutil.Put("k001", ts, state), testutil.Del("k002", ts), testutil.Put("k-"+state, ts, state))
-		if got := r.E.MemoryBytes(); got != mem {
+		if got := testutil.Metrics(t, r.E).Memory.Used; got != mem {
 			t.Fatalf("a write to a %s region changed MemoryBytes %d -> %d", state, mem, got)
 		}
 		g, err := r.E.Get([]byte("k001"), ts)

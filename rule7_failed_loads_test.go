@@ -8,13 +8,14 @@ import (
 	"testing"
 
 	"github.com/regioncache/regioncache"
+	"github.com/regioncache/regioncache/internal/failpoint"
 	"github.com/regioncache/regioncache/internal/testutil"
 )
 
 func TestRule7_FailedLoadsEndCleanly(t *testing.T) {
-	for _, fp := range []string{testutil.FPBeforeCopy, testutil.FPAfterCopy} {
+	for _, fp := range []failpoint.Name{testutil.FPBeforeCopy, testutil.FPAfterCopy} {
 		for _, action := range []string{"error", "panic", "pause-then-error"} {
-			t.Run(fp+"/"+action, func(t *testing.T) {
+			t.Run(string(fp)+"/"+action, func(t *testing.T) {
 				r := testutil.NewRig(t, 1) // one loader: it must come back
 				r.AllowPanics = action == "panic"
 				reg := testutil.Reg(1, 1, "k", "l")
@@ -72,7 +73,7 @@ func TestRule7_LoaderSurvivesRepeatedPanics(t *testing.T) {
 	r.MustLoad(reg, regioncache.LoadAccepted)
 	r.WaitState(reg.ID, regioncache.Active)
 	r.WantCounters(map[string]int64{"loads_failed": panics, "loads_completed": 1})
-	if r.E.MemoryBytes() <= 0 {
+	if testutil.Metrics(t, r.E).Memory.Used <= 0 {
 		t.Fatal("active region not accounted")
 	}
 	r.CheckGets(reg, regioncache.FromMemory, 0)

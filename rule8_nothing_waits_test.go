@@ -98,7 +98,7 @@ func TestRule8_ReadsDoNotQueueBehindTheSupervisor(t *testing.T) {
 	r.Write(testutil.Put("k002", 80, "supervisor-busy"))
 	r.CheckGets(active, regioncache.FromMemory, 0)
 	r.CheckScans(active, regioncache.FromMemory, 0)
-	_ = r.E.Stats()
+	_ = testutil.Metrics(t, r.E)
 	r.WantState(active.ID, regioncache.Active)
 	select {
 	case err := <-loadDone:

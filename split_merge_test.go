@@ -19,7 +19,7 @@ func TestSplitActiveChildrenActiveAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	testutil.WaitState(t, e, 1, regioncache.Active)
-	before := e.MemoryBytes()
+	before := testutil.Metrics(t, e).Memory.Used
 	snap, err := e.Snapshot(parent, 25)
 	if err != nil {
 		t.Fatal(err)
@@ -48,8 +48,8 @@ func TestSplitActiveChildrenActiveAtOnce(t *testing.T) {
 	if err := e.WaitIdle(testutil.Context(t)); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.WaitMemory(testutil.Context(t), func(b int64) bool { return b > before && b < before+200 }); err != nil {
-		t.Fatalf("memory %d after split, %d before: %v", e.MemoryBytes(), before, err)
+	if err := testutil.Hooks(e).WaitMemory(testutil.Context(t), func(b int64) bool { return b > before && b < before+200 }); err != nil {
+		t.Fatalf("memory %d after split, %d before: %v", testutil.Metrics(t, e).Memory.Used, before, err)
 	}
 }
 
@@ -57,13 +57,13 @@ func TestSplitWhileLoadingEachChildResolvedOnItsOwn(t *testing.T) {
 	e := testutil.Open(t, regioncache.Options{})
 	testutil.Fill(t, e, 90)
 	parent := testutil.Reg(1, 1, "k", "l")
-	if err := e.Failpoint("load/after-copy", "pause"); err != nil {
+	if err := testutil.Hooks(e).Failpoint("load/after-copy", "pause"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.Load(parent); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.WaitFailpointPaused(testutil.Context(t), "load/after-copy", 1); err != nil {
+	if err := testutil.Hooks(e).WaitFailpointPaused(testutil.Context(t), "load/after-copy", 1); err != nil {
 		t.Fatal(err)
 	}
 	into := []regioncache.Region{testutil.Reg(1, 2, "k", "k030"), testutil.Reg(2, 2, "k030", "k060"), testutil.Reg(3, 2, "k060", "l")}
@@ -84,7 +84,7 @@ func TestSplitWhileLoadingEachChildResolvedOnItsOwn(t *testing.T) {
 	if err := e.Put([]byte("k070"), 40, []byte("during")); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Failpoint("load/after-copy", "resume"); err != nil {
+	if err := testutil.Hooks(e).Failpoint("load/after-copy", "resume"); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.WaitIdle(testutil.Context(t)); err != nil {
@@ -100,7 +100,7 @@ func TestSplitWhileLoadingEachChildResolvedOnItsOwn(t *testing.T) {
 		t.Fatalf("evicted child read %+v", g)
 	}
 	testutil.MustCheck(t, e)
-	if n, _ := e.Counter("loads_started"); n != 1 {
+	if n, _ := testutil.Metrics(t, e).Counter("loads_started"); n != 1 {
 		t.Fatalf("loads_started = %d, want the one job", n)
 	}
 }
@@ -108,7 +108,7 @@ func TestSplitWhileLoadingEachChildResolvedOnItsOwn(t *testing.T) {
 func TestSplitPendingAndEvicting(t *testing.T) {
 	e := testutil.Open(t, regioncache.Options{})
 	testutil.Fill(t, e, 40)
-	if err := e.Failpoint("load/before-copy", "pause"); err != nil {
+	if err := testutil.Hooks(e).Failpoint("load/before-copy", "pause"); err != nil {
 		t.Fatal(err)
 	}
 	// Occupy both loaders so region 5 stays pending.
@@ -117,7 +117,7 @@ func TestSplitPendingAndEvicting(t *testing.T) {
 			t.Fatal(i, err)
 		}
 	}
-	if err := e.WaitFailpointPaused(testutil.Context(t), "load/before-copy", 2); err != nil {
+	if err := testutil.Hooks(e).WaitFailpointPaused(testutil.Context(t), "load/before-copy", 2); err != nil {
 		t.Fatal(err)
 	}
 	pending := testutil.Reg(5, 1, "k", "l")
@@ -135,7 +135,7 @@ func TestSplitPendingAndEvicting(t *testing.T) {
 			t.Fatalf("child %d is %s, want pending", id, s)
 		}
 	}
-	if err := e.Failpoint("load/before-copy", "off"); err != nil {
+	if err := testutil.Hooks(e).Failpoint("load/before-copy", "off"); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.WaitIdle(testutil.Context(t)); err != nil {
@@ -146,7 +146,7 @@ func TestSplitPendingAndEvicting(t *testing.T) {
 	testutil.WantMemoryGet(t, e, "k021", 25, "b21", true)
 
 	// A split of a region being evicted leaves the children absent.
-	if err := e.Failpoint("evict/before-delete", "pause"); err != nil {
+	if err := testutil.Hooks(e).Failpoint("evict/before-delete", "pause"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.Evict(testutil.Reg(6, 2, "k020", "l"), "manual"); err != nil {
@@ -159,7 +159,7 @@ func TestSplitPendingAndEvicting(t *testing.T) {
 	if s := e.RegionState(9); s != regioncache.Absent {
 		t.Fatalf("child of an evicting region is %s", s)
 	}
-	if err := e.Failpoint("evict/before-delete", "off"); err != nil {
+	if err := testutil.Hooks(e).Failpoint("evict/before-delete", "off"); err != nil {
 		t.Fatal(err)
 	}
 	testutil.WaitState(t, e, 6, regioncache.Absent)
@@ -187,7 +187,7 @@ func TestMergeReloadsWhenASourceWasActive(t *testing.T) {
 	if err := e.WaitIdle(testutil.Context(t)); err != nil {
 		t.Fatal(err)
 	}
-	st := e.Stats()
+	st := testutil.Metrics(t, e)
 	if len(st.Regions) != 1 || st.Regions[0].Region.Version != 4 {
 		t.Fatalf("regions after merge: %+v", st.Regions)
 	}

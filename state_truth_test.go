@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/regioncache/regioncache"
+	"github.com/regioncache/regioncache/internal/testutil"
 )
 
 // TestWriteOverCapacityStateIsTrueWhenWriteReturns is issue 11 point 4: a
@@ -34,7 +35,7 @@ func TestWriteOverCapacityStateIsTrueWhenWriteReturns(t *testing.T) {
 		if _, err := e.Load(r); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.WaitRegionState(ctx, r.ID, regioncache.Active); err != nil {
+		if err := testutil.Hooks(e).WaitRegionState(ctx, r.ID, regioncache.Active); err != nil {
 			t.Fatal(err)
 		}
 		if err := e.Put(key, 20, big); err != nil {
@@ -53,11 +54,11 @@ func TestWriteOverCapacityStateIsTrueWhenWriteReturns(t *testing.T) {
 		if s := e.RegionState(r.ID); s != regioncache.Absent {
 			t.Fatalf("round %d: region %s after WaitIdle, want absent", round, s)
 		}
-		if m := e.MemoryBytes(); m > capacity {
+		if m := testutil.Metrics(t, e).Memory.Used; m > capacity {
 			t.Fatalf("round %d: memory %d above capacity %d", round, m, capacity)
 		}
 	}
-	if n, _ := e.Counter("evictions"); n != 20 {
+	if n, _ := testutil.Metrics(t, e).Counter("evictions"); n != 20 {
 		t.Fatalf("evictions %d, want 20", n)
 	}
 }

@@ -22,7 +22,7 @@ func TestStatsPerRegionMemory(t *testing.T) {
 	r.MustLoad(b, regioncache.LoadAccepted)
 	r.WaitState(a.ID, regioncache.Active)
 	r.WaitState(b.ID, regioncache.Active)
-	st := r.E.Stats()
+	st := testutil.Metrics(t, r.E)
 	var sum int64
 	for _, s := range st.Regions {
 		if s.MemoryBytes <= 0 {
@@ -30,7 +30,7 @@ func TestStatsPerRegionMemory(t *testing.T) {
 		}
 		sum += s.MemoryBytes
 	}
-	if sum != st.MemoryBytes {
-		t.Errorf("regions add up to %d bytes, total is %d", sum, st.MemoryBytes)
+	if sum != st.Memory.Used {
+		t.Errorf("regions add up to %d bytes, total is %d", sum, st.Memory.Used)
 	}
 }

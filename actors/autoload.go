@@ -7,6 +7,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/tidwall/btree"
 
+	"github.com/regioncache/regioncache/internal/evictreason"
 	"github.com/regioncache/regioncache/internal/heat"
 	"github.com/regioncache/regioncache/internal/lifecycle"
 	"github.com/regioncache/regioncache/internal/mvcc"
@@ -127,7 +128,7 @@ func (st *supervisorState) declare(c actor.Context, req *messages.DeclareRegions
 			outdated = append(outdated, e)
 		}
 	}
-	st.evictEntries(c, outdated, "missed_change", func([]lifecycle.State) { req.Reply <- nil })
+	st.evictEntries(c, outdated, string(evictreason.MissedChange), func([]lifecycle.State) { req.Reply <- nil })
 }
 
 func (st *supervisorState) publishHeat() {
@@ -204,7 +205,7 @@ func (st *supervisorState) autoLoadEvict(c actor.Context) {
 			victims = append(victims, e)
 		}
 	}
-	st.evictEntries(c, victims, "auto_evict", nil)
+	st.evictEntries(c, victims, string(evictreason.AutoEvict), nil)
 	a.queue = plan.Load
 	st.pumpAutoLoads(c)
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/regioncache/regioncache/internal/evictreason"
 	"github.com/regioncache/regioncache/internal/lifecycle"
 	"github.com/regioncache/regioncache/internal/mvcc"
 	"github.com/regioncache/regioncache/messages"
@@ -44,7 +45,7 @@ func (st *supervisorState) split(c actor.Context, req *messages.SplitRegion) {
 	}
 	if len(strays) > 0 || e == nil || e.region.Version != src.Version {
 		// Answer once the evictions are taken, so the caller sees them.
-		st.evictEntries(c, strays, "missed_change", func([]lifecycle.State) { req.Reply <- nil })
+		st.evictEntries(c, strays, string(evictreason.MissedChange), func([]lifecycle.State) { req.Reply <- nil })
 		return
 	}
 	switch {
@@ -109,7 +110,7 @@ func (st *supervisorState) adoptSplit(c actor.Context, e *entry, src mvcc.Region
 		if old := st.byID[ch.ID]; old != nil {
 			// An id the host reuses while the engine still holds it: the
 			// old one cannot be trusted.
-			st.evictEntries(c, []*entry{old}, "missed_change", nil)
+			st.evictEntries(c, []*entry{old}, string(evictreason.MissedChange), nil)
 			st.unindex(old)
 		}
 		ne := &entry{region: ch, gen: res.Gens[i], state: res.State, handle: res.Handles[i]}
@@ -176,7 +177,7 @@ func (st *supervisorState) merge(c actor.Context, req *messages.MergeRegions) {
 		pm.waiting[t.region.ID] = true
 	}
 	st.merges = append(st.merges, pm)
-	st.evictEntries(c, targets, "merge", func(prev []lifecycle.State) {
+	st.evictEntries(c, targets, string(evictreason.Merge), func(prev []lifecycle.State) {
 		wasActive := false
 		for _, p := range prev {
 			wasActive = wasActive || p == lifecycle.Active
@@ -292,5 +293,5 @@ func (st *supervisorState) relieve(c actor.Context, done func()) {
 		used -= b
 		victims = append(victims, e)
 	}
-	st.evictEntries(c, victims, "memory_limit_reached", finish)
+	st.evictEntries(c, victims, string(evictreason.MemoryLimitReached), finish)
 }

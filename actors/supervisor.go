@@ -18,6 +18,7 @@ import (
 	"github.com/regioncache/regioncache/internal/actorlog"
 	"github.com/regioncache/regioncache/internal/counters"
 	"github.com/regioncache/regioncache/internal/dataplane"
+	"github.com/regioncache/regioncache/internal/evictreason"
 	"github.com/regioncache/regioncache/internal/failpoint"
 	"github.com/regioncache/regioncache/internal/lifecycle"
 	"github.com/regioncache/regioncache/internal/mvcc"
@@ -335,7 +336,7 @@ func (st *supervisorState) load(c actor.Context, req *messages.LoadRegion) {
 			// cannot be trusted. Evict it; the load can be retried once it
 			// is gone.
 			held := e.region.Version
-			st.evictEntries(c, []*entry{e}, "missed_change", func([]lifecycle.State) {
+			st.evictEntries(c, []*entry{e}, string(evictreason.MissedChange), func([]lifecycle.State) {
 				st.reject(req, lifecycle.RejectVersion, fmt.Sprintf("held at version %d, evicted as outdated", held), nil)
 			})
 			return

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/regioncache/regioncache"
 	"github.com/regioncache/regioncache/config"
 )
@@ -28,7 +29,8 @@ interval = "30s"
 		fmt.Println(err)
 		return
 	}
-	e, err := regioncache.Open(opts) // or opts.Apply(regioncache.WithLogger(log), ...)
+	opts.Registerer = prometheus.NewRegistry() // what a file cannot say, code sets
+	e, err := regioncache.Open(opts)
 	if err != nil {
 		fmt.Println(err)
 		return

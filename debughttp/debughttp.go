@@ -31,7 +31,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/regioncache/regioncache"
-	"github.com/regioncache/regioncache/internal/lifecycle"
 	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
@@ -99,10 +98,14 @@ func Handler(e *regioncache.Engine) http.Handler { return handler(e, false) }
 func handler(e *regioncache.Engine, withMetrics bool) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /debug/regions", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, RegionsOf(e))
+		if m, ok := metricsOf(w, e); ok {
+			writeJSON(w, regionsOf(m))
+		}
 	})
 	mux.HandleFunc("GET /debug/stats", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, StatsOf(e))
+		if m, ok := metricsOf(w, e); ok {
+			writeJSON(w, statsOf(m, e.Options()))
+		}
 	})
 	mux.HandleFunc("GET /debug/{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -122,11 +125,20 @@ const index = `regioncache debug
 // metricsLine is the index's line for /metrics, when it is served.
 const metricsLine = "  /metrics        Prometheus metrics\n"
 
-// RegionsOf is what GET /debug/regions answers.
-func RegionsOf(e *regioncache.Engine) Regions {
-	details := e.RegionDetails()
-	out := Regions{Regions: make([]Region, 0, len(details))}
-	for _, d := range details {
+// metricsOf reads e's metrics, answering 503 once e is closed.
+func metricsOf(w http.ResponseWriter, e *regioncache.Engine) (regioncache.Metrics, bool) {
+	m, err := e.Metrics()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return m, false
+	}
+	return m, true
+}
+
+// regionsOf is what GET /debug/regions answers.
+func regionsOf(m regioncache.Metrics) Regions {
+	out := Regions{Regions: make([]Region, 0, len(m.Regions))}
+	for _, d := range m.Regions {
 		r := Region{
 			ID: d.Region.ID, Version: d.Region.Version, Gen: d.Gen,
 			Start: mvcc.KeyText(d.Region.Start), End: endText(d.Region.End),
@@ -150,37 +162,33 @@ func endText(k []byte) string {
 	return mvcc.KeyText(k)
 }
 
-// StatsOf is what GET /debug/stats answers.
-func StatsOf(e *regioncache.Engine) Stats {
-	st := e.Stats()
-	o := e.Options()
-	reads := e.ReadCounts()
-	mem, disk := e.SnapshotsHeld()
+// statsOf is what GET /debug/stats answers.
+func statsOf(m regioncache.Metrics, o regioncache.Options) Stats {
 	out := Stats{
-		Counters: st.Counters,
+		Counters: m.Counters(),
 		Reads: map[string]int64{
-			regioncache.FromMemory.String(): reads.Memory, regioncache.FromDisk.String(): reads.Disk,
-			regioncache.FromBoth.String(): reads.Mixed,
+			regioncache.FromMemory.String(): m.Reads.Memory, regioncache.FromDisk.String(): m.Reads.Disk,
+			regioncache.FromBoth.String(): m.Reads.Mixed,
 		},
 		DiskReads: map[string]int64{
-			regioncache.NotCached.String(): reads.NotCached, regioncache.VersionMismatch.String(): reads.VersionMismatch,
-			regioncache.TooOldRead.String(): reads.TooOldRead,
+			regioncache.NotCached.String(): m.Reads.NotCached, regioncache.VersionMismatch.String(): m.Reads.VersionMismatch,
+			regioncache.TooOldRead.String(): m.Reads.TooOldRead,
 		},
 		Memory: Memory{
-			UsedBytes: st.MemoryBytes, CapacityBytes: o.Capacity,
-			EvictThresholdBytes: o.EvictThreshold, StopLoadThresholdBytes: o.StopLoadThreshold,
+			UsedBytes: m.Memory.Used, CapacityBytes: m.Memory.Capacity,
+			EvictThresholdBytes: m.Memory.EvictThreshold, StopLoadThresholdBytes: m.Memory.StopLoadThreshold,
 		},
 		Regions:       map[string]int{},
-		SnapshotsHeld: map[string]int64{regioncache.FromMemory.String(): mem, regioncache.FromDisk.String(): disk},
-		SafePoint:     e.SafePoint(),
+		SnapshotsHeld: map[string]int64{regioncache.FromMemory.String(): m.Snapshots.Memory, regioncache.FromDisk.String(): m.Snapshots.Disk},
+		SafePoint:     m.SafePoint,
 		Loaders:       o.Loaders,
 	}
-	for _, s := range lifecycle.States {
-		if s != lifecycle.Absent {
+	for _, s := range regioncache.States() {
+		if s != regioncache.Absent {
 			out.Regions[s.String()] = 0
 		}
 	}
-	for _, r := range st.Regions {
+	for _, r := range m.Regions {
 		out.Regions[r.State.String()]++
 	}
 	return out

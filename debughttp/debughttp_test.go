@@ -17,15 +17,16 @@ import (
 
 	"github.com/regioncache/regioncache"
 	"github.com/regioncache/regioncache/debughttp"
+	"github.com/regioncache/regioncache/internal/testutil"
 )
 
 var region = regioncache.Region{ID: 7, Version: 2, Start: []byte("a"), End: []byte("z")}
 
 // engine returns an engine with region 7 [a, z) active, read once from
 // memory and held by one snapshot.
-func engine(t *testing.T, opts ...regioncache.Option) *regioncache.Engine {
+func engine(t *testing.T, opts regioncache.Options) *regioncache.Engine {
 	t.Helper()
-	e, err := regioncache.OpenWith(opts...)
+	e, err := regioncache.Open(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +43,7 @@ func engine(t *testing.T, opts ...regioncache.Option) *regioncache.Engine {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := e.WaitRegionState(ctx, region.ID, regioncache.Active); err != nil {
+	if err := testutil.Hooks(e).WaitRegionState(ctx, region.ID, regioncache.Active); err != nil {
 		t.Fatal(err)
 	}
 	if g, err := e.Get([]byte("k1"), 20); err != nil || g.Source != regioncache.FromMemory {
@@ -68,7 +69,7 @@ func get(t *testing.T, h http.Handler, method, path string) *httptest.ResponseRe
 
 func TestRegions(t *testing.T) {
 	before := time.Now()
-	e := engine(t)
+	e := engine(t, regioncache.Options{})
 	rec := get(t, debughttp.Handler(e), "GET", "/debug/regions")
 	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "application/json" {
 		t.Fatalf("status %d, content type %q", rec.Code, rec.Header().Get("Content-Type"))
@@ -107,7 +108,7 @@ func TestRegions(t *testing.T) {
 }
 
 func TestStats(t *testing.T) {
-	e := engine(t, regioncache.WithCapacity(1<<20), regioncache.WithLoaders(3))
+	e := engine(t, regioncache.Options{Capacity: 1 << 20, Loaders: 3})
 	rec := get(t, debughttp.Handler(e), "GET", "/debug/stats")
 	if rec.Code != http.StatusOK {
 		t.Fatalf("status %d: %s", rec.Code, rec.Body)
@@ -116,7 +117,11 @@ func TestStats(t *testing.T) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &s); err != nil {
 		t.Fatal(err)
 	}
-	want := debughttp.Memory{UsedBytes: e.MemoryBytes(), CapacityBytes: 1 << 20, EvictThresholdBytes: (1 << 20) / 100 * 90, StopLoadThresholdBytes: (1 << 20) / 100 * 80}
+	m, err := e.Metrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := debughttp.Memory{UsedBytes: m.Memory.Used, CapacityBytes: 1 << 20, EvictThresholdBytes: (1 << 20) / 100 * 90, StopLoadThresholdBytes: (1 << 20) / 100 * 80}
 	switch {
 	case s.Counters["loads_completed"] != 1 || s.Counters["reads_memory"] != 1 || s.Counters["reads_disk"] != 1:
 		t.Errorf("counters: %v", s.Counters)
@@ -132,7 +137,7 @@ func TestStats(t *testing.T) {
 }
 
 func TestRouting(t *testing.T) {
-	e := engine(t)
+	e := engine(t, regioncache.Options{})
 	h := debughttp.Handler(e)
 	for _, c := range []struct {
 		method, path string
@@ -160,7 +165,7 @@ func TestRouting(t *testing.T) {
 // /debug/stats, then stops it through its context.
 func TestServe(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	e := engine(t, regioncache.WithRegisterer(reg))
+	e := engine(t, regioncache.Options{Registerer: reg})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -213,7 +218,7 @@ func fetch(t *testing.T, url string) string {
 }
 
 func TestServeAddr(t *testing.T) {
-	e := engine(t)
+	e := engine(t, regioncache.Options{})
 	// An address it cannot listen on is an error at once.
 	if err := debughttp.Serve(context.Background(), "127.0.0.1:-1", e, nil); err == nil {
 		t.Error("Serve on a bad address returned nil")

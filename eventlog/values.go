@@ -9,6 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/regioncache/regioncache/internal/counters"
+	"github.com/regioncache/regioncache/internal/evictreason"
+	"github.com/regioncache/regioncache/internal/failpoint"
 	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
@@ -19,44 +22,23 @@ const SpecVersion = "1.1"
 
 // Counters lists the engine counters an `expect` op may read, in the order
 // the spec gives them (the replay's --json output prints them in this order).
-var Counters = []string{
-	"loads_requested",
-	"loads_deduplicated",
-	"loads_rejected",
-	"loads_started",
-	"loads_completed",
-	"loads_canceled",
-	"loads_failed",
-	"evictions",
-	"reads_memory",
-	"reads_disk",
-	"keys_loaded",
-}
+var Counters = slices.Clone(counters.Names)
 
 // EvictReasons lists the values of an evict op's `reason`, in spec order.
-var EvictReasons = []string{
-	"manual",
-	"auto_evict",
-	"memory_limit_reached",
-	"become_follower",
-	"delete_range",
-	"prepare_merge",
-	"merge",
-	"disabled",
-	"apply_snapshot",
-	"flashback",
-	"destroy_peer",
-	"ingest_sst",
-}
+var EvictReasons = evictreason.Strings(evictreason.Spec)
 
 // DefaultEvictReason is the reason of an evict op that gives none.
-const DefaultEvictReason = "manual"
+const DefaultEvictReason = string(evictreason.Manual)
 
 // FailpointNames lists the failpoints a `failpoint` op may name, in spec order.
-var FailpointNames = []string{
-	"load/before-copy",
-	"load/after-copy",
-	"evict/before-delete",
+var FailpointNames = failpointNames()
+
+func failpointNames() []string {
+	out := make([]string, len(failpoint.Names))
+	for i, n := range failpoint.Names {
+		out[i] = string(n)
+	}
+	return out
 }
 
 // DefaultWaitTimeout is how long a `wait` op waits when it gives no timeout.

@@ -9,7 +9,9 @@ import (
 
 	"github.com/regioncache/regioncache"
 	"github.com/regioncache/regioncache/eventlog"
+	"github.com/regioncache/regioncache/internal/failpoint"
 	"github.com/regioncache/regioncache/internal/mvcc"
+	"github.com/regioncache/regioncache/internal/private"
 )
 
 // outcome is what running one op gave.
@@ -76,7 +78,7 @@ func (r *runner) exec(ctx context.Context, op eventlog.Op) (out outcome) {
 		}
 		return outcome{text: fmt.Sprintf("safe point is %d", r.eng.SafePoint())}
 	case *eventlog.Failpoint:
-		return errOutcome(r.eng.Failpoint(p.Name, p.Action.String()), "")
+		return errOutcome(private.Hooks(r.eng).Failpoint(failpoint.Name(p.Name), p.Action.String()), "")
 	case *eventlog.Wait:
 		return r.wait(ctx, p)
 	case *eventlog.Expect:
@@ -130,7 +132,7 @@ func (r *runner) load(p *eventlog.Load) outcome {
 }
 
 func (r *runner) evict(p *eventlog.Evict) outcome {
-	reached, err := r.eng.Evict(p.Region, p.Reason)
+	reached, err := r.eng.Evict(p.Region, regioncache.EvictReason(p.Reason))
 	if err != nil {
 		return outcome{fail: err.Error(), region: p.Region.ID}
 	}
@@ -280,10 +282,10 @@ func (r *runner) wait(ctx context.Context, p *eventlog.Wait) outcome {
 	case p.Idle:
 		err = r.eng.WaitIdle(wctx)
 	case p.Failpoint != "":
-		err = r.eng.WaitFailpointPaused(wctx, p.Failpoint, p.Count)
+		err = private.Hooks(r.eng).WaitFailpointPaused(wctx, failpoint.Name(p.Failpoint), p.Count)
 	default:
 		out.region = p.Region
-		err = r.eng.WaitRegionState(wctx, p.Region, p.State)
+		err = private.Hooks(r.eng).WaitRegionState(wctx, p.Region, p.State)
 	}
 	switch {
 	case err == nil && p.Idle:
@@ -317,8 +319,12 @@ func pausedText(n int) string {
 
 // busy describes the regions that keep the engine from being idle.
 func (r *runner) busy() string {
+	m, err := r.eng.Metrics()
+	if err != nil {
+		return err.Error()
+	}
 	var parts []string
-	for _, s := range r.eng.Stats().Regions {
+	for _, s := range m.Regions {
 		switch s.State {
 		case regioncache.Active:
 			continue
@@ -346,9 +352,14 @@ func (r *runner) expect(p *eventlog.Expect) outcome {
 			out.failf("it is %s", got)
 		}
 	case eventlog.AssertCounter:
-		got, ok := r.eng.Counter(p.Counter)
-		if !ok {
-			out.failf("counter %s is not provided by this engine", p.Counter)
+		m, err := r.eng.Metrics()
+		if err != nil {
+			out.failf("%v", err)
+			break
+		}
+		got, err := m.Counter(p.Counter)
+		if err != nil {
+			out.failf("%v", err)
 			break
 		}
 		out.text = fmt.Sprintf("it is %d", got)
@@ -356,7 +367,12 @@ func (r *runner) expect(p *eventlog.Expect) outcome {
 			out.failf("it is %d", got)
 		}
 	case eventlog.AssertMemory:
-		got := r.eng.MemoryBytes()
+		m, err := r.eng.Metrics()
+		if err != nil {
+			out.failf("%v", err)
+			break
+		}
+		got := m.Memory.Used
 		out.text = "it is " + formatBytes(got)
 		if got < 0 || uint64(got) > p.MemoryAtMost {
 			out.failf("it is %s", formatBytes(got))

@@ -423,12 +423,10 @@ func (r *runner) finish() {
 	}
 	// The engine calls below can fail only once it is closed; they are
 	// guarded so that a broken engine cannot take the report down with it.
-	func() {
-		defer func() { _ = recover() }()
-		for _, s := range r.eng.Stats().Regions {
-			ids[s.Region.ID] = true
-		}
-	}()
+	m, merr := r.eng.Metrics()
+	for _, s := range m.Regions {
+		ids[s.Region.ID] = true
+	}
 	r.res.Regions = make(map[uint64]string, len(ids))
 	r.res.Counters = make(map[string]int64, len(eventlog.Counters))
 	func() {
@@ -437,7 +435,7 @@ func (r *runner) finish() {
 			r.res.Regions[id] = r.eng.RegionState(id).String()
 		}
 		for _, name := range eventlog.Counters {
-			if v, ok := r.eng.Counter(name); ok {
+			if v, err := m.Counter(name); err == nil && merr == nil {
 				r.res.Counters[name] = v
 			}
 		}

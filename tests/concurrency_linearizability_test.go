@@ -16,6 +16,8 @@ import (
 	"github.com/anishathalye/porcupine"
 
 	"github.com/regioncache/regioncache"
+	"github.com/regioncache/regioncache/internal/failpoint"
+	"github.com/regioncache/regioncache/internal/testutil"
 	"github.com/regioncache/regioncache/internal/testutil/leaktest"
 )
 
@@ -263,8 +265,8 @@ func runConcurrent(t *testing.T, seed uint64, capacity int64) int64 {
 	}
 	for phase := 0; phase < 3 && !r.failed.Load(); phase++ {
 		r.phase(phase, opsPerWorker)
-		for _, fp := range []string{"load/before-copy", "load/after-copy", "evict/before-delete"} {
-			if err := e.Failpoint(fp, "off"); err != nil {
+		for _, fp := range failpoint.Names {
+			if err := testutil.Hooks(e).Failpoint(fp, "off"); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -272,7 +274,7 @@ func runConcurrent(t *testing.T, seed uint64, capacity int64) int64 {
 		err := e.WaitIdle(ctx)
 		cancel()
 		if err != nil {
-			t.Fatalf("phase %d: not idle 60s after the failpoints were turned off: %v (%v)", phase, err, e.Stats().Regions)
+			t.Fatalf("phase %d: not idle 60s after the failpoints were turned off: %v (%v)", phase, err, testutil.Metrics(t, e).Regions)
 		}
 		diffs, err := e.Check()
 		if err != nil || len(diffs) > 0 {
@@ -287,7 +289,7 @@ func runConcurrent(t *testing.T, seed uint64, capacity int64) int64 {
 			_, _ = e.Load(reg)
 		}
 	}
-	t.Logf("%d engine calls, %d register operations; counters %v", r.ops.Load(), len(r.hist.ops), e.Stats().Counters)
+	t.Logf("%d engine calls, %d register operations; counters %v", r.ops.Load(), len(r.hist.ops), testutil.Metrics(t, e).Counters())
 	switch porcupine.CheckOperationsTimeout(registerModel, r.hist.ops, 60*time.Second) {
 	case porcupine.Illegal:
 		t.Errorf("history of %d operations is not linearizable (seed %d)", len(r.hist.ops), seed)
@@ -613,7 +615,8 @@ func (r *concurrentRun) historian(id int, rng *rand.Rand, n int, stopped func() 
 	}
 }
 
-var evictReasonsForTest = []string{"manual", "auto_evict", "memory_limit_reached", "become_follower", "merge", "apply_snapshot"}
+var evictReasonsForTest = []regioncache.EvictReason{regioncache.EvictManual, regioncache.EvictAutoEvict, regioncache.EvictMemoryLimitReached,
+	regioncache.EvictBecomeFollower, regioncache.EvictMerge, regioncache.EvictApplySnapshot}
 
 func (r *concurrentRun) loadEvict(id int, rng *rand.Rand, n int, stopped func() bool) {
 	for i := 0; i < n && !stopped(); i++ {
@@ -655,21 +658,21 @@ func (r *concurrentRun) gc(rng *rand.Rand) {
 
 func (r *concurrentRun) chaos(rng *rand.Rand) {
 	r.ops.Add(1)
-	fp := []string{"load/before-copy", "load/after-copy", "evict/before-delete"}[rng.IntN(3)]
+	fp := failpoint.Names[rng.IntN(len(failpoint.Names))]
 	actions := []string{"error", "panic", "delay:1ms", "off", "off", "off", "off", "pause"}
 	a := actions[rng.IntN(len(actions))]
-	if err := r.e.Failpoint(fp, a); err != nil {
+	if err := testutil.Hooks(r.e).Failpoint(fp, a); err != nil {
 		r.errorf("failpoint: %v", err)
 	}
 	if a == "pause" {
 		time.Sleep(time.Duration(1+rng.IntN(3)) * time.Millisecond)
-		if err := r.e.Failpoint(fp, "resume"); err != nil {
+		if err := testutil.Hooks(r.e).Failpoint(fp, "resume"); err != nil {
 			r.errorf("failpoint: %v", err)
 		}
 	}
 	time.Sleep(time.Duration(2+rng.IntN(10)) * time.Millisecond)
 	if a != "off" {
-		_ = r.e.Failpoint(fp, "off")
+		_ = testutil.Hooks(r.e).Failpoint(fp, "off")
 	}
 	time.Sleep(time.Duration(5+rng.IntN(20)) * time.Millisecond)
 }

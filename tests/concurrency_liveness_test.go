@@ -10,10 +10,12 @@ import (
 	"time"
 
 	"github.com/regioncache/regioncache"
+	"github.com/regioncache/regioncache/internal/failpoint"
+	"github.com/regioncache/regioncache/internal/testutil"
 	"github.com/regioncache/regioncache/internal/testutil/leaktest"
 )
 
-var failpointNames = []string{"load/before-copy", "load/after-copy", "evict/before-delete"}
+var failpointNames = failpoint.Names
 
 // TestLivenessAfterFailpointStorm: loads, evictions (current and stale
 // descriptors), splits, merges and snapshots race a storm of failpoint
@@ -129,7 +131,7 @@ func storm(t *testing.T, seed uint64, capacity int64) {
 		run(5, func(rng *rand.Rand) error {
 			fp := failpointNames[rng.IntN(len(failpointNames))]
 			actions := []string{"pause", "resume", "error", "panic", "delay:2ms", "off"}
-			if err := e.Failpoint(fp, actions[rng.IntN(len(actions))]); err != nil {
+			if err := testutil.Hooks(e).Failpoint(fp, actions[rng.IntN(len(actions))]); err != nil {
 				return err
 			}
 			time.Sleep(time.Duration(rng.IntN(2000)) * time.Microsecond)
@@ -139,7 +141,7 @@ func storm(t *testing.T, seed uint64, capacity int64) {
 		cancel()
 
 		for _, fp := range failpointNames {
-			if err := e.Failpoint(fp, "off"); err != nil {
+			if err := testutil.Hooks(e).Failpoint(fp, "off"); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -147,9 +149,9 @@ func storm(t *testing.T, seed uint64, capacity int64) {
 		err := e.WaitIdle(wctx)
 		wcancel()
 		if err != nil {
-			t.Fatalf("round %d: not idle 60s after every failpoint was turned off: %v\n%v", round, err, e.Stats().Regions)
+			t.Fatalf("round %d: not idle 60s after every failpoint was turned off: %v\n%v", round, err, testutil.Metrics(t, e).Regions)
 		}
-		for _, s := range e.Stats().Regions {
+		for _, s := range testutil.Metrics(t, e).Regions {
 			if s.State != regioncache.Active && !(s.State == regioncache.PendingEvict && s.Snapshots > 0) {
 				t.Errorf("round %d: idle, but region %v is %v with %d snapshot(s)", round, s.Region, s.State, s.Snapshots)
 			}
@@ -174,13 +176,13 @@ func storm(t *testing.T, seed uint64, capacity int64) {
 	wctx, wcancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer wcancel()
 	if err := e.WaitIdle(wctx); err != nil {
-		t.Fatalf("not idle after evicting everything: %v\n%v", err, e.Stats().Regions)
+		t.Fatalf("not idle after evicting everything: %v\n%v", err, testutil.Metrics(t, e).Regions)
 	}
 	// Snapshot releases are messages: the regions they held go on to absent.
-	if err := e.WaitMemory(wctx, func(b int64) bool { return b == 0 }); err != nil {
-		t.Errorf("memory still accounted after everything was evicted and released: %d bytes; regions %v", e.MemoryBytes(), e.Stats().Regions)
+	if err := testutil.Hooks(e).WaitMemory(wctx, func(b int64) bool { return b == 0 }); err != nil {
+		t.Errorf("memory still accounted after everything was evicted and released: %d bytes; regions %v", testutil.Metrics(t, e).Memory.Used, testutil.Metrics(t, e).Regions)
 	}
-	for _, s := range e.Stats().Regions {
+	for _, s := range testutil.Metrics(t, e).Regions {
 		t.Errorf("region %v still %v after everything was evicted", s.Region, s.State)
 	}
 	if bad := append(checkAlways(e), checkIdle(e)...); len(bad) > 0 {
@@ -211,18 +213,18 @@ func TestCloseReleasesPausedWork(t *testing.T) {
 	must(e.Write(new(regioncache.Batch).Put([]byte("a"), 1, []byte("1")).Put([]byte("m"), 1, []byte("2")).Put([]byte("x"), 1, []byte("3"))))
 	_, err = e.Load(r(1, "a", "f"))
 	must(err)
-	must(e.WaitRegionState(ctx, 1, regioncache.Active))
-	must(e.Failpoint("evict/before-delete", "pause"))
+	must(testutil.Hooks(e).WaitRegionState(ctx, 1, regioncache.Active))
+	must(testutil.Hooks(e).Failpoint("evict/before-delete", "pause"))
 	_, err = e.Evict(r(1, "a", "f"), "manual")
 	must(err)
-	must(e.WaitFailpointPaused(ctx, "evict/before-delete", 1))
-	must(e.Failpoint("load/before-copy", "pause"))
+	must(testutil.Hooks(e).WaitFailpointPaused(ctx, "evict/before-delete", 1))
+	must(testutil.Hooks(e).Failpoint("load/before-copy", "pause"))
 	_, err = e.Load(r(2, "f", "p"))
 	must(err)
-	must(e.WaitFailpointPaused(ctx, "load/before-copy", 1))
-	must(e.Failpoint("load/after-copy", "pause"))
-	must(e.Failpoint("load/before-copy", "off"))
-	must(e.WaitFailpointPaused(ctx, "load/after-copy", 1))
+	must(testutil.Hooks(e).WaitFailpointPaused(ctx, "load/before-copy", 1))
+	must(testutil.Hooks(e).Failpoint("load/after-copy", "pause"))
+	must(testutil.Hooks(e).Failpoint("load/before-copy", "off"))
+	must(testutil.Hooks(e).WaitFailpointPaused(ctx, "load/after-copy", 1))
 
 	closed := make(chan error, 1)
 	go func() { closed <- e.Close() }()

@@ -65,12 +65,16 @@ func checkInvariants(e *regioncache.Engine) []string {
 // runs meanwhile.
 func checkAlways(e *regioncache.Engine) []string {
 	var bad []string
-	if m := e.MemoryBytes(); m < 0 {
+	met, err := e.Metrics()
+	if err != nil {
+		return []string{err.Error()}
+	}
+	if m := met.Memory.Used; m < 0 {
 		bad = append(bad, fmt.Sprintf("memory account is negative: %d bytes", m))
 	}
 	// Counters are read ends first, then starts, then requests (the
 	// reverse of the order they are counted in).
-	c := e.Stats().Counters
+	c := met.Counters()
 	ended := c["loads_completed"] + c["loads_canceled"] + c["loads_failed"]
 	started, requested := c["loads_started"], c["loads_requested"]
 	if ended > started || started > requested {
@@ -84,7 +88,11 @@ func checkAlways(e *regioncache.Engine) []string {
 // meanwhile).
 func checkIdle(e *regioncache.Engine) []string {
 	var bad []string
-	c := e.Stats().Counters
+	met, err := e.Metrics()
+	if err != nil {
+		return []string{err.Error()}
+	}
+	c := met.Counters()
 	if ended := c["loads_completed"] + c["loads_canceled"] + c["loads_failed"]; ended != c["loads_started"] {
 		bad = append(bad, fmt.Sprintf("idle, yet completed %d + canceled %d + failed %d != started %d",
 			c["loads_completed"], c["loads_canceled"], c["loads_failed"], c["loads_started"]))

@@ -77,7 +77,8 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 				return exitUsage
 			}
 		}
-		e, err := regioncache.Open(opts.Apply(regioncache.WithRegisterer(reg)))
+		opts.Registerer = reg
+		e, err := regioncache.Open(opts)
 		if err != nil {
 			ln.Close()
 			fmt.Fprintln(stderr, "demo serve:", err)

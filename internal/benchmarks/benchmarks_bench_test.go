@@ -215,13 +215,13 @@ func BenchmarkMemoryAmplification(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		heap0, mem0 := heapAfterGC(), fx.e.MemoryBytes()
+		heap0, mem0 := heapAfterGC(), memoryUsed(fx.e)
 		b.StartTimer()
 		if err := fx.loadAndWait(ctx, reg); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		heap1, mem1 := heapAfterGC(), fx.e.MemoryBytes()
+		heap1, mem1 := heapAfterGC(), memoryUsed(fx.e)
 		heapRatio = (float64(heap1) - float64(heap0)) / float64(ks.logicalBytes())
 		acctRatio = float64(mem1-mem0) / float64(ks.logicalBytes())
 		if err := fx.evictAndWait(ctx, reg); err != nil {

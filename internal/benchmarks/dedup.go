@@ -126,8 +126,8 @@ type engineStormResult struct {
 // until every copy is done and counts the copies (loads_started).
 func engineStorm(ctx context.Context, e *regioncache.Engine, regions []regioncache.Region, plan [][]int) (engineStormResult, error) {
 	var out engineStormResult
-	started0, _ := e.Counter("loads_started")
-	completed0, _ := e.Counter("loads_completed")
+	started0 := counter(e, "loads_started")
+	completed0 := counter(e, "loads_completed")
 	var dedup atomic.Int64
 	res, err := storm(plan, func(ri int) error {
 		o, err := e.Load(regions[ri])
@@ -145,8 +145,8 @@ func engineStorm(ctx context.Context, e *regioncache.Engine, regions []regioncac
 		return out, err
 	}
 	out.idle = time.Since(t)
-	started, _ := e.Counter("loads_started")
-	completed, _ := e.Counter("loads_completed")
+	started := counter(e, "loads_started")
+	completed := counter(e, "loads_completed")
 	out.copies, out.completed, out.deduplicated = started-started0, completed-completed0, dedup.Load()
 	return out, nil
 }

@@ -67,9 +67,9 @@ func registerRegions(ctx context.Context, n int, budget time.Duration, p progres
 		}
 	}()
 	completed := func() int64 {
-		c, _ := e.Counter("loads_completed")
-		f, _ := e.Counter("loads_failed")
-		r, _ := e.Counter("loads_rejected")
+		c := counter(e, "loads_completed")
+		f := counter(e, "loads_failed")
+		r := counter(e, "loads_rejected")
 		return c + f + r
 	}
 	heap0 := heapAfterGC()
@@ -148,12 +148,12 @@ func registerRegions(ctx context.Context, n int, budget time.Duration, p progres
 	if !markAt.IsZero() && end.After(markAt) {
 		res.lastRate = float64(int64(res.issued)-markCount) / end.Sub(markAt).Seconds()
 	}
-	active, _ := e.Counter("loads_completed")
+	active := counter(e, "loads_completed")
 	res.active = int(active)
-	if failed, _ := e.Counter("loads_failed"); failed > 0 {
+	if failed := counter(e, "loads_failed"); failed > 0 {
 		return res, fmt.Errorf("%d of %d loads failed", failed, res.issued)
 	}
-	if rejected, _ := e.Counter("loads_rejected"); rejected > 0 {
+	if rejected := counter(e, "loads_rejected"); rejected > 0 {
 		return res, fmt.Errorf("%d of %d loads rejected", rejected, res.issued)
 	}
 	heap1 := heapAfterGC()

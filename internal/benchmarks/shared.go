@@ -77,7 +77,7 @@ func (b *bench) loadAndWait(ctx context.Context, r regioncache.Region) error {
 		return err
 	}
 	if st := b.e.RegionState(r.ID); st != regioncache.Active {
-		failed, _ := b.e.Counter("loads_failed")
+		failed := counter(b.e, "loads_failed")
 		return fmt.Errorf("region %s is %s after its load (loads_failed=%d)", r, st, failed)
 	}
 	return nil
@@ -268,18 +268,18 @@ func (b *bench) measureLoad(ctx context.Context, lvs, mem *Figure) error {
 		buildS = append(buildS, d.Seconds())
 
 		heap0 := heapAfterGC()
-		mem0 := b.e.MemoryBytes()
-		loaded0, _ := b.e.Counter("keys_loaded")
+		mem0 := memoryUsed(b.e)
+		loaded0 := counter(b.e, "keys_loaded")
 		start := time.Now()
 		if err := b.loadAndWait(ctx, reg); err != nil {
 			return err
 		}
 		loadS = append(loadS, time.Since(start).Seconds())
-		if loaded, _ := b.e.Counter("keys_loaded"); loaded-loaded0 != int64(ks.n) {
+		if loaded := counter(b.e, "keys_loaded"); loaded-loaded0 != int64(ks.n) {
 			return fmt.Errorf("load copied %d keys, want %d", loaded-loaded0, ks.n)
 		}
 		heap1 := heapAfterGC()
-		mem1 := b.e.MemoryBytes()
+		mem1 := memoryUsed(b.e)
 		heapRatio = append(heapRatio, (float64(heap1)-float64(heap0))/logical)
 		acctRatio = append(acctRatio, float64(mem1-mem0)/logical)
 		heapPerKey = append(heapPerKey, (float64(heap1)-float64(heap0))/float64(ks.n))
@@ -574,17 +574,17 @@ func (b *bench) measureMVCC(ctx context.Context, f *Figure) error {
 	if err := b.evictAndWait(ctx, twinReg); err != nil {
 		return err
 	}
-	mem0 := b.e.MemoryBytes()
+	mem0 := memoryUsed(b.e)
 	if err := b.loadAndWait(ctx, reg); err != nil {
 		return err
 	}
-	memLoaded := b.e.MemoryBytes() - mem0
+	memLoaded := memoryUsed(b.e) - mem0
 	t := time.Now()
 	if err := b.e.GC(mvccSafePoint); err != nil {
 		return err
 	}
 	gcS := time.Since(t).Seconds()
-	memGCed := b.e.MemoryBytes() - mem0
+	memGCed := memoryUsed(b.e) - mem0
 	// Both sides must give the same answers (the twin's keys differ in
 	// their tag only).
 	diskSamples, err := scan(disk, twinReg.End, regioncache.FromDisk, 0, min(3, len(disk)))
@@ -675,7 +675,7 @@ func (b *bench) measureWrite(ctx context.Context, f *Figure) error {
 	if st := b.e.RegionState(idWriteB); st != regioncache.Absent {
 		return fmt.Errorf("write region B is %s, want not cached", st)
 	}
-	memA0 := b.e.MemoryBytes()
+	memA0 := memoryUsed(b.e)
 	heapAfterGC()
 	b.p.printf("write_overhead: %d batches of %d per side", n, size)
 	var latA, latB []time.Duration
@@ -719,10 +719,23 @@ func (b *bench) measureWrite(ctx context.Context, f *Figure) error {
 	f.Details["batch_size"] = float64(size)
 	f.Details["rounds"] = float64((n + per - 1) / per)
 	f.Details["region_keys"] = float64(a.n)
-	f.Details["active_region_bytes_growth"] = float64(b.e.MemoryBytes() - memA0)
+	f.Details["active_region_bytes_growth"] = float64(memoryUsed(b.e) - memA0)
 	f.Note = "Engine.Write of prebuilt batches (random existing keys, a new ts per batch, 100-byte values; both sides DurabilityNoSync, so an fsync does not hide the engine's own cost) " +
 		"into a region that is active (commit + apply to its memstore) vs a region of the same size that is not cached (Pebble " +
 		"alone); one goroutine, sides alternate in rounds; value = writes/s active / writes/s Pebble alone (totals)"
 	f.judge()
 	return nil
+}
+
+// counter reads a spec counter of e (0 once e is closed).
+func counter(e *regioncache.Engine, name string) int64 {
+	m, _ := e.Metrics()
+	v, _ := m.Counter(name)
+	return v
+}
+
+// memoryUsed is the memory e accounts to cached data (0 once e is closed).
+func memoryUsed(e *regioncache.Engine) int64 {
+	m, _ := e.Metrics()
+	return m.Memory.Used
 }

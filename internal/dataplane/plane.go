@@ -23,6 +23,7 @@ import (
 	"github.com/tidwall/btree"
 
 	"github.com/regioncache/regioncache/internal/diskengine"
+	"github.com/regioncache/regioncache/internal/evictreason"
 	"github.com/regioncache/regioncache/internal/memstore"
 	"github.com/regioncache/regioncache/internal/mvcc"
 )
@@ -30,6 +31,9 @@ import (
 // Plane is the data path of one engine.
 type Plane struct {
 	db *diskengine.DB
+
+	// readClock ticks once per read served from memory (see ReadClock).
+	readClock atomic.Int64
 
 	// commitMu orders Pebble commits with capture start, activation,
 	// unpublishing and memory snapshots. Holders never wait for an actor.
@@ -283,9 +287,9 @@ func (p *Plane) Activate(h *Handle, copied *memstore.Tree, copy *Charge, safePoi
 	dropReason := ""
 	switch {
 	case err != nil:
-		dropReason = "read_error"
+		dropReason = string(evictreason.ReadError)
 	case p.acct.Reserve(need) != nil:
-		dropReason = "memory_limit_reached"
+		dropReason = string(evictreason.MemoryLimitReached)
 	}
 	if h.charge == nil {
 		h.charge = p.newCharge(false)
@@ -315,7 +319,7 @@ func (p *Plane) Activate(h *Handle, copied *memstore.Tree, copy *Charge, safePoi
 	if dropReason != "" && p.limits.OnDrop != nil {
 		p.limits.OnDrop(h.Region, h.Gen, dropReason)
 	}
-	h.touch() // a fresh region is not the least recently read
+	p.touch(h) // a fresh region is not the least recently read
 	p.checkPressure()
 }
 
@@ -516,7 +520,7 @@ func (p *Plane) applyLocked(h *Handle, muts []mvcc.Mutation) (dropReason string)
 		if h.readable && m.Ts <= h.safePoint {
 			b, err := p.baseLocked(m.Key, h.safePoint)
 			if err != nil {
-				return "read_error"
+				return string(evictreason.ReadError)
 			}
 			if b != nil {
 				need += memstore.VersionBytes(b.Key, b.Value, b.Tombstone)
@@ -527,7 +531,7 @@ func (p *Plane) applyLocked(h *Handle, muts []mvcc.Mutation) (dropReason string)
 		need += memstore.VersionBytes(m.Key, m.Value, m.Tombstone)
 	}
 	if p.acct.Reserve(need) != nil {
-		return "memory_limit_reached"
+		return string(evictreason.MemoryLimitReached)
 	}
 	var delta int64
 	for _, m := range muts {

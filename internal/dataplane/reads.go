@@ -5,7 +5,6 @@ import (
 	"errors"
 	"runtime"
 	"sync"
-	"sync/atomic"
 
 	"github.com/regioncache/regioncache/internal/diskengine"
 	"github.com/regioncache/regioncache/internal/mvcc"
@@ -61,15 +60,10 @@ func (r DiskReason) String() string {
 	}
 }
 
-// readClock is a logical clock: each read served from memory takes a tick,
-// so least-recently-read needs no wall clock.
-var readClock atomic.Int64
-
-func nextRead() int64 { return readClock.Add(1) }
-
-// ReadClock is the read clock now: how many reads were served from memory in
-// this process. LastRead values compare with it.
-func ReadClock() int64 { return readClock.Load() }
+// ReadClock is the plane's read clock now: how many reads it served from
+// memory. It is a logical clock (each read from memory takes a tick), so
+// least-recently-read needs no wall clock; LastRead values compare with it.
+func (p *Plane) ReadClock() int64 { return p.readClock.Load() }
 
 // A batch is atomic to readers across memory and disk. A write commits to
 // Pebble (visible there at once) and then applies the batch to the cached
@@ -111,7 +105,7 @@ func (p *Plane) Get(key []byte, ts uint64) (value []byte, found bool, src Source
 			if ts > h.safePoint {
 				v, ok := h.tree.Get(key, ts)
 				h.mu.RUnlock()
-				h.touch()
+				p.touch(h)
 				return bytes.Clone(v), ok, FromMemory, Cached, nil
 			}
 			why = TooOldRead
@@ -122,7 +116,8 @@ func (p *Plane) Get(key []byte, ts uint64) (value []byte, found bool, src Source
 	return v, ok, FromDisk, why, err
 }
 
-func (h *Handle) touch() { h.lastRead.Store(nextRead()) }
+// touch marks h as the region read last.
+func (p *Plane) touch(h *Handle) { h.lastRead.Store(p.readClock.Add(1)) }
 
 // LastRead orders handles by how recently they served a read.
 func (h *Handle) LastRead() int64 { return h.lastRead.Load() }
@@ -192,7 +187,7 @@ func (p *Plane) scanOnce(start, end []byte, ts uint64, limit int) (kvs []diskeng
 			cover.mu.RUnlock()
 			if served {
 				sawMem = true
-				cover.touch()
+				p.touch(cover)
 			} else {
 				if why == Cached {
 					why = NotCached

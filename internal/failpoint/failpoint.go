@@ -13,15 +13,28 @@ import (
 	"time"
 )
 
-// The engine's failpoints.
+// Name names a failpoint; the engine has exactly the ones in Names.
+type Name string
+
+// The engine's failpoints, as the event-log spec names them.
 const (
-	LoadBeforeCopy    = "load/before-copy"
-	LoadAfterCopy     = "load/after-copy"
-	EvictBeforeDelete = "evict/before-delete"
+	LoadBeforeCopy    Name = "load/before-copy"
+	LoadAfterCopy     Name = "load/after-copy"
+	EvictBeforeDelete Name = "evict/before-delete"
 )
 
-// Names lists every failpoint the engine has.
-var Names = []string{LoadBeforeCopy, LoadAfterCopy, EvictBeforeDelete}
+// Names lists every failpoint the engine has, in spec order.
+var Names = []Name{LoadBeforeCopy, LoadAfterCopy, EvictBeforeDelete}
+
+// ParseName returns the failpoint called s, or an error matching ErrUnknown.
+func ParseName(s string) (Name, error) {
+	for _, n := range Names {
+		if string(n) == s {
+			return n, nil
+		}
+	}
+	return "", fmt.Errorf("%w %q (the engine has %s, %s and %s)", ErrUnknown, s, LoadBeforeCopy, LoadAfterCopy, EvictBeforeDelete)
+}
 
 // Kind is what an armed failpoint does.
 type Kind uint8
@@ -59,11 +72,11 @@ func ParseAction(s string) (Action, error) {
 	if d, ok := strings.CutPrefix(s, "delay:"); ok {
 		dur, err := time.ParseDuration(d)
 		if err != nil || dur <= 0 {
-			return Action{}, fmt.Errorf("bad delay %q: want a positive Go duration", d)
+			return Action{}, fmt.Errorf("regioncache: bad failpoint delay %q: want a positive Go duration", d)
 		}
 		return Action{Kind: Delay, Delay: dur}, nil
 	}
-	return Action{}, fmt.Errorf("unknown failpoint action %q", s)
+	return Action{}, fmt.Errorf("regioncache: unknown failpoint action %q (want pause, resume, error, panic, off or delay:DURATION)", s)
 }
 
 func (a Action) String() string {
@@ -84,15 +97,15 @@ func (a Action) String() string {
 }
 
 // ErrInjected is what a step returns at a failpoint armed with error.
-var ErrInjected = errors.New("failpoint: injected error")
+var ErrInjected = errors.New("regioncache: failpoint: injected error")
 
 // ErrUnknown reports a failpoint name the engine does not have.
-var ErrUnknown = errors.New("failpoint: unknown name")
+var ErrUnknown = errors.New("regioncache: unknown failpoint")
 
 // InjectedPanic is the value a failpoint armed with panic panics with.
-type InjectedPanic struct{ Name string }
+type InjectedPanic struct{ Name Name }
 
-func (p InjectedPanic) String() string { return "failpoint " + p.Name + ": injected panic" }
+func (p InjectedPanic) String() string { return "failpoint " + string(p.Name) + ": injected panic" }
 
 type armed struct {
 	action Action
@@ -107,7 +120,7 @@ type point struct {
 // Set is the failpoints of one engine.
 type Set struct {
 	mu     sync.Mutex
-	points map[string]*point
+	points map[Name]*point
 	// waitersChanged is signalled whenever work starts or stops waiting at a
 	// pause, so tests can wait for "the loader is paused" without sleeping.
 	cond *sync.Cond
@@ -115,7 +128,7 @@ type Set struct {
 
 // NewSet returns the engine's failpoints, all off.
 func NewSet() *Set {
-	s := &Set{points: make(map[string]*point, len(Names))}
+	s := &Set{points: make(map[Name]*point, len(Names))}
 	s.cond = sync.NewCond(&s.mu)
 	for _, n := range Names {
 		s.points[n] = &point{}
@@ -124,7 +137,7 @@ func NewSet() *Set {
 }
 
 // Arm sets the action of a failpoint. resume and off release paused work.
-func (s *Set) Arm(name string, a Action) error {
+func (s *Set) Arm(name Name, a Action) error {
 	p, ok := s.points[name]
 	if !ok {
 		return fmt.Errorf("%w %q", ErrUnknown, name)
@@ -147,7 +160,7 @@ func (s *Set) DisarmAll() {
 }
 
 // Waiting is how many steps are paused at the failpoint now.
-func (s *Set) Waiting(name string) int {
+func (s *Set) Waiting(name Name) int {
 	if p, ok := s.points[name]; ok {
 		return int(p.waiting.Load())
 	}
@@ -155,7 +168,12 @@ func (s *Set) Waiting(name string) int {
 }
 
 // WaitPaused blocks until at least n steps are paused at name, or ctx ends.
-func (s *Set) WaitPaused(ctx context.Context, name string, n int) error {
+// A name the engine does not have is an error at once: nothing could ever
+// pause there.
+func (s *Set) WaitPaused(ctx context.Context, name Name, n int) error {
+	if _, ok := s.points[name]; !ok {
+		return fmt.Errorf("%w %q", ErrUnknown, name)
+	}
 	stop := context.AfterFunc(ctx, func() {
 		s.mu.Lock()
 		s.cond.Broadcast()
@@ -182,7 +200,7 @@ func (s *Set) waitersChanged() {
 // Eval runs the failpoint at name for a step: it returns at once when off,
 // waits while paused (until resume, off or ctx ends), sleeps for a delay,
 // returns ErrInjected for error and panics with InjectedPanic for panic.
-func (s *Set) Eval(ctx context.Context, name string) error {
+func (s *Set) Eval(ctx context.Context, name Name) error {
 	p := s.points[name]
 	if p == nil {
 		return nil

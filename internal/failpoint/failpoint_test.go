@@ -27,7 +27,7 @@ type evalResult struct {
 }
 
 // evalAsync runs Eval in a goroutine and returns a channel with its result.
-func evalAsync(ctx context.Context, s *failpoint.Set, name string) <-chan evalResult {
+func evalAsync(ctx context.Context, s *failpoint.Set, name failpoint.Name) <-chan evalResult {
 	ch := make(chan evalResult, 1)
 	go func() {
 		var r evalResult
@@ -51,7 +51,7 @@ func await(t *testing.T, ctx context.Context, ch <-chan evalResult) evalResult {
 	}
 }
 
-func mustArm(t *testing.T, s *failpoint.Set, name, action string) {
+func mustArm(t *testing.T, s *failpoint.Set, name failpoint.Name, action string) {
 	t.Helper()
 	a, err := failpoint.ParseAction(action)
 	if err != nil {
@@ -97,7 +97,7 @@ func TestError(t *testing.T) {
 	mustArm(t, s, fp, "error")
 	for i := 0; i < 3; i++ { // stays armed
 		err := s.Eval(context.Background(), fp)
-		if !errors.Is(err, failpoint.ErrInjected) || !strings.Contains(err.Error(), fp) {
+		if !errors.Is(err, failpoint.ErrInjected) || !strings.Contains(err.Error(), string(fp)) {
 			t.Fatalf("Eval #%d = %v, want ErrInjected naming %s", i, err, fp)
 		}
 	}
@@ -115,7 +115,7 @@ func TestPanic(t *testing.T) {
 	if !ok || p.Name != failpoint.EvictBeforeDelete {
 		t.Fatalf("recovered %#v, want InjectedPanic{%s}", r.panicked, failpoint.EvictBeforeDelete)
 	}
-	if !strings.Contains(p.String(), failpoint.EvictBeforeDelete) {
+	if !strings.Contains(p.String(), string(failpoint.EvictBeforeDelete)) {
 		t.Errorf("String() = %q", p.String())
 	}
 }
@@ -441,5 +441,23 @@ func TestConcurrentArmAndEval(t *testing.T) {
 	wg.Wait()
 	if w := s.Waiting(fp); w != 0 {
 		t.Errorf("Waiting = %d after every step left", w)
+	}
+}
+
+// An unknown name is refused at once by every call that takes one, so a
+// wait on it cannot hang until its deadline.
+func TestUnknownNamesAnswerAtOnce(t *testing.T) {
+	s := failpoint.NewSet()
+	if _, err := failpoint.ParseName("no/such-point"); !errors.Is(err, failpoint.ErrUnknown) {
+		t.Fatalf("ParseName = %v, want ErrUnknown", err)
+	}
+	for _, n := range failpoint.Names {
+		if got, err := failpoint.ParseName(string(n)); err != nil || got != n {
+			t.Fatalf("ParseName(%s) = %s, %v", n, got, err)
+		}
+	}
+	// The context never ends: only an answer at once can pass.
+	if err := s.WaitPaused(context.Background(), "no/such-point", 1); !errors.Is(err, failpoint.ErrUnknown) {
+		t.Fatalf("WaitPaused(unknown) = %v, want ErrUnknown", err)
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/regioncache/regioncache/internal/evictreason"
 )
 
 // Namespace prefixes every metric name.
@@ -78,14 +79,14 @@ type Metrics struct {
 	evictDuration *prometheus.HistogramVec
 }
 
-// New returns the metrics of an engine: sample is called once per scrape;
-// evictReasons are the reasons labelled as themselves on the eviction
-// histogram (any other is "other", so a host cannot blow up its cardinality).
-func New(sample func() Sample, evictReasons []string) *Metrics {
+// New returns the metrics of an engine: sample is called once per scrape.
+// The eviction histogram is labelled by every reason in evictreason.All;
+// anything else would be "other", so a label's cardinality stays bounded.
+func New(sample func() Sample) *Metrics {
 	name := func(n string) string { return prometheus.BuildFQName(Namespace, "", n) }
 	m := &Metrics{
 		sample:       sample,
-		evictReasons: make(map[string]bool, len(evictReasons)),
+		evictReasons: make(map[string]bool, len(evictreason.All)),
 		regions:      prometheus.NewDesc(name("regions"), "Held regions by state.", []string{"state"}, nil),
 		memory:       prometheus.NewDesc(name("memory_bytes"), "Memory accounted to cached data, copies in progress and data kept for snapshots included.", nil, nil),
 		memoryLimit: prometheus.NewDesc(name("memory_limit_bytes"),
@@ -107,8 +108,8 @@ func New(sample func() Sample, evictReasons []string) *Metrics {
 			Buckets: DurationBuckets,
 		}, []string{"reason"}),
 	}
-	for _, r := range evictReasons {
-		m.evictReasons[r] = true
+	for _, r := range evictreason.All {
+		m.evictReasons[string(r)] = true
 	}
 	helps := map[string]string{
 		"loads_requested": "Loads asked for, by the host or the engine (spec: loads_requested).",

@@ -34,7 +34,7 @@ func sample() metrics.Sample {
 }
 
 func TestCollectsTheSample(t *testing.T) {
-	m := metrics.New(sample, []string{"manual"})
+	m := metrics.New(sample)
 	want := `
 # HELP regioncache_regions Held regions by state.
 # TYPE regioncache_regions gauge
@@ -95,7 +95,7 @@ regioncache_safe_point 42
 }
 
 func TestEveryNameIsRegioncacheAndLintClean(t *testing.T) {
-	m := metrics.New(sample, nil)
+	m := metrics.New(sample)
 	reg := prometheus.NewPedanticRegistry()
 	if err := reg.Register(m); err != nil {
 		t.Fatal(err)
@@ -124,32 +124,34 @@ func TestEveryNameIsRegioncacheAndLintClean(t *testing.T) {
 }
 
 func TestDurations(t *testing.T) {
-	m := metrics.New(sample, []string{"manual", "merge"})
+	m := metrics.New(sample)
 	m.LoadDone("completed", 3*time.Millisecond)
 	m.LoadDone("completed", time.Second)
 	m.LoadDone("failed", time.Millisecond)
 	m.EvictDone("manual", time.Millisecond)
+	m.EvictDone("read_error", time.Millisecond) // the engine's own reason has its label
 	m.EvictDone("no such reason from a host", time.Millisecond)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(m)
 	counts := histogramCounts(t, reg)
 	want := map[string]uint64{
-		`regioncache_load_duration_seconds{outcome="completed"}`:  2,
-		`regioncache_load_duration_seconds{outcome="failed"}`:     1,
-		`regioncache_load_duration_seconds{outcome="canceled"}`:   0,
-		`regioncache_eviction_duration_seconds{reason="manual"}`:  1,
-		`regioncache_eviction_duration_seconds{reason="other"}`:   1,
-		`regioncache_eviction_duration_seconds{reason="merge"}`:   0, // absent: no eviction yet
-		`regioncache_eviction_duration_seconds{reason="missing"}`: 0,
+		`regioncache_load_duration_seconds{outcome="completed"}`:     2,
+		`regioncache_load_duration_seconds{outcome="failed"}`:        1,
+		`regioncache_load_duration_seconds{outcome="canceled"}`:      0,
+		`regioncache_eviction_duration_seconds{reason="manual"}`:     1,
+		`regioncache_eviction_duration_seconds{reason="other"}`:      1,
+		`regioncache_eviction_duration_seconds{reason="read_error"}`: 1,
+		`regioncache_eviction_duration_seconds{reason="merge"}`:      0, // absent: no eviction yet
+		`regioncache_eviction_duration_seconds{reason="missing"}`:    0,
 	}
 	for k, n := range want {
 		if counts[k] != n {
 			t.Errorf("%s: %d observations, want %d", k, counts[k], n)
 		}
 	}
-	if n := testutil.CollectAndCount(m, "regioncache_eviction_duration_seconds"); n != 2 {
-		t.Errorf("eviction histograms: %d series, want 2 (manual, other)", n)
+	if n := testutil.CollectAndCount(m, "regioncache_eviction_duration_seconds"); n != 3 {
+		t.Errorf("eviction histograms: %d series, want 3 (manual, read_error, other)", n)
 	}
 	if n := testutil.CollectAndCount(m, "regioncache_load_duration_seconds"); n != 3 {
 		t.Errorf("load histograms: %d series, want 3", n)
@@ -170,7 +172,7 @@ func histogramCounts(t *testing.T, g prometheus.Gatherer) map[string]uint64 {
 // Every spec counter is exported: as a load outcome, a metric of its own, or
 // (reads_memory, reads_disk) through regioncache_reads_total.
 func TestEverySpecCounterIsExported(t *testing.T) {
-	m := metrics.New(sample, nil)
+	m := metrics.New(sample)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(m)
 	families, err := reg.Gather()

@@ -8,11 +8,11 @@ import (
 	"github.com/regioncache/regioncache"
 )
 
-// Open opens an engine with opts changed by with, closed (and its Close
-// error reported) when the test ends.
-func Open(t testing.TB, opts regioncache.Options, with ...regioncache.Option) *regioncache.Engine {
+// Open opens an engine with opts, closed (and its Close error reported)
+// when the test ends.
+func Open(t testing.TB, opts regioncache.Options) *regioncache.Engine {
 	t.Helper()
-	e, err := regioncache.Open(opts.Apply(with...))
+	e, err := regioncache.Open(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func MustCheck(t testing.TB, e *regioncache.Engine) {
 // WaitState waits until region id is in state s.
 func WaitState(t testing.TB, e *regioncache.Engine, id uint64, s regioncache.State) {
 	t.Helper()
-	if err := e.WaitRegionState(Context(t), id, s); err != nil {
+	if err := Hooks(e).WaitRegionState(Context(t), id, s); err != nil {
 		t.Fatalf("region %d: want %s, is %s: %v", id, s, e.RegionState(id), err)
 	}
 }
@@ -79,4 +79,14 @@ func WantMemoryGet(t testing.TB, e *regioncache.Engine, key string, ts uint64, w
 	if g.Source != regioncache.FromMemory || g.Found != found || string(g.Value) != want {
 		t.Fatalf("get %s@%d = %q found=%v from %s; want %q found=%v from memory", key, ts, g.Value, g.Found, g.Source, want, found)
 	}
+}
+
+// Metrics returns e's metrics, failing the test if it cannot.
+func Metrics(t testing.TB, e *regioncache.Engine) regioncache.Metrics {
+	t.Helper()
+	m, err := e.Metrics()
+	if err != nil {
+		t.Fatalf("Metrics: %v", err)
+	}
+	return m
 }

@@ -24,16 +24,18 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/regioncache/regioncache"
+	"github.com/regioncache/regioncache/internal/failpoint"
 	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
 // Wait bounds every wait; it only turns a hang into a failure.
 const Wait = 30 * time.Second
 
+// The failpoints, short.
 const (
-	FPBeforeCopy   = "load/before-copy"
-	FPAfterCopy    = "load/after-copy"
-	FPBeforeDelete = "evict/before-delete"
+	FPBeforeCopy   = failpoint.LoadBeforeCopy
+	FPAfterCopy    = failpoint.LoadAfterCopy
+	FPBeforeDelete = failpoint.EvictBeforeDelete
 )
 
 // --- logs and transitions -------------------------------------------------------
@@ -360,23 +362,23 @@ func (r *Rig) Evict(reg regioncache.Region) []regioncache.Region {
 	return out
 }
 
-func (r *Rig) FP(name, action string) {
+func (r *Rig) FP(name failpoint.Name, action string) {
 	r.T.Helper()
-	if err := r.E.Failpoint(name, action); err != nil {
+	if err := Hooks(r.E).Failpoint(name, action); err != nil {
 		r.T.Fatalf("Failpoint(%s, %s): %v", name, action, err)
 	}
 }
 
-func (r *Rig) WaitPaused(name string, n int) {
+func (r *Rig) WaitPaused(name failpoint.Name, n int) {
 	r.T.Helper()
-	if err := r.E.WaitFailpointPaused(r.Ctx, name, n); err != nil {
+	if err := Hooks(r.E).WaitFailpointPaused(r.Ctx, name, n); err != nil {
 		r.T.Fatalf("waiting for %d paused at %s: %v", n, name, err)
 	}
 }
 
 func (r *Rig) WaitState(id uint64, s regioncache.State) {
 	r.T.Helper()
-	if err := r.E.WaitRegionState(r.Ctx, id, s); err != nil {
+	if err := Hooks(r.E).WaitRegionState(r.Ctx, id, s); err != nil {
 		r.T.Fatalf("waiting for region %d to be %s (it is %s): %v", id, s, r.E.RegionState(id), err)
 	}
 }
@@ -384,7 +386,7 @@ func (r *Rig) WaitState(id uint64, s regioncache.State) {
 func (r *Rig) WaitIdle() {
 	r.T.Helper()
 	if err := r.E.WaitIdle(r.Ctx); err != nil {
-		r.T.Fatalf("WaitIdle: %v (stats %+v)", err, r.E.Stats())
+		r.T.Fatalf("WaitIdle: %v (stats %+v)", err, Metrics(r.T, r.E))
 	}
 }
 
@@ -397,9 +399,9 @@ func (r *Rig) WantState(id uint64, s regioncache.State) {
 
 func (r *Rig) Counter(name string) int64 {
 	r.T.Helper()
-	v, ok := r.E.Counter(name)
-	if !ok {
-		r.T.Fatalf("no counter %q", name)
+	v, err := Metrics(r.T, r.E).Counter(name)
+	if err != nil {
+		r.T.Fatal(err)
 	}
 	return v
 }
@@ -409,14 +411,14 @@ func (r *Rig) WantCounters(want map[string]int64) {
 	r.T.Helper()
 	for name, v := range want {
 		if got := r.Counter(name); got != v {
-			r.T.Errorf("counter %s = %d, want %d (all: %v)", name, got, v, r.E.Stats().Counters)
+			r.T.Errorf("counter %s = %d, want %d (all: %v)", name, got, v, Metrics(r.T, r.E).Counters())
 		}
 	}
 }
 
 func (r *Rig) WantMemory(want int64) {
 	r.T.Helper()
-	if got := r.E.MemoryBytes(); got != want {
+	if got := Metrics(r.T, r.E).Memory.Used; got != want {
 		r.T.Fatalf("MemoryBytes = %d, want %d", got, want)
 	}
 }
@@ -498,13 +500,13 @@ func FmtKVs(kvs []regioncache.KV) string {
 }
 
 // regionStatus returns the Stats entry of region id.
-func (r *Rig) RegionStatus(id uint64) (regioncache.RegionStat, bool) {
-	for _, s := range r.E.Stats().Regions {
+func (r *Rig) RegionStatus(id uint64) (regioncache.RegionMetrics, bool) {
+	for _, s := range Metrics(r.T, r.E).Regions {
 		if s.Region.ID == id {
 			return s, true
 		}
 	}
-	return regioncache.RegionStat{}, false
+	return regioncache.RegionMetrics{}, false
 }
 
 // stateOf is everything a rejected request must not change.
@@ -515,17 +517,17 @@ type EngineState struct {
 }
 
 func (r *Rig) SnapshotState() EngineState {
-	st := r.E.Stats()
+	st := Metrics(r.T, r.E)
 	var regs []string
 	for _, s := range st.Regions {
 		regs = append(regs, fmt.Sprintf("%s:%s:%d", s.Region, s.State, s.Snapshots))
 	}
-	c := st.Counters
+	c := st.Counters()
 	delete(c, "loads_requested")
 	delete(c, "loads_rejected")
 	delete(c, "reads_memory")
 	delete(c, "reads_disk")
-	return EngineState{Regions: strings.Join(regs, ", "), Memory: st.MemoryBytes, Counters: c}
+	return EngineState{Regions: strings.Join(regs, ", "), Memory: st.Memory.Used, Counters: c}
 }
 
 func (r *Rig) WantUnchanged(before EngineState, what string) {

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/regioncache/regioncache/internal/evictreason"
 	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
@@ -187,8 +188,7 @@ func (g *gen) resumeDue() {
 // FailpointNames are the engine's failpoints.
 var FailpointNames = []string{"load/before-copy", "load/after-copy", "evict/before-delete"}
 
-var evictReasons = []string{"manual", "auto_evict", "memory_limit_reached", "become_follower", "delete_range",
-	"prepare_merge", "merge", "disabled", "apply_snapshot", "flashback", "destroy_peer", "ingest_sst"}
+var evictReasons = evictreason.Strings(evictreason.Spec)
 
 func (g *gen) one() {
 	type choice struct {
