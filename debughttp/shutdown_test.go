@@ -2,6 +2,7 @@ package debughttp_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"github.com/regioncache/regioncache"
 	"github.com/regioncache/regioncache/debughttp"
 	"github.com/regioncache/regioncache/internal/mvcc"
+	"github.com/regioncache/regioncache/internal/testutil"
 )
 
 // TestShutdownWithAHalfRequest: a client that sent part of a request and
@@ -21,7 +23,7 @@ import (
 // (before: Serve waited ShutdownTimeout and returned "context deadline
 // exceeded").
 func TestShutdownWithAHalfRequest(t *testing.T) {
-	e := engine(t)
+	e := engine(t, regioncache.Options{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -84,10 +86,15 @@ func TestRegionKeysAreWrittenAsEventLogsWriteThem(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := e.WaitRegionState(ctx, 3, regioncache.Active); err != nil {
+	if err := testutil.Hooks(e).WaitRegionState(ctx, 3, regioncache.Active); err != nil {
 		t.Fatal(err)
 	}
-	rs := debughttp.RegionsOf(e).Regions
+	rec := get(t, debughttp.Handler(e), "GET", "/debug/regions")
+	var body debughttp.Regions
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+		t.Fatal(err)
+	}
+	rs := body.Regions
 	if len(rs) != 1 || rs[0].Start != "cart/" || rs[0].End != "0xff00" {
 		t.Fatalf("regions: %+v", rs)
 	}
