@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/regioncache/regioncache"
+	"github.com/regioncache/regioncache/internal/testutil"
 )
 
 // TestBatchAtomicAcrossMemoryAndDisk is issue 11 point 2: one batch writes
@@ -46,7 +47,7 @@ func TestBatchAtomicAcrossMemoryAndDisk(t *testing.T) {
 		if _, err := e.Load(r); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.WaitRegionState(ctx, r.ID, regioncache.Active); err != nil {
+		if err := testutil.Hooks(e).WaitRegionState(ctx, r.ID, regioncache.Active); err != nil {
 			t.Fatal(err)
 		}
 	}
