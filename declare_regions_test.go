@@ -209,7 +209,8 @@ func TestAutoLoadEvictFollowsTheHotSet(t *testing.T) {
 	}
 	round(0, 1)
 	// The hot set moves to regions 3 and 4: after one round 1 and 2 are
-	// still warm (heat 10+5 against 10), after two they are not (7.5 < 20/2).
+	// still warm (their past halved once against 10 reads), after two they
+	// are not (less than half the candidates' heat).
 	round(2, 3)
 	testutil.WaitState(t, e, 1, regioncache.Active)
 	round(2, 3)

@@ -1,18 +1,27 @@
 package heat
 
 import (
+	"math"
 	"sort"
 
 	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
 // Scores keeps each known region's heat across rounds: its reads, with the
-// past weighted down by Decay per round (recency), and the bytes it last
-// took in memory (to size future loads).
+// past weighted down as reads go on (recency), and the bytes it last took in
+// memory (to size future loads).
+//
+// Recency is counted in reads, not in rounds: a round with as many reads as
+// usual weighs the past down by Decay, a quieter one by less, and a round
+// with no read at all by nothing. An engine at rest, or a host busy
+// elsewhere for a while, keeps what it learnt; a round that saw a tenth of
+// the usual reads is not taken for a change of the hot set.
 type Scores struct {
-	// Decay is the weight of the past in each round, in [0, 1): heat =
-	// heat*Decay + reads of the round.
+	// Decay is the weight of the past after a round of usual activity, in
+	// [0, 1): heat = heat*Decay^(reads/usual) + reads of the round.
 	Decay float64
+	// usual is the running average of a round's reads (rounds with reads).
+	usual float64
 	byID  map[uint64]*score
 	// sizeSum and sizeN average the sizes ever seen, for regions never
 	// cached yet.
@@ -39,6 +48,18 @@ func (s *Scores) Update(samples []Sample) []Heat {
 	if s.byID == nil {
 		s.byID = make(map[uint64]*score)
 	}
+	var total int64
+	for _, smp := range samples {
+		total += smp.Reads
+	}
+	decay := 1.0
+	if total > 0 {
+		if s.usual == 0 {
+			s.usual = float64(total)
+		}
+		decay = math.Pow(s.Decay, math.Min(1, float64(total)/s.usual))
+		s.usual = 0.5*s.usual + 0.5*float64(total)
+	}
 	seen := make(map[uint64]bool, len(samples))
 	out := make([]Heat, 0, len(samples))
 	for _, smp := range samples {
@@ -52,7 +73,7 @@ func (s *Scores) Update(samples []Sample) []Heat {
 		if sc.version != smp.Region.Version {
 			sc.version, sc.heat = smp.Region.Version, 0
 		}
-		sc.heat = sc.heat*s.Decay + float64(smp.Reads)
+		sc.heat = sc.heat*decay + float64(smp.Reads)
 		out = append(out, Heat{Sample: smp, Heat: sc.heat})
 	}
 	for id := range s.byID {

@@ -2,6 +2,7 @@ package heat
 
 import (
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/regioncache/regioncache/internal/mvcc"
@@ -18,9 +19,20 @@ func sample(id uint64, reads, stepped, returned int64) Sample {
 func TestScoresDecayAndForget(t *testing.T) {
 	s := Scores{Decay: 0.5}
 	s.Update([]Sample{sample(1, 100, 0, 0), sample(2, 10, 0, 0)})
-	got := s.Update([]Sample{sample(1, 0, 0, 0), sample(2, 10, 0, 0)})
-	if got[0].Heat != 50 || got[1].Heat != 15 {
-		t.Fatalf("heat after two rounds: %v, %v; want 50, 15", got[0].Heat, got[1].Heat)
+	got := s.Update([]Sample{sample(1, 0, 0, 0), sample(2, 110, 0, 0)})
+	if got[0].Heat != 50 || got[1].Heat != 115 {
+		t.Fatalf("heat after two rounds of 110 reads: %v, %v; want 50, 115", got[0].Heat, got[1].Heat)
+	}
+	// A round without reads changes nothing; one with half the usual reads
+	// weighs the past down by sqrt(Decay).
+	got = s.Update([]Sample{sample(1, 0, 0, 0), sample(2, 0, 0, 0)})
+	if got[0].Heat != 50 || got[1].Heat != 115 {
+		t.Fatalf("heat after an idle round: %v, %v; want 50, 115", got[0].Heat, got[1].Heat)
+	}
+	usual := s.usual
+	got = s.Update([]Sample{sample(1, 0, 0, 0), sample(2, int64(usual/2), 0, 0)})
+	if want := 50 * math.Sqrt(0.5); math.Abs(got[0].Heat-want) > 1e-9 {
+		t.Fatalf("heat after a half-busy round: %v, want %v", got[0].Heat, want)
 	}
 	// A new version starts again; a region no longer sampled is forgotten.
 	r := region(1)

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/regioncache/regioncache/internal/workload"
+)
+
+const workloadUsage = `Usage: demo workload [--quick] [--json] [--plot run.svg|run.html] [--fail-on-miss] [flags]
+
+Runs one seeded stream of operations against two engines in this process,
+interleaved in chunks: Pebble alone (caching off) and the engine with
+automatic load/evict on and a capacity well below the data. The host only
+declares its region table, writes, reads and advances the safe point; the
+engine finds the hot regions itself. Midway the hot set moves. Prints hit
+ratio, read latency, throughput and CPU per read of both sides, each figure
+with its target. BENCHMARKS.md records a full run.
+
+Exit status: 0 when the run was measured (met or not; with --fail-on-miss,
+only when every target was met), 1 when it could not finish or, with
+--fail-on-miss, a target was missed, 2 on a usage error.
+
+Flags:
+`
+
+func init() {
+	registerCommand(command{name: "workload", order: 40, run: runWorkload,
+		synopsis: "workload [--quick] [flags]\ta skewed MVCC workload, found and cached by itself"})
+}
+
+func runWorkload(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlagSet("demo workload", stderr)
+	quick := fs.Bool("quick", false, "a scaled-down run of well under a minute")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	failOnMiss := fs.Bool("fail-on-miss", false, "exit 1 when any target is missed (for scripts)")
+	plot := fs.String("plot", "", "write a picture of the run: FILE.svg, or FILE.html with the table")
+	d := workload.Default()
+	regions := fs.Int("regions", 0, fmt.Sprintf("regions (default %d; quick %d)", d.Regions, workload.Quick().Regions))
+	keys := fs.Int("keys", 0, fmt.Sprintf("keys per region (default %d; quick %d)", d.KeysPerRegion, workload.Quick().KeysPerRegion))
+	versions := fs.Int("versions", 0, fmt.Sprintf("MVCC versions per key on disk (default %d)", d.Versions))
+	deletes := fs.Float64("deletes", 0, fmt.Sprintf("share of versions that are delete markers (default %g)", d.DeleteShare))
+	skew := fs.Float64("skew", 0, fmt.Sprintf("zipfian skew of the choice of region and key (default %g)", d.Skew))
+	mix := fs.String("mix", d.Mix.String(), "scan/get/write percentages")
+	ops := fs.Int("ops", 0, fmt.Sprintf("operations in the stream (default %d; quick %d)", d.Ops, workload.Quick().Ops))
+	readers := fs.Int("readers", 0, fmt.Sprintf("reader goroutines per side (default %d)", d.Readers))
+	seed := fs.Uint64("seed", 0, "seed of the stream (default 1)")
+	interval := fs.Duration("interval", 0, fmt.Sprintf("auto load/evict interval (default %s; quick %s)", d.Interval, workload.Quick().Interval))
+	dir := fs.String("dir", "", "directory for the two Pebble databases (default: a temporary one, removed)")
+	rest, code, done := parseFlags(fs, workloadUsage, args, stdout, stderr, nil)
+	if done {
+		return code
+	}
+	if len(rest) > 0 {
+		fmt.Fprintf(stderr, "demo workload: unexpected argument %q (demo workload takes only flags)\n", rest[0])
+		return exitUsage
+	}
+	m, err := workload.ParseMix(*mix)
+	if err != nil {
+		fmt.Fprintf(stderr, "demo workload: %v\n", err)
+		return exitUsage
+	}
+	if ext := strings.ToLower(filepath.Ext(*plot)); *plot != "" && ext != ".svg" && ext != ".html" {
+		fmt.Fprintf(stderr, "demo workload: --plot %q: want a .svg or .html file\n", *plot)
+		return exitUsage
+	}
+	cfg := workload.Config{Quick: *quick, Regions: *regions, KeysPerRegion: *keys, Versions: *versions,
+		DeleteShare: *deletes, Skew: *skew, Mix: m, Ops: *ops, Readers: *readers, Seed: *seed, Interval: *interval, Dir: *dir}
+	if !*asJSON {
+		cfg.Progress = stderr
+	}
+	rep, err := workload.Run(ctx, cfg)
+	if rep == nil {
+		fmt.Fprintf(stderr, "demo workload: %v\n", err)
+		if errors.Is(err, workload.ErrConfig) {
+			return exitUsage
+		}
+		return exitFailed
+	}
+	if *asJSON {
+		if werr := rep.WriteJSON(stdout); werr != nil {
+			fmt.Fprintf(stderr, "demo workload: %v\n", werr)
+			return exitFailed
+		}
+	} else {
+		rep.WriteTable(stdout)
+	}
+	if *plot != "" {
+		if perr := writePlot(*plot, rep); perr != nil {
+			fmt.Fprintf(stderr, "demo workload: %v\n", perr)
+			return exitFailed
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "demo workload: %v\n", err)
+		return exitFailed
+	}
+	if *failOnMiss && !rep.Met() {
+		return exitFailed
+	}
+	return exitOK
+}
+
+func writePlot(path string, rep *workload.Report) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if strings.EqualFold(filepath.Ext(path), ".html") {
+		err = rep.WriteHTML(f)
+	} else {
+		err = rep.WriteSVG(f)
+	}
+	return errors.Join(err, f.Close())
+}

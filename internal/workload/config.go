@@ -1,0 +1,170 @@
+package workload
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Config is one run. Zero fields take the defaults of Default (or Quick).
+type Config struct {
+	// Regions, KeysPerRegion, Versions: the data. Every key has Versions
+	// versions on disk (the host's GC lags); DeleteShare of them, and of
+	// the writes, are delete markers. Values are ValueSize bytes.
+	Regions, KeysPerRegion, Versions int
+	DeleteShare                      float64
+	ValueSize                        int
+	// Skew of the zipfian choice of region and of key within it.
+	Skew float64
+	// Mix of scans, gets and writes; ScanLength keys a scan returns at most.
+	Mix        Mix
+	ScanLength int
+	// Ops in the stream, run in chunks of Chunk, the two sides alternating.
+	Ops, Chunk int
+	// Readers run a chunk's reads; one writer runs its writes.
+	Readers int
+	Seed    uint64
+	// Coverage and CapacityFactor size the cache: CapacityFactor times the
+	// bytes of the regions the best static choice needs to serve Coverage
+	// of the reads.
+	Coverage, CapacityFactor float64
+	// EvictPercent and StopLoadPercent of the capacity are the engine's
+	// thresholds.
+	EvictPercent, StopLoadPercent int
+	// Interval of automatic load/evict rounds; MaxLoadsPerRound bounds a
+	// round's loads (0: the engine's default).
+	Interval         time.Duration
+	MaxLoadsPerRound int
+	// SafePointLag: the cache's safe point follows the read timestamp at
+	// this distance (in writes), advanced when it falls twice as far behind.
+	SafePointLag uint64
+	// Warmup is the share of the first phase not counted in the hit ratio
+	// after warm-up (and in the first phase's ratio to the static choice).
+	Warmup float64
+	// SampleEvery: every SampleEvery-th read's answers are compared.
+	SampleEvery int
+	// Dir holds the two Pebble directories ("" : a temporary directory,
+	// removed at the end).
+	Dir string
+	// ManualRounds: no timer; the driver runs a round after every chunk
+	// pair and waits for its loads (tests: deterministic, no timing).
+	ManualRounds bool
+	// Progress receives a line per step; nil: silent.
+	Progress io.Writer
+	// Quick marks a scaled-down run.
+	Quick bool
+}
+
+// Default is the full run.
+func Default() Config {
+	return Config{
+		Regions: 256, KeysPerRegion: 400, Versions: 50, DeleteShare: 0.1, ValueSize: 64,
+		Skew: 0.99, Mix: Mix{Scan: 70, Get: 25, Write: 5}, ScanLength: 10,
+		Ops: 6_000_000, Chunk: 2000, Readers: 4, Seed: 1,
+		Coverage: 0.995, CapacityFactor: 1.1, EvictPercent: 97, StopLoadPercent: 95,
+		Interval: time.Second, SafePointLag: 2000, Warmup: 0.2, SampleEvery: 8,
+	}
+}
+
+// Quick is a run of well under a minute.
+func Quick() Config {
+	c := Default()
+	c.Regions, c.KeysPerRegion = 64, 200
+	c.Ops, c.Chunk = 150_000, 500
+	c.Interval = 250 * time.Millisecond
+	c.SafePointLag = 500
+	c.Quick = true
+	return c
+}
+
+// withDefaults fills zero fields from Default.
+func (c Config) withDefaults() Config {
+	d := Default()
+	if c.Quick {
+		d = Quick()
+	}
+	set := func(v *int, dv int) {
+		if *v == 0 {
+			*v = dv
+		}
+	}
+	setf := func(v *float64, dv float64) {
+		if *v == 0 {
+			*v = dv
+		}
+	}
+	set(&c.Regions, d.Regions)
+	set(&c.KeysPerRegion, d.KeysPerRegion)
+	set(&c.Versions, d.Versions)
+	set(&c.ValueSize, d.ValueSize)
+	set(&c.ScanLength, d.ScanLength)
+	set(&c.Ops, d.Ops)
+	set(&c.Chunk, d.Chunk)
+	set(&c.Readers, d.Readers)
+	set(&c.SampleEvery, d.SampleEvery)
+	set(&c.EvictPercent, d.EvictPercent)
+	set(&c.StopLoadPercent, d.StopLoadPercent)
+	setf(&c.DeleteShare, d.DeleteShare)
+	setf(&c.Skew, d.Skew)
+	setf(&c.Coverage, d.Coverage)
+	setf(&c.CapacityFactor, d.CapacityFactor)
+	setf(&c.Warmup, d.Warmup)
+	if c.Mix == (Mix{}) {
+		c.Mix = d.Mix
+	}
+	if c.Seed == 0 {
+		c.Seed = d.Seed
+	}
+	if c.Interval == 0 {
+		c.Interval = d.Interval
+	}
+	if c.SafePointLag == 0 {
+		c.SafePointLag = d.SafePointLag
+	}
+	return c
+}
+
+// ErrConfig reports settings a run cannot use.
+var ErrConfig = errors.New("regioncache: invalid workload settings")
+
+func (c Config) validate() error {
+	bad := func(format string, a ...any) error { return fmt.Errorf("%w: "+format, append([]any{ErrConfig}, a...)...) }
+	switch {
+	case c.Regions < 2 || c.Regions > 1<<16:
+		return bad("regions %d: want 2..65536", c.Regions)
+	case c.KeysPerRegion < 1 || c.KeysPerRegion > 1<<24:
+		return bad("keys per region %d", c.KeysPerRegion)
+	case c.Versions < 1:
+		return bad("versions %d", c.Versions)
+	case c.DeleteShare < 0 || c.DeleteShare >= 1:
+		return bad("delete share %g: want [0, 1)", c.DeleteShare)
+	case c.Skew < 0:
+		return bad("skew %g", c.Skew)
+	case c.Ops < 2*c.Chunk:
+		return bad("%d ops: want at least two chunks of %d", c.Ops, c.Chunk)
+	case c.Readers < 1:
+		return bad("readers %d", c.Readers)
+	case c.Coverage <= 0 || c.Coverage > 1:
+		return bad("coverage %g", c.Coverage)
+	case c.CapacityFactor <= 0:
+		return bad("capacity factor %g", c.CapacityFactor)
+	case c.StopLoadPercent > c.EvictPercent || c.EvictPercent > 100:
+		return bad("thresholds %d%%/%d%%", c.EvictPercent, c.StopLoadPercent)
+	case c.Warmup < 0 || c.Warmup >= 1:
+		return bad("warm-up %g", c.Warmup)
+	case c.Interval <= 0:
+		return bad("interval %s", c.Interval)
+	}
+	return nil
+}
+
+// Key is key k of region r; region r holds the keys with its prefix.
+func Key(r, k uint32) []byte { return fmt.Appendf(nil, "r%05d/k%07d", r, k) }
+
+// RegionStart is where region r starts; it ends where r+1 starts.
+func RegionStart(r uint32) []byte { return fmt.Appendf(nil, "r%05d/", r) }
+
+// Initial versions are at ts Stride, 2*Stride, ..., Versions*Stride; reads
+// start at Versions*Stride+1 and writes follow above.
+const Stride = 10
