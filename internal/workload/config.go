@@ -129,7 +129,9 @@ func (c Config) withDefaults() Config {
 var ErrConfig = errors.New("regioncache: invalid workload settings")
 
 func (c Config) validate() error {
-	bad := func(format string, a ...any) error { return fmt.Errorf("%w: "+format, append([]any{ErrConfig}, a...)...) }
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrConfig}, a...)...)
+	}
 	switch {
 	case c.Regions < 2 || c.Regions > 1<<16:
 		return bad("regions %d: want 2..65536", c.Regions)

@@ -71,14 +71,14 @@ type ReportConfig struct {
 
 // SideReport is one side, after warm-up.
 type SideReport struct {
-	Name                   string
-	Reads, Writes, Hits    int64
-	HitRatio               float64
-	Seconds, CPUSeconds    float64
-	OpsPerSecond           float64
-	CPUPerReadMicros       float64
-	P50Micros, P99Micros   float64
-	TotalReads, TotalHits  int64
+	Name                  string
+	Reads, Writes, Hits   int64
+	HitRatio              float64
+	Seconds, CPUSeconds   float64
+	OpsPerSecond          float64
+	CPUPerReadMicros      float64
+	P50Micros, P99Micros  float64
+	TotalReads, TotalHits int64
 }
 
 // Figure is one of the figures with its target.
