@@ -48,6 +48,7 @@ func runWorkload(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 	skew := fs.Float64("skew", 0, fmt.Sprintf("zipfian skew of the choice of region and key (default %g)", d.Skew))
 	mix := fs.String("mix", d.Mix.String(), "scan/get/write percentages")
 	ops := fs.Int("ops", 0, fmt.Sprintf("operations in the stream (default %d; quick %d)", d.Ops, workload.Quick().Ops))
+	chunk := fs.Int("chunk", 0, fmt.Sprintf("operations per chunk; the sides alternate chunk by chunk (default %d; quick %d)", d.Chunk, workload.Quick().Chunk))
 	readers := fs.Int("readers", 0, fmt.Sprintf("reader goroutines per side (default %d)", d.Readers))
 	seed := fs.Uint64("seed", 0, "seed of the stream (default 1)")
 	interval := fs.Duration("interval", 0, fmt.Sprintf("auto load/evict interval (default %s; quick %s)", d.Interval, workload.Quick().Interval))
@@ -70,7 +71,7 @@ func runWorkload(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 		return exitUsage
 	}
 	cfg := workload.Config{Quick: *quick, Regions: *regions, KeysPerRegion: *keys, Versions: *versions,
-		DeleteShare: *deletes, Skew: *skew, Mix: m, Ops: *ops, Readers: *readers, Seed: *seed, Interval: *interval, Dir: *dir}
+		DeleteShare: *deletes, Skew: *skew, Mix: m, Ops: *ops, Chunk: *chunk, Readers: *readers, Seed: *seed, Interval: *interval, Dir: *dir}
 	if !*asJSON {
 		cfg.Progress = stderr
 	}

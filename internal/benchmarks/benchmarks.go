@@ -73,10 +73,12 @@ const (
 	figRegions1M           = "regions_1m"
 	figWriteOverhead       = "write_overhead"
 	figReadDuringLoad      = "read_during_load"
+	figWorkloadP99Speedup  = "workload_p99_speedup"
+	figWorkloadHitRatio    = "workload_hit_ratio"
 )
 
 // figureNames lists every figure name in report order.
-var figureNames = []string{figLoadVsScan, figMVCCScanSpeedup, figGetSpeedup, figMemoryAmplification, figDedupStorm, figRegions1M, figWriteOverhead, figReadDuringLoad}
+var figureNames = []string{figLoadVsScan, figMVCCScanSpeedup, figGetSpeedup, figMemoryAmplification, figDedupStorm, figRegions1M, figWriteOverhead, figReadDuringLoad, figWorkloadP99Speedup, figWorkloadHitRatio}
 
 // targets are the targets: the comparison and the bound.
 var targets = map[string]struct {
@@ -92,6 +94,8 @@ var targets = map[string]struct {
 	figRegions1M:           {"<=", 1024, "bytes/region"},
 	figWriteOverhead:       {">=", 0.7, "ratio"},
 	figReadDuringLoad:      {"<=", 2, "ratio"},
+	figWorkloadP99Speedup:  {">=", 10, "x"},
+	figWorkloadHitRatio:    {">=", 0.99, "ratio"},
 }
 
 func newFigure(name string) Figure {
@@ -172,6 +176,13 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			return nil, ctx.Err()
 		}
 		fail([]string{figRegions1M}, err)
+	}
+	p.printf("workload: demo workload --quick, auto load/evict against Pebble alone")
+	if err := measureWorkloadFigures(ctx, sz, figs[figWorkloadP99Speedup], figs[figWorkloadHitRatio]); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		fail([]string{figWorkloadP99Speedup, figWorkloadHitRatio}, err)
 	}
 	for _, n := range figureNames {
 		rep.Figures = append(rep.Figures, *figs[n])

@@ -10,6 +10,8 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/regioncache/regioncache/internal/workload"
+
 	"github.com/regioncache/regioncache"
 )
 
@@ -40,6 +42,10 @@ type sizes struct {
 
 	Regions       int           // regions registered by regions_1m
 	RegionsBudget time.Duration // registration stops (and says so) past this
+
+	// Workload is the run of demo workload whose figures the bench reports
+	// (the quick run, at both scales).
+	Workload workload.Config
 }
 
 // testSizes, when set (by tests), replaces the sizes of every run.
@@ -58,6 +64,7 @@ func sizesFor(quick bool) sizes {
 			ReadRegions: 4, ReadRegionKeys: 5_000, ReadReps: 3,
 			DedupRequests: 100_000, DedupRegions: 1_000, DedupGoroutines: 16, DedupReps: 3,
 			Regions: 100_000, RegionsBudget: 8 * time.Second,
+			Workload: workload.Quick(),
 		}
 	}
 	return sizes{
@@ -68,6 +75,7 @@ func sizesFor(quick bool) sizes {
 		ReadRegions: 4, ReadRegionKeys: 25_000, ReadReps: 5,
 		DedupRequests: 100_000, DedupRegions: 1_000, DedupGoroutines: 16, DedupReps: 3,
 		Regions: 1_000_000, RegionsBudget: 5 * time.Minute,
+		Workload: workload.Quick(),
 	}
 }
 
@@ -81,6 +89,8 @@ var tinySizes = sizes{
 	ReadRegions: 2, ReadRegionKeys: 200, ReadReps: 1,
 	DedupRequests: 2_000, DedupRegions: 50, DedupGoroutines: 4, DedupReps: 1,
 	Regions: 300, RegionsBudget: 20 * time.Second,
+	Workload: workload.Config{Regions: 4, KeysPerRegion: 10, Versions: 5, Ops: 2000, Chunk: 100, Readers: 2,
+		SafePointLag: 10, ManualRounds: true, Interval: time.Hour},
 }
 
 // Data layout. Every user key is 24 bytes: a 3-byte tag naming its region

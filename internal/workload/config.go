@@ -100,7 +100,8 @@ func (c Config) withDefaults() Config {
 	set(&c.ValueSize, d.ValueSize)
 	set(&c.ScanLength, d.ScanLength)
 	set(&c.Ops, d.Ops)
-	set(&c.Chunk, d.Chunk)
+	// A short stream still has enough chunks to interleave.
+	set(&c.Chunk, min(d.Chunk, max(1, c.Ops/100)))
 	set(&c.Readers, d.Readers)
 	set(&c.SampleEvery, d.SampleEvery)
 	set(&c.EvictPercent, d.EvictPercent)
