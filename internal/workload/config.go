@@ -61,7 +61,7 @@ func Default() Config {
 	return Config{
 		Regions: 256, KeysPerRegion: 400, Versions: 50, DeleteShare: 0.1, ValueSize: 64,
 		Skew: 0.99, Mix: Mix{Scan: 70, Get: 25, Write: 5}, ScanLength: 10,
-		Ops: 6_000_000, Chunk: 2000, Readers: 4, Seed: 1,
+		Ops: 2_000_000, Chunk: 2000, Readers: 4, Seed: 1,
 		Coverage: 0.995, CapacityFactor: 1.1, EvictPercent: 97, StopLoadPercent: 95,
 		Interval: time.Second, SafePointLag: 2000, Warmup: 0.2, SampleEvery: 8,
 	}
@@ -72,7 +72,7 @@ func Quick() Config {
 	c := Default()
 	c.Regions, c.KeysPerRegion = 64, 200
 	c.Ops, c.Chunk = 150_000, 500
-	c.Interval = 250 * time.Millisecond
+	c.Interval = 200 * time.Millisecond
 	c.SafePointLag = 500
 	c.Quick = true
 	return c

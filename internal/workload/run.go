@@ -208,7 +208,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		fmtBytes(rep.Capacity), rep.CoverageRegions, 100*cfg.Coverage, fmtBytes(rep.CachedBytesAll), fmtBytes(rep.DataBytes))
 
 	cap := rep.Capacity
-	pebble, err := regioncache.Open(regioncache.Options{Dir: pebDir})
+	// Writes are applied writes of the host (its raft log is its own
+	// durability), so neither side syncs them: DurabilityNoSync on both.
+	pebble, err := regioncache.Open(regioncache.Options{Dir: pebDir, Durability: regioncache.DurabilityNoSync})
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +219,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.ManualRounds {
 		interval = 24 * time.Hour
 	}
-	engine, err := regioncache.Open(regioncache.Options{Dir: engDir, Capacity: cap,
+	engine, err := regioncache.Open(regioncache.Options{Dir: engDir, Capacity: cap, Durability: regioncache.DurabilityNoSync,
 		EvictThreshold: cap / 100 * int64(cfg.EvictPercent), StopLoadThreshold: cap / 100 * int64(cfg.StopLoadPercent),
 		AutoLoadEvict: regioncache.AutoLoadEvict{Enabled: true, Interval: interval, MaxLoadsPerRound: cfg.MaxLoadsPerRound}})
 	if err != nil {
@@ -375,7 +377,7 @@ func prepare(ctx context.Context, cfg Config, pebDir, engDir string, safePoint u
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e, err := regioncache.Open(regioncache.Options{Dir: dir, Capacity: 1 << 40})
+			e, err := regioncache.Open(regioncache.Options{Dir: dir, Capacity: 1 << 40, Durability: regioncache.DurabilityNoSync})
 			if err != nil {
 				errs[i] = err
 				return
