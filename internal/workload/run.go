@@ -244,10 +244,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	sampler.Add(1)
 	go func() {
 		defer sampler.Done()
-		tick := time.NewTicker(time.Millisecond)
+		// Metrics builds a snapshot of every region: every 10 ms, not to
+		// tax the sides it measures.
+		tick := time.NewTicker(10 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			if m := engine.MemoryBytes(); m > maxMem.Load() {
+			if m := memoryUsed(engine); m > maxMem.Load() {
 				maxMem.Store(m)
 			}
 			select {
@@ -326,7 +328,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				}
 			}
 		}
-		mem := engine.MemoryBytes()
+		mem := memoryUsed(engine)
 		if mem > maxMem.Load() {
 			maxMem.Store(mem)
 		}
@@ -362,7 +364,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.LoadAfter = loadAverage()
 	rep.Timeline = win.points
 	rep.MoveAt = stream.MoveAt()
-	rep.Counters = engine.Stats().Counters
+	if m, err := engine.Metrics(); err == nil {
+		rep.Counters = m.Counters()
+	}
 	return rep.finish(sides, maxMem.Load()), nil
 }
 
@@ -407,14 +411,27 @@ func measure(ctx context.Context, e *regioncache.Engine, cfg Config, safePoint u
 	if err := e.WaitIdle(ctx); err != nil {
 		return nil, err
 	}
+	m, err := e.Metrics()
+	if err != nil {
+		return nil, err
+	}
 	sizes := make([]int64, cfg.Regions)
-	for _, rs := range e.Stats().Regions {
+	for _, rs := range m.Regions {
 		if rs.State != regioncache.Active {
 			return nil, fmt.Errorf("regioncache: measuring region sizes: region %s is %s", rs.Region, rs.State)
 		}
 		sizes[rs.Region.ID-1] = rs.MemoryBytes
 	}
 	return sizes, nil
+}
+
+// memoryUsed is the engine's accounted memory (0 once closed).
+func memoryUsed(e *regioncache.Engine) int64 {
+	m, err := e.Metrics()
+	if err != nil {
+		return 0
+	}
+	return m.Memory.Used
 }
 
 // loadAverage is the machine's 1-minute load average ("" where unknown).
