@@ -110,41 +110,96 @@ func ParseFile(path string) (*Log, error) {
 const MaxLineBytes = 1 << 20
 
 // ParseNamed reads and checks a whole event log, using name in errors. The
-// input is read a line at a time: memory holds the decoded ops (and each
-// op's line as written), never the whole input at once. Problems with the
-// content are returned as *ParseError; a failure to read r is returned
-// wrapped, as it belongs to no line.
+// input is read a line at a time (see Reader): memory holds the decoded ops
+// (and each op's line as written), never the whole input at once. Problems
+// with the content are returned as *ParseError; a failure to read r is
+// returned wrapped, as it belongs to no line.
 func ParseNamed(name string, r io.Reader) (*Log, error) {
-	p := &parser{
-		log:      &Log{Name: name, Ops: []Op{}},
-		held:     map[string]int{},
-		released: map[string]int{},
-		paused:   map[string]int{},
-		unpaused: map[string]int{},
+	rd := NewReader(name, r)
+	rd.p.keepComments = true
+	for {
+		op, err := rd.Next()
+		if err == io.EOF {
+			return rd.p.log, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		rd.p.log.Ops = append(rd.p.log.Ops, op)
 	}
-	lr := lineReader{r: bufio.NewReaderSize(r, 64<<10)}
-	for n := 1; ; n++ {
-		line, err := lr.next()
+}
+
+// Reader reads an event log one op at a time, with every check ParseNamed
+// makes, and keeps none of the ops: memory stays the same however long the
+// log. A replay that must not start on a malformed log reads it twice: once
+// to the end to check it, then again to run it.
+type Reader struct {
+	p   *parser
+	lr  lineReader
+	n   int   // lines read
+	err error // once Next has failed, it fails the same way
+}
+
+// NewReader returns a Reader of r, using name in errors.
+func NewReader(name string, r io.Reader) *Reader {
+	return &Reader{
+		p: &parser{
+			log:      &Log{Name: name, Ops: []Op{}},
+			held:     map[string]int{},
+			released: map[string]int{},
+			paused:   map[string]int{},
+			unpaused: map[string]int{},
+		},
+		lr: lineReader{r: bufio.NewReaderSize(r, 64<<10)},
+	}
+}
+
+// Next returns the next op; io.EOF after the last. Problems with the content
+// are *ParseError (FILE:LINE); a failure to read is returned wrapped.
+func (rd *Reader) Next() (Op, error) {
+	for rd.err == nil {
+		rd.n++
+		n := rd.n
+		line, err := rd.lr.next()
 		if errors.Is(err, errLineTooLong) {
-			return nil, &ParseError{File: name, Line: n, Msg: fmt.Sprintf("line is longer than %d bytes (1 MiB), the limit for one op", MaxLineBytes)}
+			rd.err = &ParseError{File: rd.p.log.Name, Line: n, Msg: fmt.Sprintf("line is longer than %d bytes (1 MiB), the limit for one op", MaxLineBytes)}
+			break
 		}
 		if err != nil && err != io.EOF {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			rd.err = fmt.Errorf("%s: %w", rd.p.log.Name, err)
+			break
 		}
 		if line == nil && err == io.EOF {
-			return p.log, nil
+			rd.err = io.EOF
+			break
 		}
 		if n == 1 {
 			// RFC 8259 lets a parser ignore a byte order mark; editors on Windows add one.
 			line = bytes.TrimPrefix(line, []byte("\uFEFF"))
 		}
-		if perr := p.line(n, line); perr != nil {
-			return nil, &ParseError{File: name, Line: n, Msg: perr.Error()}
+		op, isOp, perr := rd.p.line(n, line)
+		if perr != nil {
+			rd.err = &ParseError{File: rd.p.log.Name, Line: n, Msg: perr.Error()}
+			break
 		}
 		if err == io.EOF {
-			return p.log, nil
+			rd.err = io.EOF
+		}
+		if isOp {
+			rd.p.ops++
+			return op, nil
 		}
 	}
+	return Op{}, rd.err
+}
+
+// Log returns what the reader knows of the log so far, without its ops:
+// Name, Config (complete once the first op that is not config was read)
+// and the comments before the first op (all of them from ParseNamed).
+func (rd *Reader) Log() *Log {
+	l := *rd.p.log
+	l.Ops = nil
+	return &l
 }
 
 // parser carries what the checks need from earlier lines.
@@ -160,6 +215,10 @@ type parser struct {
 	// failpoint needs it paused: nothing else can ever be waiting there.
 	paused   map[string]int
 	unpaused map[string]int
+	// ops counts the ops read; keepComments keeps every comment, not only
+	// those before the first op (which LeadingComment needs).
+	ops          int
+	keepComments bool
 }
 
 var errLineTooLong = errors.New("line too long")
@@ -210,28 +269,30 @@ func (l *lineReader) check(line []byte, err error) ([]byte, error) {
 	return line, err
 }
 
-func (p *parser) line(n int, line []byte) error {
+// line checks line n; isOp says whether it is an op (else a comment or blank).
+func (p *parser) line(n int, line []byte) (op Op, isOp bool, err error) {
 	p.cur = n
 	if !utf8.Valid(line) {
-		return errors.New("line is not valid UTF-8")
+		return Op{}, false, errors.New("line is not valid UTF-8")
 	}
 	trimmed := strings.Trim(string(line), " \t\r")
 	switch {
 	case trimmed == "":
-		return nil
+		return Op{}, false, nil
 	case strings.HasPrefix(trimmed, "#"), strings.HasPrefix(trimmed, "//"):
-		text := strings.TrimPrefix(strings.TrimPrefix(trimmed, "#"), "//")
-		p.log.Comments = append(p.log.Comments, Comment{Line: n, Text: strings.TrimPrefix(text, " ")})
-		return nil
+		if p.keepComments || p.ops == 0 {
+			text := strings.TrimPrefix(strings.TrimPrefix(trimmed, "#"), "//")
+			p.log.Comments = append(p.log.Comments, Comment{Line: n, Text: strings.TrimPrefix(text, " ")})
+		}
+		return Op{}, false, nil
 	}
-	op, err := p.op(line)
+	op, err = p.op(line)
 	if err != nil {
-		return err
+		return Op{}, false, err
 	}
 	op.Line = n
 	op.Text = string(line)
-	p.log.Ops = append(p.log.Ops, op)
-	return nil
+	return op, true, nil
 }
 
 func (p *parser) op(line []byte) (Op, error) {

@@ -15,7 +15,7 @@ func TestPanicIsAFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &runner{log: log, rec: &recorder{notify: make(chan struct{}, 1)}}
+	r := &runner{src: &sliceSource{ops: log.Ops}, rec: &recorder{notify: make(chan struct{}, 1)}}
 	out := r.exec(context.Background(), log.Ops[0])
 	if !strings.HasPrefix(out.fail, "panic: ") {
 		t.Fatalf("outcome %+v, want a panic failure", out)

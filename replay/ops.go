@@ -251,7 +251,7 @@ func (r *runner) snapshot(p *eventlog.Snapshot) outcome {
 	out := outcome{asserts: p.Source != eventlog.AnySource, region: p.Region.ID}
 	s, err := r.eng.Snapshot(p.Region, p.Ts)
 	if err != nil {
-		r.failed[p.Name] = r.log.Ops[r.cur].Line
+		r.failed[p.Name] = r.curOp.Line
 		out.fail = err.Error()
 		return out
 	}

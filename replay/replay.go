@@ -15,6 +15,7 @@ package replay
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"runtime/debug"
 	"sort"
@@ -49,6 +50,9 @@ type Options struct {
 	// OnOpen, if set, is called with the engine once it is open, before
 	// the first op (demo serve mounts its debug endpoint there).
 	OnOpen func(*regioncache.Engine)
+	// NoOpRecords leaves Result.Ops empty: a long log's record of every op
+	// is as big as the log, and only a timeline needs it.
+	NoOpRecords bool
 	// BeforeClose, if set, is called after the last op with the engine
 	// still open; Run closes the engine once it returns (demo serve keeps
 	// the finished engine on show until it is interrupted).
@@ -222,20 +226,49 @@ func CheckSpeed(speed float64) error {
 // are in the Result, not the error. On ctx done the partial Result is
 // returned with ctx's error.
 func Run(ctx context.Context, log *eventlog.Log, opts Options) (*Result, error) {
+	return RunSource(ctx, log.Name, log.Config, &sliceSource{ops: log.Ops}, opts)
+}
+
+// Source gives a replay its ops in file order; Next returns io.EOF after
+// the last. An eventlog.Reader is one: a replay from it holds no more of the
+// log than the op that runs.
+type Source interface {
+	Next() (eventlog.Op, error)
+}
+
+type sliceSource struct {
+	ops []eventlog.Op
+	i   int
+}
+
+func (s *sliceSource) Next() (eventlog.Op, error) {
+	if s.i >= len(s.ops) {
+		return eventlog.Op{}, io.EOF
+	}
+	s.i++
+	return s.ops[s.i-1], nil
+}
+
+// RunSource is Run on a log read as it runs: name and cfg are the log's
+// (from a first, checking pass: eventlog.Reader.Log), src gives its ops.
+// An error from src stops the replay and is returned with the partial
+// Result, like ctx's.
+func RunSource(ctx context.Context, name string, cfg eventlog.Config, src Source, opts Options) (*Result, error) {
 	if opts.Speed != 0 {
 		if err := CheckSpeed(opts.Speed); err != nil {
 			return nil, fmt.Errorf("regioncache: replay: %w", err)
 		}
 	}
 	r := &runner{
-		log:    log,
+		src:    src,
 		opts:   opts,
-		res:    &Result{Name: log.Name, Failures: []Failure{}},
+		res:    &Result{Name: name, Failures: []Failure{}},
 		rec:    &recorder{notify: make(chan struct{}, 1)},
 		snaps:  map[string]*regioncache.Snapshot{},
 		failed: map[string]int{},
+		ids:    map[uint64]bool{},
 	}
-	eo, err := engineOptions(log.Config, opts)
+	eo, err := engineOptions(cfg, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -260,7 +293,7 @@ func Run(ctx context.Context, log *eventlog.Log, opts Options) (*Result, error) 
 // runner is one replay in progress. Everything in it belongs to the
 // goroutine running Run, except rec, which the engine feeds.
 type runner struct {
-	log  *eventlog.Log
+	src  Source
 	opts Options
 	eng  *regioncache.Engine
 	res  *Result
@@ -271,6 +304,8 @@ type runner struct {
 	prevAt, prevAtWall time.Time
 
 	cur         int                              // index of the op running or last run
+	curOp       eventlog.Op                      // and that op
+	ids         map[uint64]bool                  // region ids the ops named so far
 	unsupported map[string]bool                  // config settings the engine cannot take
 	named       []mvcc.Region                    // regions loaded, split or merged so far
 	snaps       map[string]*regioncache.Snapshot // held snapshots by name
@@ -284,8 +319,15 @@ type runner struct {
 func (r *runner) pacing() bool { return r.opts.Realtime || r.opts.Speed > 0 }
 
 func (r *runner) run(ctx context.Context) error {
-	for i, op := range r.log.Ops {
+	for i := 0; ; i++ {
 		if err := ctx.Err(); err != nil {
+			return err
+		}
+		op, err := r.src.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
 			return err
 		}
 		if op.HasAt && r.pacing() {
@@ -293,15 +335,18 @@ func (r *runner) run(ctx context.Context) error {
 				return err
 			}
 		}
-		r.cur = i
+		r.cur, r.curOp = i, op
+		for _, id := range regionIDs(op) {
+			r.ids[id] = true
+		}
 		r.name(op)
-		r.rec.setOp(i)
+		r.rec.setOp(i, op.Line, r.at(op))
 		if f := r.opts.Observer.OpStart; f != nil {
 			f(i, op)
 		}
 		rec := OpRecord{Index: i, Line: op.Line, Kind: op.Kind(), Summary: op.String(), At: r.at(op), Start: r.since()}
 		var out outcome
-		err := r.await(ctx, func() { out = r.exec(ctx, op) })
+		err = r.await(ctx, func() { out = r.exec(ctx, op) })
 		rec.End = r.since()
 		r.drain()
 		if err != nil {
@@ -327,12 +372,13 @@ func (r *runner) run(ctx context.Context) error {
 				f(fl)
 			}
 		}
-		r.res.Ops = append(r.res.Ops, rec)
+		if !r.opts.NoOpRecords {
+			r.res.Ops = append(r.res.Ops, rec)
+		}
 		if f := r.opts.Observer.OpDone; f != nil {
 			f(i, op, rec)
 		}
 	}
-	return nil
 }
 
 // pace waits until the gap between the previous "at" and at has passed
@@ -385,23 +431,16 @@ func (r *runner) at(op eventlog.Op) time.Time {
 	return time.Time{}
 }
 
-// event describes "now, during op i".
+// event describes "now, during op i", the op running or last run.
 func (r *runner) event(i int) Event {
-	return r.eventAt(i, time.Now())
-}
-
-func (r *runner) eventAt(i int, when time.Time) Event {
-	if i < 0 || i >= len(r.log.Ops) {
-		return Event{Op: i, Elapsed: when.Sub(r.start)}
-	}
-	op := r.log.Ops[i]
-	return Event{Op: i, Line: op.Line, At: r.at(op), Elapsed: when.Sub(r.start)}
+	return Event{Op: i, Line: r.curOp.Line, At: r.at(r.curOp), Elapsed: time.Since(r.start)}
 }
 
 // drain hands the transitions recorded so far to the result and the observer.
 func (r *runner) drain() {
 	for _, t := range r.rec.take() {
-		tr := Transition{Event: r.eventAt(t.op, t.when), Region: t.Region, From: t.From, To: t.To, Cause: t.Cause}
+		tr := Transition{Event: Event{Op: t.op, Line: t.line, At: t.at, Elapsed: t.when.Sub(r.start)},
+			Region: t.Region, From: t.From, To: t.To, Cause: t.Cause}
 		r.res.Transitions = append(r.res.Transitions, tr)
 		if f := r.opts.Observer.Transition; f != nil {
 			f(tr)
@@ -415,7 +454,7 @@ func (r *runner) finish() {
 	r.drain()
 	r.rec.stop()
 	ids := map[uint64]bool{}
-	for _, id := range regionIDs(r.log) {
+	for id := range r.ids {
 		ids[id] = true
 	}
 	for _, t := range r.res.Transitions {
@@ -474,42 +513,38 @@ func (r *runner) finish() {
 // running when it stopped.
 const abandonWait = 10 * time.Second
 
-// regionIDs lists every region id the log names, in first-mention order.
-func regionIDs(log *eventlog.Log) []uint64 {
+// regionIDs lists the region ids op names.
+func regionIDs(op eventlog.Op) []uint64 {
 	var ids []uint64
-	seen := map[uint64]bool{}
 	add := func(id uint64) {
-		if id != 0 && !seen[id] {
-			seen[id] = true
+		if id != 0 {
 			ids = append(ids, id)
 		}
 	}
-	for _, op := range log.Ops {
-		switch p := op.Payload.(type) {
-		case *eventlog.Load:
-			add(p.Region.ID)
-		case *eventlog.Evict:
-			add(p.Region.ID)
-		case *eventlog.Snapshot:
-			add(p.Region.ID)
-		case *eventlog.Split:
-			add(p.Region.ID)
-			for _, r := range p.Into {
-				add(r.ID)
-			}
-		case *eventlog.Merge:
-			for _, r := range p.Regions {
-				add(r.ID)
-			}
-			add(p.Into.ID)
-		case *eventlog.Wait:
-			if !p.Idle {
-				add(p.Region)
-			}
-		case *eventlog.Expect:
-			if p.Assert == eventlog.AssertState {
-				add(p.Region)
-			}
+	switch p := op.Payload.(type) {
+	case *eventlog.Load:
+		add(p.Region.ID)
+	case *eventlog.Evict:
+		add(p.Region.ID)
+	case *eventlog.Snapshot:
+		add(p.Region.ID)
+	case *eventlog.Split:
+		add(p.Region.ID)
+		for _, r := range p.Into {
+			add(r.ID)
+		}
+	case *eventlog.Merge:
+		for _, r := range p.Regions {
+			add(r.ID)
+		}
+		add(p.Into.ID)
+	case *eventlog.Wait:
+		if !p.Idle {
+			add(p.Region)
+		}
+	case *eventlog.Expect:
+		if p.Assert == eventlog.AssertState {
+			add(p.Region)
 		}
 	}
 	return ids
@@ -521,6 +556,8 @@ func regionIDs(log *eventlog.Log) []uint64 {
 type recorder struct {
 	mu      sync.Mutex
 	op      int
+	line    int
+	at      time.Time
 	stopped bool
 	buf     []recorded
 	notify  chan struct{}
@@ -529,6 +566,8 @@ type recorder struct {
 type recorded struct {
 	regioncache.Transition
 	op   int
+	line int
+	at   time.Time
 	when time.Time
 }
 
@@ -536,7 +575,7 @@ type recorded struct {
 func (c *recorder) add(t regioncache.Transition) {
 	c.mu.Lock()
 	if !c.stopped {
-		c.buf = append(c.buf, recorded{Transition: t, op: c.op, when: time.Now()})
+		c.buf = append(c.buf, recorded{Transition: t, op: c.op, line: c.line, at: c.at, when: time.Now()})
 	}
 	c.mu.Unlock()
 	select {
@@ -545,9 +584,9 @@ func (c *recorder) add(t regioncache.Transition) {
 	}
 }
 
-func (c *recorder) setOp(i int) {
+func (c *recorder) setOp(i, line int, at time.Time) {
 	c.mu.Lock()
-	c.op = i
+	c.op, c.line, c.at = i, line, at
 	c.mu.Unlock()
 }
 

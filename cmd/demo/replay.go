@@ -118,10 +118,42 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 // stdinName names standard input in messages (FILE:LINE).
 const stdinName = "<stdin>"
 
-// input is one log to replay.
+// input is one log to replay. It is read twice: once to the end by check,
+// so that a malformed log runs nothing, then again as it runs.
 type input struct {
-	name string // as the user named it, for FILE:LINE
-	log  *eventlog.Log
+	name  string // as the user named it, for FILE:LINE
+	open  func() (io.ReadCloser, error)
+	log   *eventlog.Log // what the check learnt: config, leading comments; no ops
+	ops   int
+	hasAt bool
+}
+
+// check reads the log to its end, checking every line.
+func (in *input) check(r io.Reader) error {
+	rd := eventlog.NewReader(in.name, r)
+	for {
+		op, err := rd.Next()
+		if err == io.EOF {
+			in.log = rd.Log()
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		in.ops++
+		in.hasAt = in.hasAt || op.HasAt
+	}
+}
+
+// inputError reports a log that cannot be used and returns exit 2.
+func inputError(stderr io.Writer, err error) int {
+	var perr *eventlog.ParseError
+	if errors.As(err, &perr) {
+		fmt.Fprintln(stderr, err) // FILE:LINE: what is wrong
+	} else {
+		fmt.Fprintf(stderr, "demo replay: %v\n", err)
+	}
+	return exitUsage
 }
 
 func runReplay(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -168,35 +200,52 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if err != nil {
 		return usage("%v", err)
 	}
-	// Read and check every file before anything runs.
+	// Read and check every file before anything runs; the replay reads it
+	// again as it runs, so that no log is ever held in memory whole.
 	inputs := make([]input, 0, len(files))
 	stdinUsed := false
 	for _, name := range files {
-		var log *eventlog.Log
+		in := input{name: name}
 		if name == "-" {
 			if stdinUsed {
 				return usage(`"-" (standard input) given twice`)
 			}
 			stdinUsed = true
-			log, err = eventlog.ParseNamed(stdinName, &cappedReader{r: stdin, left: stdinLimit})
+			in.name = stdinName
+			spool, err := os.CreateTemp("", "demo-stdin-*.jsonl")
+			if err != nil {
+				return usage("standard input: %v", err)
+			}
+			defer os.Remove(spool.Name())
+			err = in.check(io.TeeReader(&cappedReader{r: stdin, left: stdinLimit}, spool))
+			if cerr := spool.Close(); err == nil && cerr != nil {
+				err = fmt.Errorf("%s: %w", stdinName, cerr)
+			}
+			if errors.Is(err, errStdinTooLarge) {
+				return usage("%s: more than %s on standard input, the limit; give the log as a file instead", stdinName, eventlog.FormatSize(uint64(stdinLimit)))
+			}
+			if err != nil {
+				return inputError(stderr, err)
+			}
+			path := spool.Name()
+			in.open = func() (io.ReadCloser, error) { return os.Open(path) }
 		} else {
-			log, err = eventlog.ParseFile(name)
+			in.open = func() (io.ReadCloser, error) { return os.Open(name) }
+			rc, err := in.open()
+			if err != nil {
+				return usage("%v", err)
+			}
+			err = in.check(rc)
+			rc.Close()
+			if err != nil {
+				return inputError(stderr, err)
+			}
 		}
-		var perr *eventlog.ParseError
-		switch {
-		case errors.As(err, &perr):
-			fmt.Fprintln(stderr, err) // FILE:LINE: what is wrong
-			return exitUsage
-		case errors.Is(err, errStdinTooLarge):
-			return usage("%s: more than %s on standard input, the limit; give the log as a file instead", stdinName, eventlog.FormatSize(uint64(stdinLimit)))
-		case err != nil:
-			return usage("%v", err)
-		}
-		inputs = append(inputs, input{name: log.Name, log: log})
+		inputs = append(inputs, in)
 	}
 	if f.realtime || f.speed > 0 {
 		for _, in := range inputs {
-			if !hasAt(in.log) && len(in.log.Ops) > 0 {
+			if !in.hasAt && in.ops > 0 {
 				fmt.Fprintf(stderr, "demo replay: %s: no op has an \"at\" time, so --realtime has nothing to pace; it runs at full speed\n", in.name)
 			}
 		}
@@ -213,7 +262,7 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		defer timelineFile.Close()
 	}
 
-	opts := runOptions{flags: f, logger: logger}
+	opts := runOptions{flags: f, logger: logger, records: timelineWriter != nil}
 	results, code := replayAll(ctx, inputs, dataDirs, opts, stdout, stderr)
 	if timelineWriter != nil && len(results) > 0 {
 		err := timelineWriter(timelineFile, results...)
@@ -293,20 +342,12 @@ func expandDirs(files []string) ([]string, error) {
 	return out, nil
 }
 
-func hasAt(log *eventlog.Log) bool {
-	for _, op := range log.Ops {
-		if op.HasAt {
-			return true
-		}
-	}
-	return false
-}
-
 // runOptions are what replayAll needs besides the logs.
 type runOptions struct {
 	flags   replayFlags
 	logger  *zerolog.Logger
 	banner  string // printed before the first log (the bare demo's story)
+	records bool   // keep every op's record: the timeline draws them
 	details bool   // print counters and regions after each summary
 }
 
@@ -316,14 +357,14 @@ func replayAll(ctx context.Context, inputs []input, dirs []string, o runOptions,
 	f := o.flags
 	total := 0
 	for _, in := range inputs {
-		total += len(in.log.Ops)
+		total += in.ops
 	}
 	bar := newProgress(stdout, stderr, total, f.json)
 	var results []*replay.Result
 	code := exitOK
 	passed := 0
 	for i, in := range inputs {
-		p := &printer{w: stdout, file: in.name, verbose: f.verbose, quiet: f.quiet, clock: hasAt(in.log), progress: bar}
+		p := &printer{w: stdout, file: in.name, verbose: f.verbose, quiet: f.quiet, clock: in.hasAt, progress: bar}
 		obs := replay.Observer{}
 		if !f.json {
 			obs = p.observer()
@@ -343,17 +384,29 @@ func replayAll(ctx context.Context, inputs []input, dirs []string, o runOptions,
 			name := filepath.Base(in.name)
 			obs.OpDone = chain(obs.OpDone, func(int, eventlog.Op, replay.OpRecord) { bar.step(name) })
 		}
-		res, err := replay.Run(ctx, in.log, replay.Options{
+		rc, err := in.open()
+		if err != nil {
+			fmt.Fprintf(stderr, "demo replay: %v\n", err)
+			return results, exitUsage
+		}
+		res, err := replay.RunSource(ctx, in.name, in.log.Config, eventlog.NewReader(in.name, rc), replay.Options{
 			Realtime: f.realtime, Speed: f.speed, DataDir: dirs[i], Observer: obs, Logger: o.logger,
+			NoOpRecords: !o.records,
 		})
+		rc.Close()
 		p.flush()
 		if bar != nil {
 			bar.clear()
 		}
 		if err != nil {
 			if ctx.Err() != nil && res != nil {
-				fmt.Fprintf(stderr, "demo replay: %s: interrupted after %d of %d ops\n", in.name, res.Events, len(in.log.Ops))
+				fmt.Fprintf(stderr, "demo replay: %s: interrupted after %d of %d ops\n", in.name, res.Events, in.ops)
 				return append(results, res), exitFailed
+			}
+			var perr *eventlog.ParseError
+			if errors.As(err, &perr) {
+				fmt.Fprintf(stderr, "%v (the file changed after it was checked)\n", err)
+				return results, exitUsage
 			}
 			fmt.Fprintf(stderr, "demo replay: %s: %v\n", in.name, err)
 			return results, exitUsage
@@ -398,7 +451,7 @@ func chain(a, b func(int, eventlog.Op, replay.OpRecord)) func(int, eventlog.Op, 
 func describeRun(in input, dir string) string {
 	c := in.log.Config
 	var parts []string
-	parts = append(parts, fmt.Sprintf("%d ops", len(in.log.Ops)))
+	parts = append(parts, fmt.Sprintf("%d ops", in.ops))
 	if dir == "" {
 		parts = append(parts, "Pebble in memory")
 	} else {
@@ -474,20 +527,17 @@ func engineLogger(level string, w io.Writer) (*zerolog.Logger, error) {
 
 // runDefault is the bare `demo`: the seed incident, told in full.
 func runDefault(ctx context.Context, stdout, stderr io.Writer) int {
-	f, err := examples.FS.Open(examples.Default)
-	if err != nil {
-		fmt.Fprintf(stderr, "demo: %v\n", err)
-		return exitUsage
+	in := input{name: "examples/" + examples.Default, open: func() (io.ReadCloser, error) { return examples.FS.Open(examples.Default) }}
+	rc, err := in.open()
+	if err == nil {
+		err = in.check(rc)
+		rc.Close()
 	}
-	defer f.Close()
-	name := "examples/" + examples.Default
-	log, err := eventlog.ParseNamed(name, f)
 	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitUsage
+		return inputError(stderr, err)
 	}
-	o := runOptions{flags: replayFlags{verbose: true}, banner: log.LeadingComment() + "\n", details: true}
-	_, code := replayAll(ctx, []input{{name: name, log: log}}, []string{""}, o, stdout, stderr)
+	o := runOptions{flags: replayFlags{verbose: true}, banner: in.log.LeadingComment() + "\n", details: true}
+	_, code := replayAll(ctx, []input{in}, []string{""}, o, stdout, stderr)
 	fmt.Fprintln(stdout, "\nNext: demo replay --timeline run.html examples/ (every example, drawn into run.html), or demo --help.")
 	return code
 }
