@@ -144,7 +144,10 @@ type autoState struct {
 	// next round's plan.
 	queue []mvcc.Region
 	// inflight: auto loads started and not yet active or gone.
-	inflight map[uint64]bool
+	inflight map[uint64]mvcc.Region
+	// retried: regions whose auto load failed and was queued again in this
+	// round (once a round).
+	retried map[uint64]bool
 }
 
 func (st *supervisorState) autoPolicy() heat.Policy {
@@ -207,6 +210,7 @@ func (st *supervisorState) autoLoadEvict(c actor.Context) {
 	}
 	st.evictEntries(c, victims, string(evictreason.AutoEvict), nil)
 	a.queue = plan.Load
+	a.retried = nil
 	st.pumpAutoLoads(c)
 }
 
@@ -220,7 +224,7 @@ func (st *supervisorState) pumpAutoLoads(c actor.Context) {
 		return
 	}
 	if a.inflight == nil {
-		a.inflight = make(map[uint64]bool)
+		a.inflight = make(map[uint64]mvcc.Region)
 	}
 	budget := st.autoPolicy().Budget
 	for len(a.queue) > 0 {
@@ -251,7 +255,7 @@ func (st *supervisorState) pumpAutoLoads(c actor.Context) {
 			return
 		}
 		a.queue = a.queue[1:]
-		a.inflight[r.ID] = true
+		a.inflight[r.ID] = r
 		st.d.Counters.Add("loads_requested", 1)
 		st.board.Begin(1) // in flight until answered, like a merged region's reload
 		st.load(c, &messages.LoadRegion{Region: r, Reply: messages.NewReply[messages.Outcome](), Done: func() { st.board.Done(1) }})
@@ -265,8 +269,18 @@ func (st *supervisorState) autoLoadSettled(c actor.Context, id uint64, to lifecy
 	if !st.d.Auto.Enabled {
 		return
 	}
-	if _, ok := a.inflight[id]; ok {
-		delete(a.inflight, id)
+	r, wasAuto := a.inflight[id]
+	delete(a.inflight, id)
+	if wasAuto && to == lifecycle.Absent && !a.retried[id] && st.byID[id] == nil {
+		// The load failed (memory above the stop-load threshold when its
+		// copy started, or capacity reached while copying: the estimate
+		// was short). Try once more as soon as memory allows rather than
+		// a round later.
+		if a.retried == nil {
+			a.retried = make(map[uint64]bool)
+		}
+		a.retried[id] = true
+		a.queue = append([]mvcc.Region{r}, a.queue...)
 	}
 	if to == lifecycle.Active {
 		if e := st.byID[id]; e != nil && e.handle != nil {

@@ -52,6 +52,8 @@ func runWorkload(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 	readers := fs.Int("readers", 0, fmt.Sprintf("reader goroutines per side (default %d)", d.Readers))
 	seed := fs.Uint64("seed", 0, "seed of the stream (default 1)")
 	interval := fs.Duration("interval", 0, fmt.Sprintf("auto load/evict interval (default %s; quick %s)", d.Interval, workload.Quick().Interval))
+	evictPct := fs.Int("evict-percent", 0, fmt.Sprintf("the engine's evict threshold, %% of capacity (default %d)", d.EvictPercent))
+	stopPct := fs.Int("stop-load-percent", 0, fmt.Sprintf("the engine's stop-load threshold, %% of capacity (default %d)", d.StopLoadPercent))
 	dir := fs.String("dir", "", "directory for the two Pebble databases (default: a temporary one, removed)")
 	rest, code, done := parseFlags(fs, workloadUsage, args, stdout, stderr, nil)
 	if done {
@@ -71,7 +73,8 @@ func runWorkload(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 		return exitUsage
 	}
 	cfg := workload.Config{Quick: *quick, Regions: *regions, KeysPerRegion: *keys, Versions: *versions,
-		DeleteShare: *deletes, Skew: *skew, Mix: m, Ops: *ops, Chunk: *chunk, Readers: *readers, Seed: *seed, Interval: *interval, Dir: *dir}
+		DeleteShare: *deletes, Skew: *skew, Mix: m, Ops: *ops, Chunk: *chunk, Readers: *readers, Seed: *seed, Interval: *interval, Dir: *dir,
+		EvictPercent: *evictPct, StopLoadPercent: *stopPct}
 	if !*asJSON {
 		cfg.Progress = stderr
 	}

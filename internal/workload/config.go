@@ -37,7 +37,8 @@ type Config struct {
 	Interval         time.Duration
 	MaxLoadsPerRound int
 	// SafePointLag: the cache's safe point follows the read timestamp at
-	// this distance (in writes), advanced when it falls twice as far behind.
+	// this distance (in writes), advanced when it falls 1.5 times as far
+	// behind.
 	SafePointLag uint64
 	// Warmup is the share of the first phase not counted in the hit ratio
 	// after warm-up (and in the first phase's ratio to the static choice).
@@ -61,7 +62,7 @@ func Default() Config {
 	return Config{
 		Regions: 256, KeysPerRegion: 400, Versions: 50, DeleteShare: 0.1, ValueSize: 64,
 		Skew: 0.99, Mix: Mix{Scan: 70, Get: 25, Write: 5}, ScanLength: 10,
-		Ops: 2_000_000, Chunk: 2000, Readers: 4, Seed: 1,
+		Ops: 1_000_000, Chunk: 1000, Readers: 4, Seed: 1,
 		Coverage: 0.995, CapacityFactor: 1.1, EvictPercent: 97, StopLoadPercent: 95,
 		Interval: time.Second, SafePointLag: 2000, Warmup: 0.2, SampleEvery: 8,
 	}

@@ -281,7 +281,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		phase := stream.PhaseOf(pos)
 		counted := pos >= warmupEnd
 		var newSP uint64
-		if readTs > cfg.SafePointLag && readTs-cfg.SafePointLag > safePoint+cfg.SafePointLag {
+		if readTs > cfg.SafePointLag && readTs-cfg.SafePointLag > safePoint+cfg.SafePointLag/2 {
 			newSP = readTs - cfg.SafePointLag
 			safePoint = newSP
 		}
