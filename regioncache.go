@@ -89,6 +89,10 @@ const (
 	TooOldRead      = dataplane.TooOldRead
 )
 
+// RegionMismatchError is ErrRegionMismatch with the descriptor given and the
+// one the engine holds.
+type RegionMismatchError = mvcc.MismatchError
+
 // Transition is one region state change, as reported to Options.OnTransition.
 type Transition = actors.Transition
 
@@ -201,6 +205,10 @@ var (
 	ErrInvalidTimestamp = errors.New("regioncache: timestamp must be positive")
 	// ErrInvalidOptions: Open was given settings that cannot work.
 	ErrInvalidOptions = errors.New("regioncache: invalid options")
+	// ErrRegionMismatch: a descriptor has the id and version of a region
+	// the engine holds but another range; the call changed nothing. See
+	// *RegionMismatchError.
+	ErrRegionMismatch = mvcc.ErrRegionMismatch
 )
 
 // LoadRejectedError says why a load was refused. It matches ErrLoadRejected.

@@ -178,8 +178,8 @@ func (b *Board) IsDuplicateLoad(r mvcc.Region) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s, ok := b.regions[r.ID]
-	if !ok || s.Region.Version != r.Version {
-		return false
+	if !ok || s.Region.Version != r.Version || !s.Region.SameRange(r) {
+		return false // a contradicting range is for the supervisor to refuse
 	}
 	return s.State == lifecycle.Pending || s.State == lifecycle.Loading || s.State == lifecycle.Active
 }

@@ -19,6 +19,10 @@ import (
 // leaves the children absent.
 func (st *supervisorState) split(c actor.Context, req *messages.SplitRegion) {
 	src := req.Source
+	if err := st.mismatch(src); err != nil {
+		req.Reply <- err
+		return
+	}
 	if seen := st.seen[src.ID]; src.Version < seen {
 		st.d.Log.Info().Uint64("region", src.ID).Uint64("version", src.Version).Uint64("seen", seen).Msg("stale split ignored")
 		req.Reply <- nil
@@ -154,6 +158,12 @@ func (st *supervisorState) familyCopyDone(c actor.Context, f *messages.FamilyCop
 // loaded again once their memory is released, unless it changes first.
 func (st *supervisorState) merge(c actor.Context, req *messages.MergeRegions) {
 	into := req.Into
+	for _, s := range append([]mvcc.Region{into}, req.Sources...) {
+		if err := st.mismatch(s); err != nil {
+			req.Reply <- err
+			return
+		}
+	}
 	if seen := st.seen[into.ID]; into.Version < seen {
 		st.d.Log.Info().Uint64("region", into.ID).Uint64("version", into.Version).Msg("stale merge ignored")
 		req.Reply <- nil

@@ -309,8 +309,21 @@ func (st *supervisorState) reject(req *messages.LoadRegion, reason lifecycle.Rej
 	st.answer(req, messages.Outcome{Outcome: lifecycle.Rejected, Reject: reason, Why: why, Conflict: conflict})
 }
 
+// mismatch refuses a descriptor that has the id and version of a held
+// region but another range (nil when it does not).
+func (st *supervisorState) mismatch(r mvcc.Region) error {
+	if e := st.byID[r.ID]; e != nil && e.region.Version == r.Version && !e.region.SameRange(r) {
+		return &mvcc.MismatchError{Given: r.Clone(), Held: e.region.Clone()}
+	}
+	return nil
+}
+
 func (st *supervisorState) load(c actor.Context, req *messages.LoadRegion) {
 	r := req.Region
+	if err := st.mismatch(r); err != nil {
+		st.answer(req, messages.Outcome{Err: err})
+		return
+	}
 	if seen := st.seen[r.ID]; r.Version < seen {
 		st.reject(req, lifecycle.RejectStale, fmt.Sprintf("version %d is older than version %d already seen", r.Version, seen), nil)
 		return
@@ -405,6 +418,13 @@ func (st *supervisorState) evictEntries(c actor.Context, targets []*entry, reaso
 }
 
 func (st *supervisorState) evict(c actor.Context, req *messages.EvictRegion) {
+	if err := st.mismatch(req.Region); err != nil {
+		req.Reply <- messages.EvictOutcome{Err: err}
+		if req.Done != nil {
+			req.Done()
+		}
+		return
+	}
 	// Evicting is always safe, so even a stale descriptor evicts whatever
 	// overlaps its range.
 	st.invalidateMerges(req.Region)
@@ -427,6 +447,10 @@ func (st *supervisorState) evict(c actor.Context, req *messages.EvictRegion) {
 }
 
 func (st *supervisorState) acquireSnapshot(c actor.Context, req *messages.AcquireSnapshot) {
+	if err := st.mismatch(req.Region); err != nil {
+		req.Reply <- messages.SnapshotGranted{Err: err}
+		return
+	}
 	e := st.byID[req.Region.ID]
 	if e == nil || e.state != lifecycle.Active {
 		req.Reply <- messages.SnapshotGranted{Reason: lifecycle.RejectNotActive}

@@ -33,6 +33,28 @@ func (r Region) Validate() error {
 	return nil
 }
 
+// SameRange reports whether o covers exactly r's range.
+func (r Region) SameRange(o Region) bool {
+	return bytes.Equal(r.Start, o.Start) && bytes.Equal(r.End, o.End)
+}
+
+// ErrRegionMismatch reports a descriptor with the id and version of a
+// region the engine holds but another range: the host contradicts itself,
+// and the engine refuses the call, changing nothing.
+var ErrRegionMismatch = errors.New("regioncache: region descriptor contradicts the held region")
+
+// MismatchError is ErrRegionMismatch with the two descriptors.
+type MismatchError struct {
+	Given, Held Region
+}
+
+func (e *MismatchError) Error() string {
+	return fmt.Sprintf("%s: given %s, held %s (same id and version, another range)", ErrRegionMismatch, e.Given, e.Held)
+}
+
+// Is makes errors.Is(err, ErrRegionMismatch) true.
+func (e *MismatchError) Is(target error) bool { return target == ErrRegionMismatch }
+
 // Contains reports whether key lies in the region's range.
 func (r Region) Contains(key []byte) bool {
 	return bytes.Compare(key, r.Start) >= 0 && (len(r.End) == 0 || bytes.Compare(key, r.End) < 0)
