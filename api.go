@@ -429,7 +429,12 @@ func validateMerge(sources []Region, into Region) error {
 		return fmt.Errorf("%w: a merge needs at least two sources", ErrInvalidMerge)
 	}
 	keeps := false
+	ids := map[uint64]bool{}
 	for _, r := range sources {
+		if ids[r.ID] {
+			return fmt.Errorf("%w: source id %d twice", ErrInvalidMerge, r.ID)
+		}
+		ids[r.ID] = true
 		if r.Version >= into.Version {
 			return fmt.Errorf("%w: %s is not older than the merged region", ErrInvalidMerge, r)
 		}

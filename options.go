@@ -1,7 +1,30 @@
 package regioncache
 
 import (
+	"errors"
 	"fmt"
+	"time"
+
+	"github.com/regioncache/regioncache/internal/validate"
+)
+
+// The ranges Open accepts (zero always means the default). A setting
+// outside them cannot work: Open refuses it with ErrInvalidOptions and the
+// range in the message.
+const (
+	// MaxLoaders: loaders copy CPU-bound, one actor each; past a few per
+	// core they only compete (100,000,000 made a load hang).
+	MaxLoaders = 256
+	// MaxCapacity is 1 PiB, so that no sum of reservations can overflow.
+	MaxCapacity = 1 << 50
+	// MinAutoInterval and MaxAutoInterval bound AutoLoadEvict.Interval.
+	MinAutoInterval = 10 * time.Millisecond
+	MaxAutoInterval = 7 * 24 * time.Hour
+	// MaxAmplificationThreshold bounds AutoLoadEvict.AmplificationThreshold
+	// (at least 1: a read steps over at least the version it returns).
+	MaxAmplificationThreshold = 1e9
+	// MaxLoadsPerRoundLimit bounds AutoLoadEvict.MaxLoadsPerRound.
+	MaxLoadsPerRoundLimit = 1 << 20
 )
 
 // Validate reports whether Open would accept o, with the reason when not
@@ -11,11 +34,11 @@ func (o Options) Validate() error { return o.ensureDefaults() }
 // ensureDefaults fills in every unset field with its default and checks
 // the result; Open runs it on its copy of the options.
 func (o *Options) ensureDefaults() error {
-	if o.Loaders < 0 {
-		return fmt.Errorf("%w: loaders must be positive, got %d", ErrInvalidOptions, o.Loaders)
-	}
 	if o.Loaders == 0 {
 		o.Loaders = DefaultLoaders
+	}
+	if err := validate.Int("loaders", o.Loaders, 1, MaxLoaders); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidOptions, err)
 	}
 	if !o.Durability.valid() {
 		return fmt.Errorf("%w: durability %s: want DurabilitySync or DurabilityNoSync", ErrInvalidOptions, o.Durability)
@@ -27,9 +50,6 @@ func (o *Options) ensureDefaults() error {
 		return err
 	}
 	if a := &o.AutoLoadEvict; a.Enabled {
-		if a.Interval < 0 || a.AmplificationThreshold < 0 || a.MaxLoadsPerRound < 0 {
-			return fmt.Errorf("%w: automatic load/evict settings must not be negative", ErrInvalidOptions)
-		}
 		if a.Interval == 0 {
 			a.Interval = DefaultAutoInterval
 		}
@@ -38,6 +58,16 @@ func (o *Options) ensureDefaults() error {
 		}
 		if a.MaxLoadsPerRound == 0 {
 			a.MaxLoadsPerRound = DefaultMaxLoadsPerRound
+		}
+		var interval error
+		if a.Interval < MinAutoInterval || a.Interval > MaxAutoInterval {
+			interval = fmt.Errorf("automatic load/evict interval %s is out of range [%s, %s]", a.Interval, MinAutoInterval, MaxAutoInterval)
+		}
+		if err := errors.Join(interval,
+			validate.Float("amplification threshold", a.AmplificationThreshold, 1, MaxAmplificationThreshold),
+			validate.Int("max loads per round", a.MaxLoadsPerRound, 1, MaxLoadsPerRoundLimit),
+		); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidOptions, err)
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package regioncache_test
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -58,12 +59,24 @@ func TestValidate(t *testing.T) {
 		want string // "" valid
 	}{
 		{"zero", regioncache.Options{}, ""},
-		{"negative loaders", regioncache.Options{Loaders: -1}, "loaders must be positive, got -1"},
+		{"negative loaders", regioncache.Options{Loaders: -1}, "loaders -1 is out of range [1, 256]"},
+		{"absurd loaders", regioncache.Options{Loaders: 100_000_000}, "loaders 100000000 is out of range [1, 256]"},
+		{"absurd capacity", regioncache.Options{Capacity: 1 << 62}, "capacity 4611686018427387904 is out of range [1, 1125899906842624]"},
+		{"NaN amplification", regioncache.Options{AutoLoadEvict: regioncache.AutoLoadEvict{Enabled: true, AmplificationThreshold: math.NaN()}},
+			"amplification threshold NaN is not a finite number; want one in [1, 1e+09]"},
+		{"infinite amplification", regioncache.Options{AutoLoadEvict: regioncache.AutoLoadEvict{Enabled: true, AmplificationThreshold: math.Inf(1)}},
+			"amplification threshold +Inf is not a finite number"},
+		{"tiny amplification", regioncache.Options{AutoLoadEvict: regioncache.AutoLoadEvict{Enabled: true, AmplificationThreshold: 1e-300}},
+			"amplification threshold 1e-300 is out of range [1, 1e+09]"},
+		{"busy interval", regioncache.Options{AutoLoadEvict: regioncache.AutoLoadEvict{Enabled: true, Interval: time.Nanosecond}},
+			"interval 1ns is out of range [10ms, 168h0m0s]"},
+		{"absurd loads per round", regioncache.Options{AutoLoadEvict: regioncache.AutoLoadEvict{Enabled: true, MaxLoadsPerRound: 1 << 30}},
+			"max loads per round 1073741824 is out of range [1, 1048576]"},
 		{"negative capacity", regioncache.Options{Capacity: -1}, "memory limits must not be negative"},
 		{"evict above capacity", regioncache.Options{Capacity: 100, EvictThreshold: 200}, "evict threshold 200 is above capacity 100"},
 		{"stop above capacity", regioncache.Options{Capacity: 100, EvictThreshold: 100, StopLoadThreshold: 101}, "stop-load threshold 101 is above capacity 100"},
 		{"stop above evict", regioncache.Options{Capacity: 100, EvictThreshold: 50, StopLoadThreshold: 60}, "stop-load threshold 60 is above evict threshold 50"},
-		{"negative auto", regioncache.Options{AutoLoadEvict: regioncache.AutoLoadEvict{Enabled: true, Interval: -time.Second}}, "must not be negative"},
+		{"negative auto", regioncache.Options{AutoLoadEvict: regioncache.AutoLoadEvict{Enabled: true, Interval: -time.Second}}, "interval -1s is out of range"},
 		{"negative auto off", regioncache.Options{AutoLoadEvict: regioncache.AutoLoadEvict{Interval: -time.Second}}, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {

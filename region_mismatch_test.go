@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/regioncache/regioncache"
+	"github.com/regioncache/regioncache/internal/testutil"
 )
 
 // TestContradictingDescriptorsAreRefused is issue 11 point 3: the engine
@@ -36,7 +37,7 @@ func TestContradictingDescriptorsAreRefused(t *testing.T) {
 			}
 			return err
 		}},
-		{"evict", func(e *regioncache.Engine) error { _, err := e.Evict(wrong, "manual"); return err }},
+		{"evict", func(e *regioncache.Engine) error { _, err := e.Evict(wrong, regioncache.EvictManual); return err }},
 		{"merge", func(e *regioncache.Engine) error {
 			return e.Merge([]regioncache.Region{wrong, {ID: 3, Version: 1, Start: []byte("z")}},
 				regioncache.Region{ID: 1, Version: 2, Start: []byte("a")})
@@ -58,10 +59,10 @@ func TestContradictingDescriptorsAreRefused(t *testing.T) {
 			if _, err := e.Load(held); err != nil {
 				t.Fatal(err)
 			}
-			if err := e.WaitRegionState(ctx, 1, regioncache.Active); err != nil {
+			if err := testutil.Hooks(e).WaitRegionState(ctx, 1, regioncache.Active); err != nil {
 				t.Fatal(err)
 			}
-			before := e.Stats()
+			before := testutil.Metrics(t, e)
 
 			err = c.call(e)
 			var mismatch *regioncache.RegionMismatchError
@@ -74,9 +75,9 @@ func TestContradictingDescriptorsAreRefused(t *testing.T) {
 			if err := e.WaitIdle(ctx); err != nil {
 				t.Fatal(err)
 			}
-			after := e.Stats()
+			after := testutil.Metrics(t, e)
 			if len(after.Regions) != 1 || after.Regions[0].State != regioncache.Active ||
-				string(after.Regions[0].Region.End) != "m" || after.MemoryBytes != before.MemoryBytes {
+				string(after.Regions[0].Region.End) != "m" || after.Memory.Used != before.Memory.Used {
 				t.Fatalf("changed: before %+v, after %+v", before.Regions, after.Regions)
 			}
 			for _, k := range []string{"b", "n", "q"} {
@@ -86,5 +87,34 @@ func TestContradictingDescriptorsAreRefused(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestMergeRefusesDuplicateSources is issue 11 point 7: a merge naming a
+// source id twice (here with two ranges) was accepted.
+func TestMergeRefusesDuplicateSources(t *testing.T) {
+	e, err := regioncache.Open(regioncache.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for _, c := range []struct {
+		name    string
+		sources []regioncache.Region
+	}{
+		{"same id, two ranges", []regioncache.Region{
+			{ID: 1, Version: 1, Start: []byte("a"), End: []byte("m")},
+			{ID: 1, Version: 1, Start: []byte("m"), End: []byte("z")},
+		}},
+		{"same source twice", []regioncache.Region{
+			{ID: 1, Version: 1, Start: []byte("a"), End: []byte("m")},
+			{ID: 1, Version: 1, Start: []byte("a"), End: []byte("m")},
+			{ID: 2, Version: 1, Start: []byte("m"), End: []byte("z")},
+		}},
+	} {
+		err := e.Merge(c.sources, regioncache.Region{ID: 1, Version: 2, Start: []byte("a"), End: []byte("z")})
+		if !errors.Is(err, regioncache.ErrInvalidMerge) {
+			t.Errorf("%s: %v, want ErrInvalidMerge", c.name, err)
+		}
 	}
 }

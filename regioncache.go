@@ -44,6 +44,7 @@ import (
 	"github.com/regioncache/regioncache/internal/lifecycle"
 	"github.com/regioncache/regioncache/internal/metrics"
 	"github.com/regioncache/regioncache/internal/mvcc"
+	"github.com/regioncache/regioncache/internal/validate"
 	"github.com/regioncache/regioncache/messages"
 	"github.com/regioncache/regioncache/regionactor"
 )
@@ -319,6 +320,9 @@ func (o *Options) ensureMemoryDefaults() error {
 	}
 	if o.Capacity == 0 {
 		o.Capacity = DefaultCapacity
+	}
+	if err := validate.Int("capacity", o.Capacity, 1, MaxCapacity); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidOptions, err)
 	}
 	if o.EvictThreshold == 0 {
 		o.EvictThreshold = o.Capacity / 100 * DefaultEvictThresholdPercent
