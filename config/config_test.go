@@ -86,7 +86,7 @@ func TestErrors(t *testing.T) {
 		{"bad-syntax.toml", []string{"line 1"}},
 		{"trailing.json", []string{"unexpected data after the JSON object"}},
 		{"invalid-thresholds.toml", []string{"invalid options", "stop-load threshold 62914560 is above evict threshold 52428800"}},
-		{"negative-loaders.json", []string{"loaders must be positive, got -1"}},
+		{"negative-loaders.json", []string{"loaders -1 is out of range [1, 256]"}},
 		{"bad-log-level.toml", []string{`log_level "loud"`, "off, error, warn"}},
 		{"options.yaml", []string{`unknown format ".yaml"`, ".json or .toml"}},
 		{"missing.toml", []string{"missing.toml", "no such file"}},
