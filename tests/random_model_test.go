@@ -28,7 +28,7 @@ import (
 //	go test ./tests -run TestRandomLogs                 # the CI seeds
 //	go test ./tests -run TestRandomLogs -seed=1234      # one seed again
 //	go test ./tests -run TestRandomLogs -seeds=500 -steps=400
-//	go test ./tests -run Soak -soak=10m -v              # random seeds for 10 minutes
+//	go test ./tests -run Soak -soak=10m -timeout=15m -v # random seeds for 10 minutes
 var (
 	flagSeed     = flag.Uint64("seed", 0, "run only this generator seed (TestRandomLogs); the concurrency tests use it as their seed")
 	flagSeeds    = flag.Int("seeds", 0, "how many seeds TestRandomLogs runs (default: 40, 10 under -short)")

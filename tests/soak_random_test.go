@@ -22,7 +22,10 @@ var flagSoak = flag.Duration("soak", 0, "run TestSoak for this long (e.g. -soak=
 // on after one, and fails at the end. Run it without -race for coverage,
 // with -race for the detector:
 //
-//	go test ./tests -run Soak -soak=10m -count=1 -v
+//	go test ./tests -run Soak -soak=10m -timeout=15m -count=1 -v
+//
+// (-timeout: go test stops a test binary after 10 minutes by default, and
+// the soak finishes the program it is running when its time is up.)
 //
 // (Without -v, go test prints nothing for a passing test: the summary is
 // also written to $TMPDIR/regioncache-soak-summary.txt.)
