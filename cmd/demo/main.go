@@ -119,13 +119,21 @@ func mainUsage() string {
 by region, what happened and why.
 
 Usage:
-  demo                           replay the bundled seed incident
 `)
+	type row struct{ syn, what string }
+	rows := []row{{"", "replay the bundled seed incident"}}
 	for _, c := range sortedCommands() {
 		syn, what, _ := strings.Cut(c.synopsis, "\t")
-		fmt.Fprintf(&b, "  demo %-26s %s\n", syn, what)
+		rows = append(rows, row{syn, what})
 	}
-	fmt.Fprintf(&b, "  demo %-26s %s\n", "help ["+strings.Join(commandNames(), "|")+"]", "explain a command")
+	rows = append(rows, row{"help [" + strings.Join(commandNames(), "|") + "]", "explain a command"})
+	width := 0
+	for _, r := range rows {
+		width = max(width, len(r.syn))
+	}
+	for _, r := range rows {
+		fmt.Fprintf(&b, "  %s\n", strings.TrimRight(fmt.Sprintf("%-*s  %s", width+len("demo "), strings.TrimSpace("demo "+r.syn), r.what), " "))
+	}
 	b.WriteString(mainUsageTail)
 	return b.String()
 }

@@ -39,12 +39,11 @@ func demoProcess(t *testing.T, stdin string, args ...string) (code int, stdout, 
 }
 
 func TestHelpGoesToStdoutOnce(t *testing.T) {
-	for _, args := range [][]string{
-		{"--help"}, {"-h"}, {"help"},
-		{"replay", "--help"}, {"replay", "-h"}, {"help", "replay"},
-		{"bench", "--help"}, {"help", "bench"},
-		{"serve", "--help"}, {"help", "serve"},
-	} {
+	cases := [][]string{{"--help"}, {"-h"}, {"help"}, {"replay", "-h"}}
+	for _, name := range commandNames() {
+		cases = append(cases, []string{name, "--help"}, []string{"help", name})
+	}
+	for _, args := range cases {
 		code, out, errOut, _ := demoProcess(t, "", args...)
 		if code != exitOK || strings.Count(out, "Usage") != 1 || errOut != "" {
 			t.Errorf("demo %s: exit %d, %d usages on stdout, stderr %q; want exit 0, the usage once on stdout, nothing on stderr",
