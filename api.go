@@ -14,27 +14,56 @@ import (
 	"github.com/regioncache/regioncache/messages"
 )
 
-// Batch is a set of versions written atomically.
+// Batch is a set of versions written atomically. The zero value is an
+// empty batch; so is a nil *Batch, whose Put and Delete return a new batch.
 type Batch struct {
 	muts       []mvcc.Mutation
 	durability Durability
+	size       int64 // upper bound of the bytes Pebble's batch will take
+}
+
+// MaxBatchBytes bounds a batch's size: its keys counted twice (their
+// encoding may grow them) plus its values plus 32 bytes a version. Pebble
+// refuses batches of 4 GiB and more; Write refuses one over this bound with
+// ErrBatchTooLarge before anything is written.
+const MaxBatchBytes = 4<<30 - 64<<20
+
+// batchLimit is MaxBatchBytes; tests lower it.
+var batchLimit int64 = MaxBatchBytes
+
+// ErrBatchTooLarge: a batch over MaxBatchBytes; split it.
+var ErrBatchTooLarge = errors.New("regioncache: batch too large")
+
+// ErrNilBatch: Write was given no batch.
+var ErrNilBatch = errors.New("regioncache: Write of a nil *Batch")
+
+func (b *Batch) add(m mvcc.Mutation) *Batch {
+	if b == nil {
+		b = new(Batch)
+	}
+	b.muts = append(b.muts, m)
+	b.size += 2*int64(len(m.Key)) + int64(len(m.Value)) + 32
+	return b
 }
 
 // Put adds a version of key at ts with value.
 func (b *Batch) Put(key []byte, ts uint64, value []byte) *Batch {
-	b.muts = append(b.muts, mvcc.Mutation{Key: bytes.Clone(key), Ts: ts, Value: bytes.Clone(value)})
-	return b
+	return b.add(mvcc.Mutation{Key: bytes.Clone(key), Ts: ts, Value: bytes.Clone(value)})
 }
 
 // Delete adds a delete marker of key at ts: reads at or above ts do not see
 // older versions.
 func (b *Batch) Delete(key []byte, ts uint64) *Batch {
-	b.muts = append(b.muts, mvcc.Mutation{Key: bytes.Clone(key), Ts: ts, Tombstone: true})
-	return b
+	return b.add(mvcc.Mutation{Key: bytes.Clone(key), Ts: ts, Tombstone: true})
 }
 
 // Len is the number of versions in the batch.
-func (b *Batch) Len() int { return len(b.muts) }
+func (b *Batch) Len() int {
+	if b == nil {
+		return 0
+	}
+	return len(b.muts)
+}
 
 // Write commits the batch to the disk engine, then applies it to every
 // region that is loading or active. When it returns, every read sees it,
@@ -47,6 +76,12 @@ func (e *Engine) Write(b *Batch) error {
 		return err
 	}
 	defer exit()
+	if b == nil {
+		return ErrNilBatch
+	}
+	if b.size > batchLimit {
+		return fmt.Errorf("%w: %d versions, about %d bytes, over MaxBatchBytes (%d)", ErrBatchTooLarge, len(b.muts), b.size, batchLimit)
+	}
 	for _, m := range b.muts {
 		if m.Ts == 0 {
 			return fmt.Errorf("%w: key %s", ErrInvalidTimestamp, mvcc.FormatKey(m.Key))

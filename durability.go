@@ -63,6 +63,9 @@ func ParseDurability(s string) (Durability, error) {
 // SetDurability makes this batch's Write wait for stable storage or not,
 // whatever Options.Durability says; DurabilityDefault follows it again.
 func (b *Batch) SetDurability(d Durability) *Batch {
+	if b == nil {
+		b = new(Batch)
+	}
 	b.durability = d
 	return b
 }

@@ -204,6 +204,9 @@ var (
 	ErrInvalidRegion = mvcc.ErrInvalidRegion
 	// ErrInvalidTimestamp: timestamps must be positive.
 	ErrInvalidTimestamp = errors.New("regioncache: timestamp must be positive")
+	// ErrLocked: Open's directory is in use by another engine (another
+	// process, or one of this process not closed).
+	ErrLocked = diskengine.ErrLocked
 	// ErrInvalidOptions: Open was given settings that cannot work.
 	ErrInvalidOptions = errors.New("regioncache: invalid options")
 	// ErrRegionMismatch: a descriptor has the id and version of a region

@@ -554,6 +554,20 @@ func (st *supervisorState) emit(t Transition) {
 	st.d.Log.Info().Uint64("region", t.Region.ID).Uint64("version", t.Region.Version).Uint64("gen", t.Gen).
 		Str("from", t.From.String()).Str("to", t.To.String()).Str("cause", t.Cause).Msg("region state changed")
 	if st.d.OnTransition != nil {
-		st.d.OnTransition(t)
+		st.callOnTransition(t)
 	}
+}
+
+// callOnTransition calls the host's callback. A panic in it is the host's
+// bug, not the engine's: it is logged and the transition goes on, since a
+// panic here would restart the supervisor and lose the range index (and
+// leave the request that caused the transition without an answer).
+func (st *supervisorState) callOnTransition(t Transition) {
+	defer func() {
+		if p := recover(); p != nil {
+			st.d.Log.Error().Uint64("region", t.Region.ID).Str("from", t.From.String()).Str("to", t.To.String()).
+				Str("panic", fmt.Sprint(p)).Msg("Options.OnTransition panicked; the engine goes on")
+		}
+	}()
+	st.d.OnTransition(t)
 }

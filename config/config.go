@@ -75,16 +75,64 @@ func Load(path string) (regioncache.Options, error) {
 	case ".toml":
 		f, err = readTOML(path)
 	default:
-		return regioncache.Options{}, fmt.Errorf("config: %s: unknown format %q: want .json or .toml", path, ext)
+		return regioncache.Options{}, fmt.Errorf("regioncache: config: %s: unknown format %q: want .json or .toml", path, ext)
 	}
 	if err != nil {
-		return regioncache.Options{}, fmt.Errorf("config: %s: %w", path, err)
+		return regioncache.Options{}, fmt.Errorf("regioncache: config: %s: %w", path, err)
 	}
 	o, err := f.Options()
 	if err != nil {
-		return regioncache.Options{}, fmt.Errorf("config: %s: %w", path, err)
+		if data, rerr := os.ReadFile(path); rerr == nil {
+			if key := keyOf(err); key != "" {
+				if line := lineOfKey(data, key); line > 0 {
+					return regioncache.Options{}, fmt.Errorf("regioncache: config: %s: line %d: %s: %w", path, line, key, err)
+				}
+				return regioncache.Options{}, fmt.Errorf("regioncache: config: %s: %s (not in the file: its default): %w", path, key, err)
+			}
+		}
+		return regioncache.Options{}, fmt.Errorf("regioncache: config: %s: %w", path, err)
 	}
 	return o, nil
+}
+
+// optionKeys maps the words an options error uses to the file key they
+// name, most specific first.
+var optionKeys = []struct{ phrase, key string }{
+	{"stop-load threshold", "stop_load_threshold"},
+	{"evict threshold", "evict_threshold"},
+	{"log_level", "log_level"},
+	{"durability", "durability"},
+	{"automatic load/evict", "auto_load_evict"},
+	{"loaders", "loaders"},
+	{"capacity", "capacity"},
+	{"memory limits", "capacity"},
+}
+
+// keyOf names the file key an error from File.Options is first about: the
+// one its message names earliest.
+func keyOf(err error) string {
+	msg, best, at := err.Error(), "", -1
+	for _, k := range optionKeys {
+		if i := strings.Index(msg, k.phrase); i >= 0 && (at < 0 || i < at) {
+			best, at = k.key, i
+		}
+	}
+	return best
+}
+
+// lineOfKey is the 1-based line where key is set in a TOML or JSON file
+// (key = ... or "key": ...), 0 if it is not.
+func lineOfKey(data []byte, key string) int {
+	for i, line := range strings.Split(string(data), "\n") {
+		t := strings.TrimSpace(line)
+		if rest, ok := strings.CutPrefix(t, key); ok && strings.HasPrefix(strings.TrimSpace(rest), "=") {
+			return i + 1
+		}
+		if strings.Contains(t, `"`+key+`"`) {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 // Options turns the file into engine options and checks them.

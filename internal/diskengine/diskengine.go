@@ -6,7 +6,12 @@ package diskengine
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -24,7 +29,8 @@ type Options struct {
 
 // DB is the disk engine.
 type DB struct {
-	pdb *pebble.DB
+	pdb  *pebble.DB
+	lock *pebble.Lock // nil in memory
 }
 
 type quietLogger struct{}
@@ -47,15 +53,41 @@ func Open(o Options) (*DB, error) {
 		po.FS = vfs.NewMem()
 		dir = "regioncache"
 	}
+	var lock *pebble.Lock
+	if o.Dir != "" {
+		// The lock is taken here, before Pebble starts anything, so that a
+		// directory in use is refused with its name and nothing left running.
+		if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+			return nil, fmt.Errorf("regioncache: creating the disk engine's directory: %w", err)
+		}
+		l, err := pebble.LockDirectory(o.Dir, vfs.Default)
+		if err != nil {
+			if isLockHeld(err) {
+				return nil, fmt.Errorf("%w: %s: its lock file %s is held by another engine (another process, or one not closed in this one): %w",
+					ErrLocked, o.Dir, filepath.Join(o.Dir, "LOCK"), err)
+			}
+			return nil, fmt.Errorf("regioncache: locking %s: %w", o.Dir, err)
+		}
+		lock, po.Lock = l, l
+	}
 	pdb, err := pebble.Open(dir, po)
 	if err != nil {
-		return nil, fmt.Errorf("open disk engine: %w", err)
+		if lock != nil {
+			_ = lock.Close()
+		}
+		return nil, fmt.Errorf("regioncache: opening the disk engine in %s: %w", dirName(o.Dir), err)
 	}
-	return &DB{pdb: pdb}, nil
+	return &DB{pdb: pdb, lock: lock}, nil
 }
 
 // Close closes the database.
-func (d *DB) Close() error { return d.pdb.Close() }
+func (d *DB) Close() error {
+	err := d.pdb.Close()
+	if d.lock != nil {
+		err = errors.Join(err, d.lock.Close())
+	}
+	return err
+}
 
 // Commit writes the mutations as one atomic batch and returns once they are
 // visible to reads. A later mutation of the same key and ts in the batch
@@ -276,4 +308,21 @@ func (r Reader) Versions(start, end []byte, fn func(key []byte, ts uint64, value
 		}
 	}
 	return it.Error()
+}
+
+// ErrLocked: the directory is in use by another engine.
+var ErrLocked = errors.New("regioncache: directory locked")
+
+// isLockHeld reports whether Pebble failed to take its directory lock:
+// another process holds it (EAGAIN or EACCES from fcntl) or this one does.
+func isLockHeld(err error) bool {
+	return errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EACCES) ||
+		strings.Contains(err.Error(), "lock held by current process")
+}
+
+func dirName(dir string) string {
+	if dir == "" {
+		return "memory"
+	}
+	return dir
 }

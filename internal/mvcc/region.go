@@ -18,17 +18,17 @@ type Region struct {
 }
 
 // ErrInvalidRegion reports a region descriptor that cannot describe a range.
-var ErrInvalidRegion = errors.New("invalid region")
+var ErrInvalidRegion = errors.New("regioncache: invalid region")
 
 // Validate reports whether the descriptor is usable.
 func (r Region) Validate() error {
 	switch {
 	case r.ID == 0:
-		return fmt.Errorf("%w: id must be positive", ErrInvalidRegion)
+		return fmt.Errorf("%w %s: id must be positive", ErrInvalidRegion, r)
 	case r.Version == 0:
-		return fmt.Errorf("%w: version must be positive", ErrInvalidRegion)
+		return fmt.Errorf("%w %s: version must be positive", ErrInvalidRegion, r)
 	case len(r.End) > 0 && bytes.Compare(r.Start, r.End) >= 0:
-		return fmt.Errorf("%w: start %s is not below end %s", ErrInvalidRegion, FormatKey(r.Start), FormatKey(r.End))
+		return fmt.Errorf("%w %s: start %s is not below end %s", ErrInvalidRegion, r, FormatKey(r.Start), FormatKey(r.End))
 	}
 	return nil
 }
