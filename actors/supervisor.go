@@ -3,6 +3,10 @@
 // atomically (one mailbox, one decision at a time), routes load, evict and
 // snapshot requests, forwards loader grants only to regions still pending,
 // and records every state change on the Board the public API reads.
+//
+// It is the engine's actor layer, importable because the product's layout
+// keeps it at the top level, but with no compatibility promise to importers:
+// embed package regioncache instead.
 package actors
 
 import (

@@ -4,6 +4,10 @@
 //
 // A loader that panics is restarted by the pool; before the restart it
 // reports its job as failed, so the region is never left loading.
+//
+// It is the engine's actor layer, importable because the product's layout
+// keeps it at the top level, but with no compatibility promise to importers:
+// embed package regioncache instead.
 package loaderactor
 
 import (

@@ -3,6 +3,10 @@
 // forwards to region actors, the load-job protocol between region actors and
 // loaders, and the reports region actors send back. Messages are plain
 // pointer structs; they never cross a process boundary.
+//
+// It is the engine's actor layer, importable because the product's layout
+// keeps it at the top level, but with no compatibility promise to importers:
+// embed package regioncache instead.
 package messages
 
 import (

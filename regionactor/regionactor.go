@@ -7,6 +7,10 @@
 //
 // The machine, not this shell, decides; a duplicate Load is a no-op because
 // the machine says so, whatever the timing.
+//
+// It is the engine's actor layer, importable because the product's layout
+// keeps it at the top level, but with no compatibility promise to importers:
+// embed package regioncache instead.
 package regionactor
 
 import (
