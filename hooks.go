@@ -44,7 +44,9 @@ func (h engineHooks) WaitFailpointPaused(ctx context.Context, name failpoint.Nam
 		}
 		return err
 	}
-	return nil
+	// The paused work started after its region's step was reported: once
+	// the supervisor has handled what was queued, the Board shows it.
+	return e.syncBoard(ctx)
 }
 
 func (h engineHooks) WaitRegionState(ctx context.Context, id uint64, state lifecycle.State) error {

@@ -209,6 +209,8 @@ func (s *supervisor) Receive(c actor.Context) {
 		st.merge(c, msg)
 	case *messages.FamilyCopyDone:
 		st.familyCopyDone(c, msg)
+	case *messages.Sync:
+		msg.Reply <- struct{}{}
 	case *messages.SnapshotReleased:
 		st.board.Done(1)
 	case *messages.MemoryPressure:

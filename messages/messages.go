@@ -82,6 +82,13 @@ type MergeRegions struct {
 
 func (m *MergeRegions) Fail(err error) { m.Reply <- err }
 
+// Sync asks the supervisor to answer once it has handled every message
+// queued for it before this one (its mailbox is first in, first out). A
+// region actor reports a step before it starts the work the step causes, so
+// a caller that saw that work (paused at a failpoint) and then syncs sees
+// the step on the Board.
+type Sync struct{ Reply Reply[struct{}] }
+
 // MemoryPressure says memory reached the evict threshold. Done, if set, is
 // called once the evictions it causes are taken.
 type MemoryPressure struct{ Done func() }

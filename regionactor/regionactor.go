@@ -3,7 +3,9 @@
 // effects the machine returns (queue a load job, start capturing writes,
 // install the copy, unpublish, release memory through evict/before-delete,
 // hand out memory snapshots). It reports every step to its parent, the
-// supervisor, which records the state and answers the caller.
+// supervisor, which records the state and answers the caller, before it
+// starts the work the step hands to others (a loader's copy, a releaser), so
+// that work is never seen before the Board shows the step.
 //
 // The machine, not this shell, decides; a duplicate Load is a no-op because
 // the machine says so, whatever the timing.
@@ -139,6 +141,9 @@ type effectInput struct {
 	split    *messages.SplitResult
 	children []mvcc.Region
 	gens     []uint64
+	// launch starts work outside this actor (a loader's copy, a releaser)
+	// once the step is reported: see step.
+	launch []func()
 }
 
 func (a *regionActor) Receive(c actor.Context) {
@@ -249,6 +254,13 @@ func (a *regionActor) step(c actor.Context, ev lifecycle.Event, in effectInput, 
 		cause = "evict (" + e.Reason + ")"
 	}
 	a.report(c, prev, cause, done, out)
+	// Work that runs outside this actor starts only now, after the report
+	// is in the supervisor's mailbox: whoever sees that work (paused at a
+	// failpoint) and then asks the supervisor anything is answered after
+	// the Board shows the step that started it.
+	for _, start := range in.launch {
+		start()
+	}
 }
 
 // report tells the supervisor what the machine is now.
@@ -306,7 +318,7 @@ func (a *regionActor) perform(c actor.Context, eff lifecycle.Effect, in *effectI
 			a.d.Plane.Unpublish(a.st.handle)
 		}
 	case lifecycle.ReleaseMemory:
-		a.startRelease(c)
+		a.startRelease(c, in)
 	case lifecycle.TakeSnapshot:
 		a.takeSnapshot(c, in)
 	case lifecycle.SplitData:
@@ -338,7 +350,8 @@ func (a *regionActor) startCopy(c actor.Context, in *effectInput) {
 	a.st.tally = messages.NewJobTally(started)
 	job := &messages.Job{Inc: m.Inc, Region: c.Self(), Handle: h, Snapshot: snap, Ctx: a.d.Ctx, SafePoint: a.d.SafePoint()}
 	a.st.job = job
-	c.Send(in.worker, &messages.Copy{Job: job})
+	worker := in.worker
+	in.launch = append(in.launch, func() { c.Send(worker, &messages.Copy{Job: job}) })
 }
 
 func (a *regionActor) takeSnapshot(c actor.Context, in *effectInput) {
@@ -358,8 +371,9 @@ func (a *regionActor) takeSnapshot(c actor.Context, in *effectInput) {
 }
 
 // startRelease releases memory in a child actor, so a paused or panicking
-// evict/before-delete failpoint never blocks the region's mailbox.
-func (a *regionActor) startRelease(c actor.Context) {
+// evict/before-delete failpoint never blocks the region's mailbox. The
+// child starts once the step is reported.
+func (a *regionActor) startRelease(c actor.Context, in *effectInput) {
 	h, gen, fp, plane, log, ctx := a.st.handle, a.st.m.Inc.Gen, a.d.Failpoints, a.d.Plane, a.d.Log, a.d.Ctx
 	props := actor.PropsFromFunc(func(rc actor.Context) {
 		if _, ok := rc.Message().(*actor.Started); !ok {
@@ -377,7 +391,7 @@ func (a *regionActor) startRelease(c actor.Context) {
 		// with itself when the engine closes).
 		rc.Send(rc.Parent(), &messages.MemoryReleased{Gen: gen})
 	}, actor.WithReceiverMiddleware(actorlog.PanicGuard(log)))
-	a.st.releaser = c.Spawn(props)
+	in.launch = append(in.launch, func() { a.st.releaser = c.Spawn(props) })
 }
 
 // splitData hands each child of a split its data: the source keeps the

@@ -25,7 +25,10 @@ type EngineHooks interface {
 	// Failpoint arms a failpoint with an action: "pause", "resume",
 	// "error", "panic", "delay:10ms" or "off".
 	Failpoint(name failpoint.Name, action string) error
-	// WaitFailpointPaused blocks until n steps are paused at the failpoint.
+	// WaitFailpointPaused blocks until n steps are paused at the failpoint,
+	// and until the region states show every transition that led to them
+	// (a region whose memory release is paused at evict/before-delete is
+	// evicting; one whose copy is paused at a load failpoint is loading).
 	WaitFailpointPaused(ctx context.Context, name failpoint.Name, n int) error
 	// WaitRegionState blocks until region id is in state.
 	WaitRegionState(ctx context.Context, id uint64, state lifecycle.State) error

@@ -22,7 +22,8 @@ func (h EngineHooks) Failpoint(name failpoint.Name, action string) error {
 	return h.h.Failpoint(name, action)
 }
 
-// WaitFailpointPaused blocks until n steps are paused at the failpoint.
+// WaitFailpointPaused blocks until n steps are paused at the failpoint and
+// the region states show the transitions that led to them.
 func (h EngineHooks) WaitFailpointPaused(ctx context.Context, name failpoint.Name, n int) error {
 	return h.h.WaitFailpointPaused(ctx, name, n)
 }
