@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/regioncache/regioncache/internal/dataplane"
+	"github.com/regioncache/regioncache/internal/diskengine"
 	"github.com/regioncache/regioncache/internal/lifecycle"
 	"github.com/regioncache/regioncache/internal/memstore"
 	"github.com/regioncache/regioncache/internal/mvcc"
@@ -134,7 +135,12 @@ func (s *Snapshot) Get(key []byte, ts uint64) (GetResult, error) {
 		s.e.countRead(FromMemory, dataplane.Cached)
 		return GetResult{Value: bytes.Clone(v), Found: ok, ReadInfo: ReadInfo{Source: FromMemory}}, nil
 	}
-	v, ok, err := s.disk.Reader().Get(key, ts)
+	var v []byte
+	var ok bool
+	err = s.disk.Read(func(disk diskengine.Reader) (err error) {
+		v, ok, err = disk.Get(key, ts)
+		return err
+	})
 	if err != nil {
 		return GetResult{}, err
 	}
@@ -181,7 +187,11 @@ func (s *Snapshot) Scan(start, end []byte, ts uint64, limit int) (ScanResult, er
 		s.e.countRead(FromMemory, dataplane.Cached)
 		return ScanResult{Pairs: out, ReadInfo: ReadInfo{Source: FromMemory}}, nil
 	}
-	kvs, err := s.disk.Reader().Scan(start, end, ts, limit)
+	var kvs []diskengine.KV
+	err = s.disk.Read(func(disk diskengine.Reader) (err error) {
+		kvs, err = disk.Scan(start, end, ts, limit)
+		return err
+	})
 	if err != nil {
 		return ScanResult{}, err
 	}

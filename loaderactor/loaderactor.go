@@ -21,6 +21,7 @@ import (
 
 	"github.com/regioncache/regioncache/internal/actorlog"
 	"github.com/regioncache/regioncache/internal/dataplane"
+	"github.com/regioncache/regioncache/internal/diskengine"
 	"github.com/regioncache/regioncache/internal/failpoint"
 	"github.com/regioncache/regioncache/internal/lifecycle"
 	"github.com/regioncache/regioncache/internal/memstore"
@@ -157,32 +158,34 @@ func (l *loader) copy(job *messages.Job) (*memstore.Tree, int, error) {
 	// first would make a load need many times the memory it ends up using.
 	gc := mvcc.GCFilter{SafePoint: job.SafePoint}
 	n, sinceCheck := 0, 0
-	err := job.Snapshot.Reader().Versions(r.Start, r.End, func(key []byte, ts uint64, value []byte, tomb bool) error {
-		n++
-		sinceCheck++
-		refilled := false
-		if gc.Keep(key, ts, tomb) {
-			var err error
-			if refilled, err = l.res.Take(memstore.VersionBytes(key, value, tomb)); err != nil {
-				return err
+	err := job.Snapshot.Read(func(disk diskengine.Reader) error {
+		return disk.Versions(r.Start, r.End, func(key []byte, ts uint64, value []byte, tomb bool) error {
+			n++
+			sinceCheck++
+			refilled := false
+			if gc.Keep(key, ts, tomb) {
+				var err error
+				if refilled, err = l.res.Take(memstore.VersionBytes(key, value, tomb)); err != nil {
+					return err
+				}
+				if _, err := b.Add(key, ts, value, tomb); err != nil {
+					return err
+				}
 			}
-			if _, err := b.Add(key, ts, value, tomb); err != nil {
-				return err
+			if refilled || sinceCheck >= copyCheckEvery {
+				sinceCheck = 0
+				if job.Canceled.Load() {
+					return errAbandoned
+				}
+				if err := job.Ctx.Err(); err != nil {
+					return err
+				}
+				// A copy is long and CPU-bound; on a small machine it must not
+				// hold a processor while readers of other regions wait for one.
+				runtime.Gosched()
 			}
-		}
-		if refilled || sinceCheck >= copyCheckEvery {
-			sinceCheck = 0
-			if job.Canceled.Load() {
-				return errAbandoned
-			}
-			if err := job.Ctx.Err(); err != nil {
-				return err
-			}
-			// A copy is long and CPU-bound; on a small machine it must not
-			// hold a processor while readers of other regions wait for one.
-			runtime.Gosched()
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, 0, err

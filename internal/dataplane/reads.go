@@ -264,9 +264,26 @@ func minEnd(a, b []byte) []byte {
 // ErrClosed reports use of a closed plane.
 var ErrClosed = errors.New("dataplane: closed")
 
+// diskSnap is one Pebble snapshot and who may use it. Pebble's snapshot
+// must not be closed while an iterator of another goroutine still reads it:
+// every read holds mu shared, and closing takes it whole, so whoever closes
+// (the owner, or the plane at engine close) waits for the reads in flight,
+// and a read after the close gets ErrClosed instead of Pebble's panic.
 type diskSnap struct {
-	once sync.Once
-	snap *diskengine.Snapshot
+	mu     sync.RWMutex
+	closed bool
+	snap   *diskengine.Snapshot
+}
+
+// close closes the Pebble snapshot once, after every read in flight.
+func (s *diskSnap) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.closed = true
+	_ = s.snap.Close()
 }
 
 // DiskSnapshot is a tracked Pebble snapshot: Close is idempotent and the
@@ -299,8 +316,20 @@ func (p *Plane) NewDiskSnapshot() (DiskSnapshot, error) {
 	return DiskSnapshot{p: p, s: s}, nil
 }
 
-// Reader reads the snapshot.
-func (d DiskSnapshot) Reader() diskengine.Reader { return d.s.snap.Reader() }
+// Read calls f with a reader of the snapshot; the snapshot stays open until
+// f returns. f must not close the snapshot nor take another one. Reading a
+// closed (or never taken) snapshot returns ErrClosed.
+func (d DiskSnapshot) Read(f func(diskengine.Reader) error) error {
+	if d.s == nil {
+		return ErrClosed
+	}
+	d.s.mu.RLock()
+	defer d.s.mu.RUnlock()
+	if d.s.closed {
+		return ErrClosed
+	}
+	return f(d.s.snap.Reader())
+}
 
 // Close releases the snapshot.
 func (d DiskSnapshot) Close() {
@@ -313,7 +342,7 @@ func (d DiskSnapshot) Close() {
 		return
 	}
 	delete(d.p.snaps, d.s)
-	d.s.once.Do(func() { _ = d.s.snap.Close() })
+	d.s.close()
 }
 
 // CloseSnapshots closes every snapshot still open and refuses new ones; the
@@ -323,7 +352,7 @@ func (p *Plane) CloseSnapshots() {
 	defer p.snapMu.Unlock()
 	p.closed = true
 	for s := range p.snaps {
-		s.once.Do(func() { _ = s.snap.Close() })
+		s.close()
 		delete(p.snaps, s)
 	}
 }
