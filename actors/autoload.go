@@ -128,6 +128,14 @@ func (st *supervisorState) declare(c actor.Context, req *messages.DeclareRegions
 			outdated = append(outdated, e)
 		}
 	}
+	// The read tracker learns the table before the host hears back: reads
+	// it makes once DeclareRegions returns count toward the next round. (A
+	// publish left to the queued publishHeat message lost them whenever the
+	// host read first; TestAutoLoadEvictFollowsTheHotSet then waited for
+	// loads no round would plan.)
+	if st.known.dirty {
+		st.publishHeat()
+	}
 	st.evictEntries(c, outdated, string(evictreason.MissedChange), func([]lifecycle.State) { req.Reply <- nil })
 }
 
