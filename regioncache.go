@@ -219,9 +219,15 @@ var (
 type LoadRejectedError struct {
 	Region Region
 	// Reason is one of "overlap", "evicting", "version_mismatch",
-	// "stale_version", "memory_limit".
+	// "stale_version", "memory_limit". "evicting" is retryable and changed
+	// nothing: the load meets a region on its way out (loading_canceled,
+	// pending_evict, evicting), by id (an older version of the same id) or
+	// by range (another id), as TiKV's load_region answers Evicting; the
+	// same load is accepted once that region is absent. "overlap" is a held
+	// region of another id that is not being evicted.
 	Reason string
-	// Conflict is the held region the load overlaps, for "overlap".
+	// Conflict is the held region the load overlaps, for "overlap" and for
+	// "evicting" by range.
 	Conflict *Region
 	Detail   string
 }

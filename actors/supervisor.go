@@ -252,19 +252,35 @@ func (st *supervisorState) answer(req *messages.LoadRegion, o messages.Outcome) 
 }
 
 // clearOverlaps makes room for r: overlapping pending regions with an older
-// version are superseded; any other overlap refuses the load. It returns the
-// superseded entries; each reports its step to b.
-func (st *supervisorState) clearOverlaps(c actor.Context, r mvcc.Region, b *barrier) (conflict *mvcc.Region) {
+// version are superseded; any other overlap refuses the load. A region of
+// another id that is on its way out (loading_canceled, pending_evict,
+// evicting, or an eviction sent) refuses it with reason evicting, as TiKV's
+// load_region answers Evicting: retryable, the same load is accepted once
+// it is gone. Any other held region refuses it with reason overlap, which
+// wins when both meet the range (waiting would not help). A refusal changes
+// nothing: regions are superseded only when the load goes ahead.
+func (st *supervisorState) clearOverlaps(c actor.Context, r mvcc.Region, b *barrier) *overlapRefusal {
 	var doomed []*entry
+	var leaving *entry
 	for _, e := range st.overlapping(r) {
-		if e.region.ID == r.ID {
+		switch {
+		case e.region.ID == r.ID:
 			continue
-		}
-		if !(e.pending && e.region.Version < r.Version) {
+		case e.pending && e.region.Version < r.Version:
+			doomed = append(doomed, e)
+		case e.leaving || e.state.Evicted():
+			if leaving == nil {
+				leaving = e
+			}
+		default:
 			reg := e.region
-			return &reg
+			return &overlapRefusal{reason: lifecycle.RejectOverlap, why: fmt.Sprintf("overlaps %s", reg), conflict: &reg}
 		}
-		doomed = append(doomed, e)
+	}
+	if leaving != nil {
+		reg := leaving.region
+		return &overlapRefusal{reason: lifecycle.RejectEvicting,
+			why: fmt.Sprintf("overlaps %s, still %s; retry once it is gone", reg, evictionState(leaving)), conflict: &reg}
 	}
 	for _, e := range doomed {
 		e.pending = false
@@ -273,6 +289,13 @@ func (st *supervisorState) clearOverlaps(c actor.Context, r mvcc.Region, b *barr
 		c.Send(e.pid, &messages.Step{Event: lifecycle.Supersede{Gen: e.gen}, Done: b.side})
 	}
 	return nil
+}
+
+// overlapRefusal is why a load's range cannot be made room for.
+type overlapRefusal struct {
+	reason   lifecycle.RejectReason
+	why      string
+	conflict *mvcc.Region
 }
 
 // barrier answers a caller once its main step and every side step it caused
@@ -361,8 +384,8 @@ func (st *supervisorState) load(c actor.Context, req *messages.LoadRegion) {
 			return
 		}
 		if e.pending && r.Version > e.region.Version {
-			if conflict := st.clearOverlaps(c, r, b); conflict != nil {
-				st.reject(req, lifecycle.RejectOverlap, fmt.Sprintf("overlaps %s", conflict), conflict)
+			if no := st.clearOverlaps(c, r, b); no != nil {
+				st.reject(req, no.reason, no.why, no.conflict)
 				return
 			}
 			st.unindex(e)
@@ -374,8 +397,8 @@ func (st *supervisorState) load(c actor.Context, req *messages.LoadRegion) {
 		c.Send(e.pid, &messages.Step{Event: lifecycle.Load{Region: r, Gen: gen}, Done: b.main, Retry: req})
 		return
 	}
-	if conflict := st.clearOverlaps(c, r, b); conflict != nil {
-		st.reject(req, lifecycle.RejectOverlap, fmt.Sprintf("overlaps %s", conflict), conflict)
+	if no := st.clearOverlaps(c, r, b); no != nil {
+		st.reject(req, no.reason, no.why, no.conflict)
 		return
 	}
 	e := &entry{region: r, gen: gen, pending: true, state: lifecycle.Absent}

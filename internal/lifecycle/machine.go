@@ -168,9 +168,11 @@ type RejectReason uint8
 
 const (
 	NoReject RejectReason = iota
-	// RejectOverlap: the range overlaps another region the engine holds.
+	// RejectOverlap: the range overlaps another region the engine holds
+	// that is not on its way out.
 	RejectOverlap
-	// RejectEvicting: the region id's incarnation is being evicted.
+	// RejectEvicting: the region id's incarnation, or a region of another
+	// id the range overlaps, is on its way out (retryable).
 	RejectEvicting
 	// RejectVersion: the descriptor's version differs from the held one.
 	RejectVersion
