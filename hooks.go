@@ -79,5 +79,15 @@ func (h engineHooks) WaitMemory(ctx context.Context, cond func(bytes int64) bool
 	return nil
 }
 
+func (h engineHooks) WatchIdle(f func(idle bool)) (func(), error) {
+	switch {
+	case h.e.isClosed():
+		return nil, ErrClosed
+	case f == nil:
+		return nil, errors.New("regioncache: WatchIdle needs a function, got nil")
+	}
+	return h.e.sup.Board.Watch(f), nil
+}
+
 // isClosed reports whether Close has begun.
 func (e *Engine) isClosed() bool { return e.ctx.Err() != nil }

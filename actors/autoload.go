@@ -216,7 +216,7 @@ func (st *supervisorState) autoLoadEvict(c actor.Context) {
 			victims = append(victims, e)
 		}
 	}
-	st.evictEntries(c, victims, string(evictreason.AutoEvict), nil)
+	st.evictUnanswered(c, victims, string(evictreason.AutoEvict))
 	a.queue = plan.Load
 	a.retried = nil
 	st.pumpAutoLoads(c)

@@ -60,6 +60,9 @@ type Board struct {
 	// them, GC calls not yet answered.
 	inflight int
 	closed   bool
+	// watchers are told the idleness after every change (Watch).
+	watchers  map[int]func(idle bool)
+	nextWatch int
 }
 
 func newBoard() *Board {
@@ -108,8 +111,46 @@ func (b *Board) set(s RegionStatus) {
 		}
 	}
 	b.publishNewestLocked(id)
-	b.changed.Broadcast()
+	b.changedLocked()
 	b.mu.Unlock()
+}
+
+// changedLocked wakes the waiters and tells the watchers after a change.
+func (b *Board) changedLocked() {
+	b.changed.Broadcast()
+	b.tellWatchersLocked()
+}
+
+// tellWatchersLocked tells the watchers whether the engine is idle now.
+func (b *Board) tellWatchersLocked() {
+	if len(b.watchers) > 0 {
+		idle := b.idleLocked()
+		for _, f := range b.watchers {
+			f(idle)
+		}
+	}
+}
+
+// Watch calls f with whether the engine is idle (what WaitIdle waits for)
+// now and after every change of a region state or of the work in flight,
+// however briefly it lasts, until stop is called. f runs with the board
+// locked: it must not call the board. Tests use it to see every moment at
+// which WaitIdle could return.
+func (b *Board) Watch(f func(idle bool)) (stop func()) {
+	b.mu.Lock()
+	if b.watchers == nil {
+		b.watchers = make(map[int]func(bool))
+	}
+	id := b.nextWatch
+	b.nextWatch++
+	b.watchers[id] = f
+	f(b.idleLocked())
+	b.mu.Unlock()
+	return func() {
+		b.mu.Lock()
+		delete(b.watchers, id)
+		b.mu.Unlock()
+	}
 }
 
 // publishNewestLocked makes regions[id] the newest held incarnation of id.
@@ -137,6 +178,7 @@ func (b *Board) Begin(n int) {
 	}
 	b.mu.Lock()
 	b.inflight += n
+	b.tellWatchersLocked() // nothing a waiter waits for became true
 	b.mu.Unlock()
 }
 
@@ -150,7 +192,7 @@ func (b *Board) Done(n int) {
 	if b.inflight < 0 {
 		b.inflight = 0 // a Done without its Begin is a bug; never wait forever on it
 	}
-	b.changed.Broadcast()
+	b.changedLocked()
 	b.mu.Unlock()
 }
 

@@ -114,7 +114,7 @@ func (st *supervisorState) adoptSplit(c actor.Context, e *entry, src mvcc.Region
 		if old := st.byID[ch.ID]; old != nil {
 			// An id the host reuses while the engine still holds it: the
 			// old one cannot be trusted.
-			st.evictEntries(c, []*entry{old}, string(evictreason.MissedChange), nil)
+			st.evictUnanswered(c, []*entry{old}, string(evictreason.MissedChange))
 			st.unindex(old)
 		}
 		ne := &entry{region: ch, gen: res.Gens[i], state: res.State, handle: res.Handles[i]}

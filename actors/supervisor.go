@@ -423,6 +423,17 @@ func (st *supervisorState) see(r mvcc.Region) {
 	st.invalidateMerges(r)
 }
 
+// evictUnanswered evicts entries the engine chose on its own, answering no
+// caller: until each has taken its eviction (and the board shows it) they
+// are work in flight, so WaitIdle waits for them.
+func (st *supervisorState) evictUnanswered(c actor.Context, targets []*entry, reason string) {
+	if len(targets) == 0 {
+		return
+	}
+	st.board.Begin(1)
+	st.evictEntries(c, targets, reason, func([]lifecycle.State) { st.board.Done(1) })
+}
+
 // evictEntries evicts the entries and runs done (if set) once each has
 // taken the eviction, with the states they left.
 func (st *supervisorState) evictEntries(c actor.Context, targets []*entry, reason string, done func(prev []lifecycle.State)) {
@@ -533,6 +544,13 @@ func (st *supervisorState) grant(c actor.Context, g *messages.LoaderGrant) {
 }
 
 func (st *supervisorState) stepped(c actor.Context, m *messages.Stepped) {
+	// A step recorded here can make the board idle (a region absent or
+	// active) while handling it goes on to decide more work (a merged
+	// region's reload, the next automatic loads, the eviction of an id a
+	// split reused, the callers' answers). The step is work in flight until
+	// all of it is decided and counted, so no one sees idle in between.
+	st.board.Begin(1)
+	defer st.board.Done(1)
 	if m.FromState != m.To || m.Inc.Gen != m.Prev.Gen {
 		st.record(m)
 	}

@@ -36,4 +36,9 @@ type EngineHooks interface {
 	// at every region state change (memory changes with loads, evictions
 	// and releases, and trims of split regions, which end in a state report).
 	WaitMemory(ctx context.Context, cond func(bytes int64) bool) error
+	// WatchIdle calls f with whether the engine is idle (what WaitIdle
+	// waits for) now and after every change of a region state or of the
+	// work in flight, however briefly it lasts, until stop is called. f
+	// must not call the engine: it runs with the engine's state locked.
+	WatchIdle(f func(idle bool)) (stop func(), err error)
 }

@@ -37,3 +37,10 @@ func (h EngineHooks) WaitRegionState(ctx context.Context, id uint64, s regioncac
 func (h EngineHooks) WaitMemory(ctx context.Context, cond func(bytes int64) bool) error {
 	return h.h.WaitMemory(ctx, cond)
 }
+
+// WatchIdle calls f with whether the engine is idle now and after every
+// change of a region state or of the work in flight, until stop is called;
+// f must not call the engine.
+func (h EngineHooks) WatchIdle(f func(idle bool)) (stop func(), err error) {
+	return h.h.WatchIdle(f)
+}
