@@ -86,7 +86,7 @@ type Limits struct {
 }
 
 // ErrStopLoad reports a load refused because memory is above the stop-load threshold.
-var ErrStopLoad = errors.New("memory above the stop-load threshold")
+var ErrStopLoad = errors.New("regioncache: memory above the stop-load threshold")
 
 // CheckStopLoad returns ErrStopLoad when a new load must not start.
 func (p *Plane) CheckStopLoad() error {
@@ -111,7 +111,7 @@ func (p *Plane) PressureHandled() { p.pressureSignaled.Store(false) }
 func (p *Plane) Limits() Limits { return p.limits }
 
 // ErrCapacity reports a copy that would pass the memory capacity.
-var ErrCapacity = errors.New("memory capacity reached")
+var ErrCapacity = errors.New("regioncache: memory capacity reached")
 
 // New returns the data plane over db.
 func New(db *diskengine.DB, limits Limits) *Plane {
@@ -205,7 +205,7 @@ func (p *Plane) unregister(h *Handle) {
 
 // ErrRouteConflict reports a handle whose range overlaps a published one. The
 // supervisor never lets that happen; it is checked so a bug cannot corrupt reads.
-var ErrRouteConflict = errors.New("dataplane: route overlaps a published region")
+var ErrRouteConflict = errors.New("regioncache: route overlaps a published region")
 
 func (p *Plane) findLocked(rt *btree.BTreeG[*Handle], key []byte) *Handle {
 	var found *Handle

@@ -262,7 +262,7 @@ func minEnd(a, b []byte) []byte {
 }
 
 // ErrClosed reports use of a closed plane.
-var ErrClosed = errors.New("dataplane: closed")
+var ErrClosed = errors.New("regioncache: disk snapshot closed")
 
 // diskSnap is one Pebble snapshot and who may use it. Pebble's snapshot
 // must not be closed while an iterator of another goroutine still reads it:

@@ -31,7 +31,7 @@ type Version struct {
 type Mutation = Version
 
 // ErrCorrupt reports an encoded key or value that this package did not write.
-var ErrCorrupt = errors.New("mvcc: corrupt encoding")
+var ErrCorrupt = errors.New("regioncache: corrupt MVCC encoding")
 
 // The user key is escaped so that the encoding sorts like the raw bytes:
 // 0x00 becomes 0x00 0xFF and the key ends with 0x00 0x01. Any byte of a longer
