@@ -315,7 +315,13 @@ func (e *Engine) GC(safePoint uint64) error {
 	if err != nil {
 		return err
 	}
-	return res
+	if res != nil {
+		return res
+	}
+	if err := e.sup.Board.WaitJobs(e.ctx); err != nil {
+		return ErrClosed
+	}
+	return nil
 }
 
 // SafePoint is the engine's GC safe point.

@@ -177,9 +177,9 @@ func TestLoadCopiesWhatGCKeeps(t *testing.T) {
 // When the hot set moves, regions much hotter than cached ones displace
 // them within the stop-load threshold; memory never passes capacity.
 func TestAutoLoadEvictFollowsTheHotSet(t *testing.T) {
-	// Two regions (one version per key after GC) fit below the stop-load
-	// threshold, three do not.
-	const capacity = 30000
+	// Two regions (one version per key after GC: 7,360 bytes each as base
+	// runs) fit below the stop-load threshold (80%: 20,000), three do not.
+	const capacity = 25000
 	e := testutil.Open(t, regioncache.Options{Capacity: capacity,
 		AutoLoadEvict: regioncache.AutoLoadEvict{Enabled: true, Interval: time.Hour}})
 	fillVersioned(t, e)

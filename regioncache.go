@@ -292,6 +292,9 @@ func Open(opts Options) (*Engine, error) {
 			e.sup.Board.Begin(1)
 			e.system.Root.Send(e.sup.PID, &messages.MemoryPressure{Done: func() { e.sup.Board.Done(1) }})
 		},
+		OnCompact: func(r mvcc.Region, gen uint64) {
+			e.system.Root.Send(e.sup.PID, &messages.CompactionNeeded{RegionID: r.ID, Gen: gen})
+		},
 		OnAccountError: func(what string) { log.Error().Str("what", what).Msg("memory account error") },
 	})
 	e.ctx, e.cancel = context.WithCancel(context.Background())

@@ -29,7 +29,7 @@ type Snapshot struct {
 	ts     uint64
 	info   ReadInfo
 
-	mem       *memstore.Tree // nil: served from disk
+	mem       *memstore.View // nil: served from disk
 	safePoint uint64
 	disk      dataplane.DiskSnapshot
 	// charge is the memory the snapshot reads, which it holds; holders are
@@ -68,7 +68,7 @@ func (e *Engine) Snapshot(r Region, ts uint64) (*Snapshot, error) {
 	}
 	s := &Snapshot{e: e, region: r.Clone(), ts: ts}
 	if g.OK {
-		s.mem, s.safePoint, s.disk, s.charge, s.holders = g.View.Tree, g.View.SafePoint, g.View.Disk, g.View.Charge, g.Holders
+		s.mem, s.safePoint, s.disk, s.charge, s.holders = g.View.View, g.View.SafePoint, g.View.Disk, g.View.Charge, g.Holders
 		s.info = ReadInfo{Source: FromMemory}
 		e.snapsHeld[FromMemory].Add(1)
 		return s, nil
@@ -217,6 +217,9 @@ func (s *Snapshot) Release() {
 	s.released = true
 	s.e.snapsHeld[s.info.Source].Add(-1)
 	s.disk.Close()
+	// The view's hold on its base run goes now: the region may already have
+	// compacted or released it, and then its bytes leave the account here.
+	s.e.plane.ReleaseView(s.mem)
 	s.mem = nil
 	if s.charge != nil {
 		s.charge.LetGo(true, 0)

@@ -59,10 +59,20 @@ type Board struct {
 	// shows yet: snapshot releases on their way to the regions holding
 	// them, GC calls not yet answered.
 	inflight int
-	closed   bool
+	// jobs, when set, counts background work in flight besides the
+	// regions' states (the data plane's compactions).
+	jobs   func() int64
+	closed bool
 	// watchers are told the idleness after every change (Watch).
 	watchers  map[int]func(idle bool)
 	nextWatch int
+}
+
+// kick makes waiters look at the board again (background work ended).
+func (b *Board) kick() {
+	b.mu.Lock()
+	b.changed.Broadcast()
+	b.mu.Unlock()
 }
 
 func newBoard() *Board {
@@ -249,7 +259,9 @@ func busy(s RegionStatus) bool {
 // idleLocked: nothing is in flight for any incarnation, and no release or
 // GC the API started is still on its way. It is O(1): waiters
 // re-check it on every state change.
-func (b *Board) idleLocked() bool { return b.busy == 0 && b.inflight == 0 }
+func (b *Board) idleLocked() bool {
+	return b.busy == 0 && b.inflight == 0 && (b.jobs == nil || b.jobs() == 0)
+}
 
 // errBoardClosed is returned by waits when the engine closes.
 var errBoardClosed = context.Canceled
@@ -277,9 +289,14 @@ func (b *Board) WaitUntil(ctx context.Context, cond func(regions map[uint64]Regi
 	return nil
 }
 
+// WaitJobs blocks until no background job (compaction) is in flight.
+func (b *Board) WaitJobs(ctx context.Context) error {
+	return b.WaitUntil(ctx, func(map[uint64]RegionStatus) bool { return b.jobs == nil || b.jobs() == 0 })
+}
+
 // WaitIdle blocks until no incarnation is pending, loading, loading_canceled
-// or evicting, none is pending_evict without a held snapshot, and no
-// snapshot release or GC call is still on its way.
+// or evicting, none is pending_evict without a held snapshot, no snapshot
+// release or GC call is still on its way, and no compaction is running.
 func (b *Board) WaitIdle(ctx context.Context) error {
 	return b.WaitUntil(ctx, func(map[uint64]RegionStatus) bool { return b.idleLocked() })
 }

@@ -146,10 +146,13 @@ func (st *supervisorState) familyCopyDone(c actor.Context, f *messages.FamilyCop
 			if s.Copy != nil {
 				s.Copy.LetGo(false, 0)
 			}
+			if s.RunHeld {
+				st.d.Plane.DropRun(s.Run)
+			}
 			regionactor.JobPartGone(st.region, f.Tally)
 			continue
 		}
-		c.Send(e.pid, &messages.CopyDone{Gen: s.Gen, Result: f.Result, Err: f.Err, Tree: s.Tree, Copy: s.Copy})
+		c.Send(e.pid, &messages.CopyDone{Gen: s.Gen, Result: f.Result, Err: f.Err, Run: s.Run, RunHeld: s.RunHeld, Copy: s.Copy})
 	}
 }
 

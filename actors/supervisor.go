@@ -62,9 +62,16 @@ func Start(root *actor.RootContext, d Deps) *Supervisor {
 	if d.Auto.SwapMargin < 1 {
 		d.Auto.SwapMargin = DefaultSwapMargin
 	}
+	board := newBoard()
+	if d.Plane != nil {
+		// Idle also means no compaction in flight: what GC frees is freed
+		// when WaitIdle returns.
+		board.jobs = d.Plane.Jobs
+		d.Plane.OnJobsIdle(board.kick)
+	}
 	st := &supervisorState{
 		d:     d,
-		board: newBoard(),
+		board: board,
 		byID:  make(map[uint64]*entry),
 		live:  make(map[incKey]*entry),
 		seen:  make(map[uint64]uint64),
@@ -215,6 +222,10 @@ func (s *supervisor) Receive(c actor.Context) {
 		st.board.Done(1)
 	case *messages.MemoryPressure:
 		st.relieve(c, msg.Done)
+	case *messages.CompactionNeeded:
+		if e := st.live[incKey{msg.RegionID, msg.Gen}]; e != nil && e.pid != nil {
+			c.Send(e.pid, msg)
+		}
 	case *messages.RetryRequest:
 		if req, ok := msg.Request.(*messages.LoadRegion); ok {
 			st.load(c, req)

@@ -1,6 +1,7 @@
 // Package loaderactor does the copy work: a pool actor that queues load jobs
 // and grants a bounded number of loader actors, and the loaders, which copy a
-// region's versions from a disk snapshot into a new in-memory tree.
+// region's versions from a disk snapshot into a new base run
+// (memstore.RunBuilder), reserving each chunk of memory before allocating it.
 //
 // A loader that panics is restarted by the pool; before the restart it
 // reports its job as failed, so the region is never left loading.
@@ -116,8 +117,8 @@ func (l *loader) Receive(c actor.Context) {
 	switch msg := c.Message().(type) {
 	case *messages.Copy:
 		l.job, l.res = msg.Job, l.d.Plane.Account().NewReservation(0)
-		tree, keys, err := l.copy(msg.Job)
-		l.finish(c, tree, keys, err)
+		run, keys, err := l.copy(msg.Job)
+		l.finish(c, run, keys, err)
 	case *actor.Restarting:
 		if l.job != nil {
 			l.finish(c, nil, 0, errors.New("loader panicked"))
@@ -137,11 +138,12 @@ var errAbandoned = errors.New("load canceled")
 // often as one of small ones.
 const copyCheckEvery = 4096
 
-// copy builds the region's tree from the job's disk snapshot. Each version's
-// bytes are reserved before the builder allocates it (in chunks, through a
-// Reservation), so the heap never grows much past what the account granted,
-// and the first version that does not fit stops the copy.
-func (l *loader) copy(job *messages.Job) (*memstore.Tree, int, error) {
+// copy builds the region's base run from the job's disk snapshot. The
+// builder reserves each arena or index chunk (at most 1 MiB) before it
+// allocates it, through the job's Reservation, so the heap never grows much
+// past what the account granted, and the first chunk that does not fit
+// stops the copy. The reservation keeps what the builder took until finish.
+func (l *loader) copy(job *messages.Job) (*memstore.Run, int, error) {
 	if err := l.d.Failpoints.Eval(job.Ctx, failpoint.LoadBeforeCopy); err != nil {
 		return nil, 0, err
 	}
@@ -152,7 +154,14 @@ func (l *loader) copy(job *messages.Job) (*memstore.Tree, int, error) {
 		return nil, 0, err
 	}
 	r := job.Inc.Region
-	b := memstore.NewBuilder()
+	res := l.res
+	b := memstore.NewRunBuilder(0, func(n int64) error {
+		if n <= 0 {
+			return nil // what the run gives back is settled in finish
+		}
+		_, err := res.Take(n)
+		return err
+	})
 	// Versions no read above the safe point can see are never copied: with a
 	// lagging host GC they are most of the disk's data, and reserving them
 	// first would make a load need many times the memory it ends up using.
@@ -162,17 +171,12 @@ func (l *loader) copy(job *messages.Job) (*memstore.Tree, int, error) {
 		return disk.Versions(r.Start, r.End, func(key []byte, ts uint64, value []byte, tomb bool) error {
 			n++
 			sinceCheck++
-			refilled := false
 			if gc.Keep(key, ts, tomb) {
-				var err error
-				if refilled, err = l.res.Take(memstore.VersionBytes(key, value, tomb)); err != nil {
-					return err
-				}
 				if _, err := b.Add(key, ts, value, tomb); err != nil {
 					return err
 				}
 			}
-			if refilled || sinceCheck >= copyCheckEvery {
+			if sinceCheck >= copyCheckEvery {
 				sinceCheck = 0
 				if job.Canceled.Load() {
 					return errAbandoned
@@ -187,30 +191,36 @@ func (l *loader) copy(job *messages.Job) (*memstore.Tree, int, error) {
 			return nil
 		})
 	})
+	var run *memstore.Run
+	if err == nil {
+		run, err = b.Finish()
+	}
 	if err != nil {
 		return nil, 0, err
 	}
-	tree := b.Tree()
 	if err := l.d.Failpoints.Eval(job.Ctx, failpoint.LoadAfterCopy); err != nil {
-		return nil, 0, err
+		return nil, 0, err // the run is dropped; finish gives its bytes back
 	}
-	return tree, n, nil
+	return run, n, nil
 }
 
-func (l *loader) finish(c actor.Context, tree *memstore.Tree, keys int, err error) {
+func (l *loader) finish(c actor.Context, run *memstore.Run, keys int, err error) {
 	job := l.job
 	l.job = nil
 	job.Snapshot.Close()
-	// A finished copy keeps the bytes it spent (the region activates or
-	// releases them); a failed one gives everything back now.
+	// A finished copy keeps exactly its run's bytes (the region charges
+	// them, dataplane.ChargeCopy, and its Activate moves them to the run's
+	// own charge); a failed one gives everything back now.
 	var accounted int64
 	if err == nil {
-		accounted = l.res.Keep()
+		spent := l.res.Keep()
+		accounted = run.Bytes()
+		l.d.Plane.Account().Release(spent - accounted)
 	} else {
 		l.res.Cancel()
 	}
 	l.res = nil
-	done := &messages.CopyDone{Gen: job.Inc.Gen, Tree: tree, Accounted: accounted, Keys: keys, Err: err}
+	done := &messages.CopyDone{Gen: job.Inc.Gen, Run: run, Accounted: accounted, Keys: keys, Err: err}
 	switch {
 	case err == nil:
 		done.Result = lifecycle.CopyComplete

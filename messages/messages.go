@@ -107,7 +107,10 @@ type FamilyCopyDone struct {
 // SiblingCopy is one sibling's share of a finished job.
 type SiblingCopy struct {
 	RegionID, Gen uint64
-	Tree          *memstore.Tree
+	// Run is the copied base run the siblings share (nil: none), with a
+	// hold on its charge taken for this sibling (RunHeld).
+	Run     *memstore.Run
+	RunHeld bool
 	// Copy is the job's reservation, which the sibling holds until it has
 	// installed or discarded its share.
 	Copy *dataplane.Charge
@@ -280,15 +283,36 @@ type Copy struct{ Job *Job }
 
 // CopyDone reports the end of a job to its region actor.
 type CopyDone struct {
-	Gen       uint64
-	Result    lifecycle.LoadResult
-	Err       error
-	Tree      *memstore.Tree
+	Gen    uint64
+	Result lifecycle.LoadResult
+	Err    error
+	// Run is the copy, when Result is CopyComplete; its bytes (Accounted,
+	// exactly Run.Bytes()) are on the account under Copy until a region
+	// installs it.
+	Run       *memstore.Run
 	Accounted int64
 	Keys      int
+	// RunHeld: Run already has a charge and this message carries a hold on
+	// it (a split sibling's share of the copy), which its region keeps
+	// (Activate) or lets go (dataplane.DropRun).
+	RunHeld bool
 	// Copy is the charge of Accounted, set by the region the job was for
 	// (dataplane.ChargeCopy) or, for a split sibling, by the supervisor.
 	Copy *dataplane.Charge
+}
+
+// CompactionNeeded tells a region actor (through the supervisor, which
+// knows its actor) that a write took its write layer past its limit.
+type CompactionNeeded struct{ RegionID, Gen uint64 }
+
+// CompactionDone hands a compaction's result to the region actor that
+// started it, the only one that changes the region's data: the new base run
+// (nil on failure, with Err) built from From.
+type CompactionDone struct {
+	Gen  uint64
+	From *memstore.View
+	Run  *memstore.Run
+	Err  error
 }
 
 // LoaderIdle tells the pool a loader finished its job.
@@ -301,6 +325,7 @@ type MemoryReleased struct{ Gen uint64 }
 // engine closing while work is in flight) are not dead-letter noise. The
 // marker also keeps protoactor from starting its dead-letter log throttle.
 func (*CopyDone) IgnoreDeadLetterLogging()            {}
+func (*CompactionNeeded) IgnoreDeadLetterLogging()    {}
 func (*LoaderIdle) IgnoreDeadLetterLogging()          {}
 func (*LoaderDeclined) IgnoreDeadLetterLogging()      {}
 func (*MemoryReleased) IgnoreDeadLetterLogging()      {}

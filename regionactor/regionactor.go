@@ -7,6 +7,12 @@
 // starts the work the step hands to others (a loader's copy, a releaser), so
 // that work is never seen before the Board shows the step.
 //
+// It also runs its region's compactions: when GC or a write layer past its
+// limit calls for one, a child actor builds a new base run from a view of
+// the region's store, off the write path, and hands it back by message; the
+// region actor installs it, so it stays the only one that changes its
+// region's data.
+//
 // The machine, not this shell, decides; a duplicate Load is a no-op because
 // the machine says so, whatever the timing.
 //
@@ -20,6 +26,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -30,6 +37,7 @@ import (
 	"github.com/regioncache/regioncache/internal/dataplane"
 	"github.com/regioncache/regioncache/internal/failpoint"
 	"github.com/regioncache/regioncache/internal/lifecycle"
+	"github.com/regioncache/regioncache/internal/memstore"
 	"github.com/regioncache/regioncache/internal/mvcc"
 	"github.com/regioncache/regioncache/messages"
 )
@@ -116,16 +124,18 @@ type regionState struct {
 	// Deps.Timings is set; the load job is timed by its tally.
 	evictStart  time.Time
 	evictReason string
+	// compactor is the child building a compaction (nil: none), canceled
+	// when the region lets go of its data; compactAgain asks for another
+	// when it ends. released holds a MemoryReleased that arrived while a
+	// compaction ran: it is handled when the compaction has ended, so that
+	// nothing the region held is left in the account when it is absent.
+	compactor     *actor.PID
+	compactCancel *atomic.Bool
+	compactAgain  bool
+	released      *messages.MemoryReleased
 }
 
 type familyMember struct{ regionID, gen uint64 }
-
-// trimTick asks the actor to trim another step of a split child's data.
-type trimTick struct{}
-
-// trimStep is how many versions one trim step drops: small enough that
-// readers of the region never wait long for its lock.
-const trimStep = 4096
 
 type regionActor struct {
 	d  *Deps
@@ -148,20 +158,12 @@ type effectInput struct {
 
 func (a *regionActor) Receive(c actor.Context) {
 	switch msg := c.Message().(type) {
-	case *actor.Started:
-		if a.st.handle != nil && a.st.m.State == lifecycle.Active {
-			c.Send(c.Self(), &trimTick{})
+	case *messages.CompactionNeeded:
+		if msg.Gen == a.st.m.Inc.Gen {
+			a.startCompaction(c)
 		}
-	case *trimTick:
-		if a.st.handle == nil {
-			return
-		}
-		if !a.d.Plane.TrimStep(a.st.handle, trimStep) {
-			c.Send(c.Self(), &trimTick{})
-			return
-		}
-		// Report the exact memory now accounted (a step with no change).
-		a.report(c, a.st.m, "trimmed after split", nil, messages.Outcome{Prev: a.st.m.State})
+	case *messages.CompactionDone:
+		a.compactionDone(c, msg)
 	case *messages.Step:
 		if a.st.everHeld && a.st.m.State == lifecycle.Absent && msg.Retry != nil {
 			c.Send(c.Parent(), &messages.RetryRequest{Request: msg.Retry})
@@ -186,8 +188,19 @@ func (a *regionActor) Receive(c actor.Context) {
 	case *messages.ReleaseSnapshot:
 		a.st.holds = slices.DeleteFunc(a.st.holds, func(h *messages.SnapshotHolders) bool { return h == msg.Holders })
 		a.step(c, lifecycle.SnapshotRelease{Gen: msg.Gen}, effectInput{}, nil)
+		if a.st.compactAgain && a.st.compactor == nil && a.st.m.Snapshots == 0 && a.st.m.State == lifecycle.Active {
+			a.st.compactAgain = false
+			if a.d.Plane.NeedsCompaction(a.st.handle) {
+				a.startCompaction(c)
+			}
+		}
 		c.Send(c.Parent(), &messages.SnapshotReleased{})
 	case *messages.MemoryReleased:
+		if a.st.compactor != nil {
+			a.st.compactCancel.Store(true)
+			a.st.released = msg
+			return
+		}
 		if msg.Gen == a.st.m.Inc.Gen && a.st.handle != nil {
 			a.d.Plane.Release(a.st.handle) // idempotent: the releaser may have done it
 			a.st.handle = nil
@@ -293,18 +306,20 @@ func (a *regionActor) perform(c actor.Context, eff lifecycle.Effect, in *effectI
 		}
 	case lifecycle.Activate:
 		cd := in.copyDone
-		// A region split while loading keeps only its own range of the copy.
-		cd.Tree.Trim(m.Inc.Region.Start, m.Inc.Region.End, 0)
-		if m.SafePoint > 0 {
-			// GC the private copy now, before anyone can read it.
-			cd.Tree.GC(m.SafePoint)
-		}
-		a.d.Plane.Activate(a.st.handle, cd.Tree, cd.Copy, m.SafePoint)
+		// The copy becomes the base run, bounded to the region's range (a
+		// region split while loading shares the copy with its siblings).
+		a.d.Plane.Activate(a.st.handle, cd.Run, cd.RunHeld, cd.Copy, m.SafePoint)
+		cd.RunHeld = false
 		letGoCopy(cd)
 		a.d.Counters.Add("keys_loaded", int64(cd.Keys))
 		a.st.job = nil
+		// The copy was GC'd at the job's safe point; a GC since, or many
+		// writes during the load, call for a compaction.
+		if a.d.Plane.NeedsCompaction(a.st.handle) {
+			a.startCompaction(c)
+		}
 	case lifecycle.DiscardCopy:
-		letGoCopy(in.copyDone)
+		a.dropCopy(in.copyDone)
 		if h := a.st.handle; h != nil {
 			a.d.Plane.Unpublish(h)
 			a.d.Plane.Release(h)
@@ -312,20 +327,90 @@ func (a *regionActor) perform(c actor.Context, eff lifecycle.Effect, in *effectI
 		}
 		a.st.job = nil
 	case lifecycle.DropStaleCopy:
-		letGoCopy(in.copyDone)
+		a.dropCopy(in.copyDone)
 	case lifecycle.Unpublish:
 		if a.st.handle != nil {
 			a.d.Plane.Unpublish(a.st.handle)
 		}
 	case lifecycle.ReleaseMemory:
+		if a.st.compactCancel != nil {
+			a.st.compactCancel.Store(true) // its result would be dropped
+		}
 		a.startRelease(c, in)
 	case lifecycle.TakeSnapshot:
 		a.takeSnapshot(c, in)
 	case lifecycle.SplitData:
 		a.splitData(c, in)
 	case lifecycle.RunGC:
-		if a.st.handle != nil {
-			a.d.Plane.GC(a.st.handle, m.SafePoint)
+		if a.st.handle != nil && a.d.Plane.GC(a.st.handle, m.SafePoint) {
+			a.startCompaction(c)
+		}
+	}
+}
+
+// startCompaction builds a new base run for the region in a child actor,
+// from a view of its store taken now; writes and reads go on meanwhile.
+// The child reserves each chunk of the new run before allocating it and
+// gives up (the region keeps its data) when the capacity refuses one.
+func (a *regionActor) startCompaction(c actor.Context) {
+	h := a.st.handle
+	if h == nil || a.st.released != nil {
+		return
+	}
+	if a.st.compactor != nil || a.st.m.Snapshots > 0 {
+		// One at a time; and none while snapshots read the region: the
+		// old run would stay for them beside the new one (twice the
+		// memory). The last release starts it.
+		a.st.compactAgain = true
+		return
+	}
+	from, safePoint, ok := a.d.Plane.CompactionView(h)
+	if !ok {
+		return
+	}
+	gen, plane, log, ctx := h.Gen, a.d.Plane, a.d.Log, a.d.Ctx
+	cancel := &atomic.Bool{}
+	props := actor.PropsFromFunc(func(cc actor.Context) {
+		if _, ok := cc.Message().(*actor.Started); !ok {
+			return
+		}
+		run, err := memstore.Compact(from, safePoint, plane.Reserve, func() bool { return cancel.Load() || ctx.Err() != nil })
+		cc.Send(cc.Parent(), &messages.CompactionDone{Gen: gen, From: from, Run: run, Err: err})
+	}, actor.WithReceiverMiddleware(actorlog.PanicGuard(log)))
+	a.st.compactCancel = cancel
+	a.d.Plane.BeginJob() // the engine is not idle until it ends
+	a.st.compactor = c.Spawn(props)
+}
+
+// compactionDone installs a compaction's run, or drops it when the region
+// moved on (released, or another incarnation).
+func (a *regionActor) compactionDone(c actor.Context, msg *messages.CompactionDone) {
+	if a.st.compactor != nil {
+		c.Stop(a.st.compactor)
+		a.st.compactor, a.st.compactCancel = nil, nil
+		defer a.d.Plane.EndJob() // after the install and what follows it
+	}
+	switch {
+	case msg.Err != nil:
+		if !errors.Is(msg.Err, memstore.ErrCompactionCanceled) {
+			a.d.Log.Info().Err(msg.Err).Uint64("region", a.st.m.Inc.Region.ID).Msg("compaction gave up; the region keeps its data")
+		}
+		a.d.Plane.DiscardCompaction(msg.From, nil)
+	case a.st.handle != nil && msg.Gen == a.st.handle.Gen && a.st.released == nil:
+		a.d.Plane.InstallCompaction(a.st.handle, msg.From, msg.Run)
+	default:
+		a.d.Plane.DiscardCompaction(msg.From, msg.Run)
+	}
+	if rel := a.st.released; rel != nil {
+		a.st.released = nil
+		a.st.compactAgain = false
+		c.Send(c.Self(), rel)
+		return
+	}
+	if a.st.compactAgain && msg.Err == nil {
+		a.st.compactAgain = false
+		if a.d.Plane.NeedsCompaction(a.st.handle) {
+			a.startCompaction(c)
 		}
 	}
 }
@@ -414,19 +499,25 @@ func (a *regionActor) splitData(c actor.Context, in *effectInput) {
 		for i := 1; i < len(in.children); i++ {
 			a.st.family = append(a.st.family, familyMember{regionID: in.children[i].ID, gen: in.gens[i]})
 		}
-	case lifecycle.Active:
-		c.Send(c.Self(), &trimTick{})
 	}
 }
 
 // handOnToFamily gives every sibling split off during the load its own
 // view of the copy (O(1) each), before this region installs its own.
 func (a *regionActor) handOnToFamily(c actor.Context, cd *messages.CopyDone) {
+	if cd.Run != nil && cd.Run.Len() > 0 && !cd.RunHeld {
+		a.d.Plane.ChargeRunFromCopy(cd.Run, cd.Copy)
+		cd.RunHeld = true
+	}
 	fam := &messages.FamilyCopyDone{Result: cd.Result, Err: cd.Err, Tally: a.st.tally}
 	for _, f := range a.st.family {
-		sc := messages.SiblingCopy{RegionID: f.regionID, Gen: f.gen}
-		if cd.Tree != nil {
-			sc.Tree = cd.Tree.Copy()
+		// Each sibling installs the same run: no bytes are copied, and the
+		// run is charged once, with a hold taken here for each sibling (a
+		// sibling may compact and let go before another installs).
+		sc := messages.SiblingCopy{RegionID: f.regionID, Gen: f.gen, Run: cd.Run}
+		if cd.RunHeld {
+			a.d.Plane.HoldRun(cd.Run)
+			sc.RunHeld = true
 		}
 		if cd.Copy != nil {
 			cd.Copy.Hold(false)
@@ -502,4 +593,13 @@ func letGoCopy(cd *messages.CopyDone) {
 		cd.Copy.LetGo(false, 0)
 		cd.Copy = nil
 	}
+}
+
+// dropCopy lets go of everything a CopyDone that is not installed holds.
+func (a *regionActor) dropCopy(cd *messages.CopyDone) {
+	if cd != nil && cd.RunHeld {
+		a.d.Plane.DropRun(cd.Run)
+		cd.RunHeld = false
+	}
+	letGoCopy(cd)
 }

@@ -2,23 +2,35 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/regioncache/regioncache/internal/benchmarks"
 )
 
-const benchUsage = `Usage: demo bench [--quick] [--json] [--fail-on-miss]
+const benchUsage = `Usage: demo bench [--quick] [--keys N] [--json] [--fail-on-miss]
+       demo bench --growth [--keys N,N,...] [--regions N,N,...] [--region-keys N] [--json] [--svg FILE]
 
 Measures the engine against the disk engine (Pebble) alone, on the same data
 in the same process, and prints each figure with its target, the details
 each figure is computed from, and a last line with the verdict: how many
 targets were met. Absolute times on a shared machine are noise; the ratios
-are what to read. BENCHMARKS.md explains each figure.
+are what to read. BENCHMARKS.md explains each figure. --keys N sets the
+versions of each measured region (the load, write and MVCC regions).
+
+--growth measures instead how the costs grow: load time, memory, get and
+scan latency and write cost of one region at each size of --keys (versions
+per region; default 100000,1000000,4000000), and the per-region costs of
+each count of --regions regions of --region-keys versions; --svg draws the
+first as a log-log plot (BENCHMARKS.md says how it was made).
 
 --quick scales the data down: figures measured at a smaller scale than their
 target names (regions_1m registers 100,000 regions, not a million) are named
@@ -41,6 +53,11 @@ func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	quick := fs.Bool("quick", false, "scale the data down so that the run takes well under a minute")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	failOnMiss := fs.Bool("fail-on-miss", false, "exit 1 when any target is missed (for scripts)")
+	keysFlag := fs.String("keys", "", "versions per measured region (with --growth: a comma-separated list)")
+	growth := fs.Bool("growth", false, "measure how costs grow with region size and region count")
+	regionsFlag := fs.String("regions", "1,100,10000", "with --growth: region counts for the per-region costs")
+	regionKeys := fs.Int("region-keys", 100, "with --growth: versions in each of --regions regions")
+	svg := fs.String("svg", "", "with --growth: write the log-log plot of growth to this file")
 	rest, code, done := parseFlags(fs, benchUsage, args, stdout, stderr, nil)
 	if done {
 		return code
@@ -49,6 +66,22 @@ func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		fmt.Fprintf(stderr, "demo bench: unexpected argument %q (demo bench takes only flags)\n", rest[0])
 		return exitUsage
 	}
+	if *growth {
+		return runGrowth(ctx, *keysFlag, *regionsFlag, *regionKeys, *asJSON, *svg, stdout, stderr)
+	}
+	if *svg != "" {
+		fmt.Fprintln(stderr, "demo bench: --svg needs --growth")
+		return exitUsage
+	}
+	keys := 0
+	if *keysFlag != "" {
+		ks, err := parseCounts(*keysFlag)
+		if err != nil || len(ks) != 1 {
+			fmt.Fprintf(stderr, "demo bench: --keys %q: want one positive count of versions\n", *keysFlag)
+			return exitUsage
+		}
+		keys = ks[0]
+	}
 	if !*asJSON {
 		if *quick {
 			fmt.Fprintln(stderr, "demo bench: measuring at the --quick scale")
@@ -56,7 +89,7 @@ func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 			fmt.Fprintln(stderr, "demo bench: measuring; this takes a while (--quick for a short run)")
 		}
 	}
-	rep, err := benchmarks.Run(ctx, benchmarks.Options{Quick: *quick})
+	rep, err := benchmarks.Run(ctx, benchmarks.Options{Quick: *quick, Keys: keys})
 	if rep == nil {
 		fmt.Fprintf(stderr, "demo bench: %v\n", err)
 		return exitFailed
@@ -247,4 +280,80 @@ func wrap(text string, width int) []string {
 		lines = append(lines, line)
 	}
 	return lines
+}
+
+// parseCounts parses a comma-separated list of positive counts.
+func parseCounts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q is not a positive count", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func runGrowth(ctx context.Context, keysFlag, regionsFlag string, regionKeys int, asJSON bool, svg string, stdout, stderr io.Writer) int {
+	if keysFlag == "" {
+		keysFlag = "100000,1000000,4000000"
+	}
+	keys, err := parseCounts(keysFlag)
+	if err == nil && !slices.IsSorted(keys) {
+		err = errors.New("sizes must increase")
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "demo bench: --keys %q: %v\n", keysFlag, err)
+		return exitUsage
+	}
+	var regions []int
+	if regionsFlag != "" {
+		if regions, err = parseCounts(regionsFlag); err != nil {
+			fmt.Fprintf(stderr, "demo bench: --regions %q: %v\n", regionsFlag, err)
+			return exitUsage
+		}
+	}
+	if regionKeys <= 0 {
+		fmt.Fprintf(stderr, "demo bench: --region-keys %d: want a positive count\n", regionKeys)
+		return exitUsage
+	}
+	if !asJSON {
+		fmt.Fprintln(stderr, "demo bench: measuring growth; this takes a while")
+	}
+	var progress io.Writer // one line a step on stderr, unless stdout is JSON
+	if !asJSON {
+		progress = stderr
+	}
+	rep, err := benchmarks.RunGrowth(ctx, benchmarks.GrowthOptions{Keys: keys, Regions: regions, RegionKeys: regionKeys, Progress: progress})
+	if rep == nil {
+		fmt.Fprintf(stderr, "demo bench: %v\n", err)
+		return exitFailed
+	}
+	if asJSON {
+		if werr := rep.WriteJSON(stdout); werr != nil {
+			fmt.Fprintf(stderr, "demo bench: %v\n", werr)
+			return exitFailed
+		}
+	} else {
+		rep.WriteTable(stdout)
+	}
+	if svg != "" && len(rep.Sizes) >= 2 {
+		f, ferr := os.Create(svg)
+		if ferr == nil {
+			ferr = rep.WriteSVG(f)
+			if cerr := f.Close(); ferr == nil {
+				ferr = cerr
+			}
+		}
+		if ferr != nil {
+			fmt.Fprintf(stderr, "demo bench: %v\n", ferr)
+			return exitFailed
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "demo bench: %v\n", err)
+		return exitFailed
+	}
+	return exitOK
 }

@@ -161,6 +161,13 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"replay", "--data", full, good}, "is not empty"},
 		{[]string{"replay", "-", "-"}, "given twice"},
 		{[]string{"bench", "extra"}, "unexpected argument"},
+		{[]string{"bench", "--keys", "0"}, "want one positive count"},
+		{[]string{"bench", "--keys", "10,20"}, "want one positive count"},
+		{[]string{"bench", "--svg", "x.svg"}, "--svg needs --growth"},
+		{[]string{"bench", "--growth", "--keys", "100,x"}, "not a positive count"},
+		{[]string{"bench", "--growth", "--keys", "1000,100"}, "sizes must increase"},
+		{[]string{"bench", "--growth", "--regions", "-1"}, "not a positive count"},
+		{[]string{"bench", "--growth", "--region-keys", "0"}, "want a positive count"},
 	} {
 		code, out, errOut := demo(t, "", tt.args...)
 		if code != exitUsage || !strings.Contains(errOut, tt.msg) || strings.Contains(out, "PASS") {

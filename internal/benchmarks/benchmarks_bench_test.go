@@ -89,7 +89,7 @@ func ensure(b *testing.B, fx *bench, r regioncache.Region, active bool) {
 
 // BenchmarkLoadVsScan: one op copies the whole load region. load is the
 // engine (Engine.Load until WaitIdle); raw is a raw Pebble iteration of the
-// same sstables; raw-decode adds MVCC decoding; builder adds memstore.Builder.
+// same sstables; raw-decode adds MVCC decoding; builder adds memstore.RunBuilder.
 func BenchmarkLoadVsScan(b *testing.B) {
 	fx := sharedBench(b)
 	reg := fx.fx.data.load.region(idLoad)

@@ -24,9 +24,9 @@ for s in "${steps[@]}"; do
 	load)
 		"$B" -test.run '^$' -test.bench 'LoadVsScan' -test.benchtime 10x -test.cpuprofile "$OUT/load.cpu" | tee "$OUT/load.bench"
 		top "$OUT/load.cpu" -cum -focus 'loaderactor\.\(\*loader\)\.copy' -nodecount 30 >"$OUT/load.top.txt"
-		top "$OUT/load.cpu" -focus 'memstore\.\(\*Builder\)\.Add' -cum -nodecount 20 >"$OUT/load.builder.txt"
-		"$OUT/memstore.test" -test.run '^$' -test.bench 'BuilderLoad' -test.benchtime 20x -test.cpuprofile "$OUT/builderload.cpu" | tee -a "$OUT/load.bench"
-		go tool pprof -top -cum -focus 'Builder' -nodecount 20 "$OUT/memstore.test" "$OUT/builderload.cpu" 2>/dev/null |
+		top "$OUT/load.cpu" -focus 'memstore\.\(\*RunBuilder\)\.Add' -cum -nodecount 20 >"$OUT/load.builder.txt"
+		"$OUT/memstore.test" -test.run '^$' -test.bench 'RunBuild' -test.benchtime 20x -test.cpuprofile "$OUT/builderload.cpu" | tee -a "$OUT/load.bench"
+		go tool pprof -top -cum -focus 'RunBuilder' -nodecount 20 "$OUT/memstore.test" "$OUT/builderload.cpu" 2>/dev/null |
 			sed -E 's/\[go\.shape\.[^{]*\{[^}]*\}\]/[T]/g; s/\[go\.shape\.[^]]*\]/[T]/g' >"$OUT/load.memstore.txt"
 		;;
 	write)
@@ -40,7 +40,7 @@ for s in "${steps[@]}"; do
 		top "$OUT/regions.heap" -sample_index=inuse_space -nodecount 25 >"$OUT/regions.heap.txt"
 		;;
 	memory)
-		"$OUT/memstore.test" -test.run '^$' -test.bench 'EntryOverhead|BuilderLoad' -test.benchtime 2x | tee "$OUT/memory.bench"
+		"$OUT/memstore.test" -test.run '^$' -test.bench 'RunOverhead|RunBuild' -test.benchtime 2x | tee "$OUT/memory.bench"
 		"$B" -test.run '^$' -test.bench 'MemoryAmplification' -test.benchtime 3x -test.memprofile "$OUT/memory.alloc" | tee -a "$OUT/memory.bench"
 		top "$OUT/memory.alloc" -sample_index=alloc_space -focus 'loaderactor\.\(\*loader\)\.copy' -nodecount 10 >"$OUT/memory.top.txt"
 		;;

@@ -166,9 +166,10 @@ func (r *Reservation) Take(n int64) (refilled bool, err error) {
 func (r *Reservation) Spent() int64 { return r.spent }
 
 // Keep returns what was reserved but not taken to the account and ends the
-// reservation; the spent bytes stay accounted, now owned by the caller,
-// who hands them to a region (Plane.Activate) or gives them back
-// (Plane.ReleaseCopy). It returns the spent bytes.
+// reservation; the spent bytes stay accounted, now owned by the caller
+// (a loader's base run carries them to its region, which gives them back
+// when the run's last holder lets go: Plane.DropRun). It returns the spent
+// bytes.
 func (r *Reservation) Keep() int64 {
 	r.a.Release(r.held - r.spent)
 	spent := r.spent

@@ -41,6 +41,9 @@ type Charge struct {
 	// held by the regions the copy is for until each has installed or
 	// discarded its share.
 	copy bool
+	// run: the charge of an immutable base run, whose bytes stay whole
+	// until its last holder lets go (holders pass a zero share).
+	run bool
 }
 
 // newCharge starts an empty charge held by one region (or, for copy, by the
@@ -167,6 +170,13 @@ func (c *Charge) LetGo(reader bool, share int64) (gone bool) {
 	return true
 }
 
+// Holders is how many hold the charge, and how many of them are readers.
+func (c *Charge) Holders() (holders, readers int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.holders, c.readers
+}
+
 // Bytes is what the charge adds to the account now, and the part of it
 // deferred for snapshots.
 func (c *Charge) Bytes() (bytes, deferred int64) {
@@ -229,6 +239,14 @@ func (p *Plane) AuditAccount() []string {
 		sum += bytes
 		if copyRes {
 			bad("a load's copy reservation of %d bytes is still charged (%d holders)", bytes, holders)
+			continue
+		}
+		if c.run {
+			// A base run is charged whole while anyone (a region, a
+			// split sibling, a snapshot, a compaction) holds it.
+			if bytes <= 0 || deferred != 0 {
+				bad("a base run's charge holds %d bytes (%d deferred)", bytes, deferred)
+			}
 			continue
 		}
 		if want := held[c] + deferred; bytes != want {

@@ -46,11 +46,11 @@ func (p *Plane) CrossCheck() ([]Difference, error) {
 	p.routes.Scan(func(h *Handle) bool {
 		h.mu.RLock()
 		defer h.mu.RUnlock()
-		if !h.readable || h.tree == nil {
+		if !h.readable || h.store == nil {
 			return true
 		}
 		var mem []mvcc.Version
-		h.tree.Versions(h.Region.Start, h.Region.End, func(v mvcc.Version) bool {
+		h.store.Versions(h.Region.Start, h.Region.End, func(v mvcc.Version) bool {
 			mem = append(mem, v)
 			return true
 		})

@@ -49,6 +49,10 @@ type Plane struct {
 
 	acct   *Account
 	limits Limits
+	// jobs counts background work on cached data in flight (compactions);
+	// jobsIdle is called when it drops to zero.
+	jobs     atomic.Int64
+	jobsIdle atomic.Pointer[func()]
 	// charges and handles are the live charges and data handles, for
 	// AuditAccount; they change once per load, split, snapshot or release.
 	chargesMu     sync.Mutex
@@ -80,6 +84,10 @@ type Limits struct {
 	OnDrop func(region mvcc.Region, gen uint64, reason string)
 	// OnPressure is called when memory reaches EvictThreshold. It must not block.
 	OnPressure func()
+	// OnCompact is told that a write took a region's write layer past its
+	// limit: its owner should compact it (once until InstallCompaction or
+	// CompactionView re-arms the signal). It must not block.
+	OnCompact func(region mvcc.Region, gen uint64)
 	// OnAccountError, if set, is told about each impossible request to the
 	// memory account (see Plane.AccountErrors). It must not block.
 	OnAccountError func(what string)
@@ -137,6 +145,26 @@ func (p *Plane) DB() *diskengine.DB { return p.db }
 // never negative.
 func (p *Plane) MemoryUsed() int64 { return p.acct.Used() }
 
+// BeginJob counts a background job on cached data (a compaction) as in
+// flight: the engine is not idle until EndJob.
+func (p *Plane) BeginJob() { p.jobs.Add(1) }
+
+// EndJob ends a job BeginJob counted.
+func (p *Plane) EndJob() {
+	if p.jobs.Add(-1) == 0 {
+		if f := p.jobsIdle.Load(); f != nil {
+			(*f)()
+		}
+	}
+}
+
+// Jobs is the number of background jobs in flight.
+func (p *Plane) Jobs() int64 { return p.jobs.Load() }
+
+// OnJobsIdle sets what EndJob calls when no job is left in flight (the
+// engine's idle waiters look again). It must not block.
+func (p *Plane) OnJobsIdle(f func()) { p.jobsIdle.Store(&f) }
+
 // Account is the memory account every cached byte is reserved from.
 func (p *Plane) Account() *Account { return p.acct }
 
@@ -147,28 +175,29 @@ type Handle struct {
 
 	mu        sync.RWMutex
 	capturing bool // writes to the region are applied here
-	readable  bool // reads above safePoint are served from tree
-	tree      *memstore.Tree
+	readable  bool // reads above safePoint are served from store
+	store     *memstore.Store
 	safePoint uint64
-	// charge is the allocation the tree's data is charged to, shared with
-	// split siblings and snapshots; nil before capture and after release.
+	// charge is the allocation the store's write layer is charged to,
+	// shared with split siblings and snapshots; nil before capture and after
+	// release. The base run has a charge of its own (runCharge), held by
+	// every store and view that holds the run.
 	charge *Charge
-	// untrimmed: the tree is a split parent's, still holding keys outside
-	// Region (charged through the siblings whose range they are in).
-	untrimmed bool
+	// compactAsked: OnCompact was called for the handle and no compaction
+	// has ended since (a write over the limit asks once).
+	compactAsked atomic.Bool
 
 	lastRead atomic.Int64 // a logical clock of reads, for least-recently-read eviction
 }
 
 // NewHandle returns an empty handle for an incarnation.
 func NewHandle(r mvcc.Region, gen uint64) *Handle {
-	return &Handle{Region: r, Gen: gen, tree: memstore.New()}
+	return &Handle{Region: r, Gen: gen, store: memstore.NewStore()}
 }
 
-// settle charges a change of delta bytes to h's data, for which reserved
-// bytes were reserved first (0 for a change that only shrinks); h.mu held.
-// delta is the change in h's range: an untrimmed split child's tree also
-// holds its siblings' keys, charged through them.
+// settle charges a change of delta bytes to h's write layer, for which
+// reserved bytes were reserved first (0 for a change that only shrinks);
+// h.mu held.
 func (p *Plane) settle(h *Handle, reserved, delta int64) {
 	if h.charge == nil {
 		p.acct.Release(reserved)
@@ -177,16 +206,80 @@ func (p *Plane) settle(h *Handle, reserved, delta int64) {
 	h.charge.Settle(reserved, delta)
 }
 
-// share is the bytes of h's data only h can read: the versions in its
-// range (an untrimmed split child still holds its siblings'); h.mu held.
+// share is the bytes of h's write layer charge only h can read (its write
+// layer); h.mu held. Base runs are charged apart, once per run.
 func (h *Handle) share() int64 {
-	if h.tree == nil {
+	if h.store == nil {
 		return 0
 	}
-	if h.untrimmed {
-		return h.tree.BytesIn(h.Region.Start, h.Region.End)
+	return h.store.WriteBytes()
+}
+
+// runCharge is the charge of a base run: one per run, created by the first
+// holder with the bytes the run's builder reserved, held by every store and
+// view holding the run, and off the account when the last lets go.
+func runCharge(r *memstore.Run) *Charge {
+	c, _ := r.Account().(*Charge)
+	return c
+}
+
+// chargeRun gives a freshly built run (its bytes already reserved on the
+// account, outside any charge) a charge held once, by the caller.
+func (p *Plane) chargeRun(r *memstore.Run) {
+	c := p.newCharge(false)
+	c.run = true
+	c.Settle(r.Bytes(), r.Bytes())
+	r.SetAccount(c)
+}
+
+// ChargeRunFromCopy gives a loaded run its charge, held once by the
+// caller: the run's bytes move from the copy's charge (the account does not
+// change).
+func (p *Plane) ChargeRunFromCopy(run *memstore.Run, copy *Charge) {
+	c := p.newCharge(false)
+	c.run = true
+	c.TakeFrom(copy, run.Bytes())
+	run.SetAccount(c)
+}
+
+// HoldRun adds a holder to a run's charge (a split sibling's share of a
+// copy, handed on before it installs it).
+func (p *Plane) HoldRun(r *memstore.Run) { holdRun(r) }
+
+// holdRun adds a holder (a store or a view) to a run's charge.
+func holdRun(r *memstore.Run) {
+	if c := runCharge(r); c != nil {
+		c.Hold(false)
 	}
-	return h.tree.Bytes()
+}
+
+// DropRun lets go of one hold on a base run; the last holder's release
+// takes its bytes off the account.
+func (p *Plane) DropRun(r *memstore.Run) {
+	if c := runCharge(r); c != nil {
+		c.LetGo(false, 0)
+	}
+}
+
+// ReleaseView lets go of a view's hold on its base run (a snapshot released,
+// a compaction's source done with, a store released).
+func (p *Plane) ReleaseView(v *memstore.View) {
+	if v == nil {
+		return
+	}
+	p.DropRun(v.Base())
+	v.Release()
+}
+
+// Reserve is the memstore.ReserveFunc of compactions: a positive n is
+// reserved from the account (refused past the capacity), a negative n is
+// given back.
+func (p *Plane) Reserve(n int64) error {
+	if n < 0 {
+		p.acct.Release(-n)
+		return nil
+	}
+	return p.acct.Reserve(n)
 }
 
 func (p *Plane) register(hs ...*Handle) {
@@ -257,7 +350,7 @@ func (p *Plane) BeginCapture(h *Handle) (DiskSnapshot, error) {
 	h.capturing = true
 	if h.charge == nil {
 		h.charge = p.newCharge(false)
-		h.charge.Settle(0, h.tree.Bytes())
+		h.charge.Settle(0, h.store.WriteBytes())
 	}
 	h.mu.Unlock()
 	p.register(h)
@@ -266,22 +359,41 @@ func (p *Plane) BeginCapture(h *Handle) (DiskSnapshot, error) {
 	return snap, nil
 }
 
-// Activate installs a completed copy: the writes captured during the load are
-// laid over it and reads above safePoint are served from it from now on.
-// The bytes of copied, reserved by its loader, move from the copy's charge
-// (ChargeCopy; nil when the copy is empty) to h's; the caller lets go of the
-// copy's charge afterwards, so the account never dips below what is held.
-func (p *Plane) Activate(h *Handle, copied *memstore.Tree, copy *Charge, safePoint uint64) {
+// Activate installs a completed copy as the handle's base run (bounded to
+// its region: a region split while it loaded keeps its share), under the
+// writes captured during the load, and serves reads above safePoint from it
+// from now on. The run's bytes, reserved by its loader, move from the
+// copy's charge (ChargeCopy; nil when the copy is empty) to the run's own
+// charge, which the first sibling to install it creates and the others
+// hold; the caller lets go of the copy's charge afterwards.
+func (p *Plane) Activate(h *Handle, run *memstore.Run, runHeld bool, copy *Charge, safePoint uint64) {
 	p.commitMu.Lock()
 	defer p.commitMu.Unlock()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	// The copy was GC'd at safePoint; writes captured during the load at
-	// or below it may sit under a version GC dropped: rebase those keys,
-	// reserving what their disk versions will add first.
+	if h.store == nil {
+		if runHeld {
+			p.DropRun(run)
+		}
+		return
+	}
+	if run != nil && run.Len() > 0 {
+		if runHeld {
+			run.Ref() // the hold taken for this sibling becomes the store's
+		} else {
+			p.ChargeRunFromCopy(run, copy)
+		}
+	} else {
+		run = nil // nothing copied: no base to hold (its bytes go back with the copy's charge)
+	}
+	h.store.SetBase(run, h.Region.Start, h.Region.End)
+	// The copy was GC'd at the load's safe point; writes captured during
+	// the load at or below safePoint may sit under a version GC dropped:
+	// rebase those keys, reserving what their disk versions (and the marks
+	// that hide the base's versions) will add first.
 	var rebase [][]byte
 	if safePoint > 0 {
-		rebase = h.tree.KeysAtOrBelow(safePoint)
+		rebase = h.store.WrittenKeysAtOrBelow(safePoint)
 	}
 	bases, need, err := p.basesLocked(rebase, safePoint)
 	dropReason := ""
@@ -295,21 +407,13 @@ func (p *Plane) Activate(h *Handle, copied *memstore.Tree, copy *Charge, safePoi
 		h.charge = p.newCharge(false)
 		p.register(h)
 	}
-	// The copy's bytes, reserved by its loader, now belong to the handle;
-	// the captured writes laid over it were charged as they came.
-	captured := h.tree.Bytes()
-	h.charge.TakeFrom(copy, copied.Bytes())
-	delta := copied.MergeFrom(h.tree) - captured
-	h.tree = copied
 	h.safePoint = safePoint
-	h.untrimmed = false
 	if dropReason == "" {
+		before := h.store.WriteBytes()
 		for i, k := range rebase {
-			delta += copied.Rebase(k, safePoint, bases[i])
+			h.store.Rebase(k, safePoint, bases[i])
 		}
-		p.settle(h, need, delta)
-	} else {
-		p.settle(h, 0, delta)
+		p.settle(h, need, h.store.WriteBytes()-before)
 	}
 	// Not readable if a key could not be rebased (the engine evicts it),
 	// nor if the data plane stopped capturing its writes while it loaded (a
@@ -347,7 +451,10 @@ func (p *Plane) Release(h *Handle) {
 		h.charge.LetGo(false, h.share())
 		h.charge = nil
 	}
-	h.tree = nil
+	if h.store != nil {
+		p.ReleaseView(&h.store.View)
+		h.store = nil
+	}
 	p.unregister(h)
 }
 
@@ -365,9 +472,10 @@ func (p *Plane) ChargeCopy(kept int64) *Charge {
 // MemSnapshot is a read-only view of a region's cached data, with a disk
 // snapshot of the same moment for reads at or below its safe point.
 type MemSnapshot struct {
-	Tree *memstore.Tree
-	// Charge is the data's charge, which the snapshot holds as a reader:
-	// LetGo(true, 0) when it is released.
+	// View holds the base run's charge until ReleaseView(View).
+	View *memstore.View
+	// Charge is the write layer's charge, which the snapshot holds as a
+	// reader: LetGo(true, 0) when it is released.
 	Charge    *Charge
 	SafePoint uint64
 	Disk      DiskSnapshot
@@ -383,7 +491,7 @@ func (p *Plane) TakeSnapshot(h *Handle) (MemSnapshot, bool) {
 	defer p.commitMu.Unlock()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if !h.readable || h.tree == nil || h.charge == nil {
+	if !h.readable || h.store == nil || h.charge == nil {
 		return MemSnapshot{}, false
 	}
 	disk, err := p.NewDiskSnapshot()
@@ -391,32 +499,113 @@ func (p *Plane) TakeSnapshot(h *Handle) (MemSnapshot, bool) {
 		return MemSnapshot{}, false
 	}
 	h.charge.Hold(true)
-	return MemSnapshot{Tree: h.tree.Copy(), Charge: h.charge, SafePoint: h.safePoint, Disk: disk}, true
+	v := h.store.Snapshot()
+	holdRun(v.Base())
+	return MemSnapshot{View: v, Charge: h.charge, SafePoint: h.safePoint, Disk: disk}, true
 }
 
-// GC drops versions of an active region that no read above safePoint sees.
-func (p *Plane) GC(h *Handle, safePoint uint64) (dropped int) {
+// GC raises an active region's safe point and drops the written versions
+// no read above it sees. It returns whether the region needs a compaction
+// (its base run holds versions GC would drop, or its write layer does, or
+// is past its limit): the base run never changes, so the owner compacts it
+// off the write path (CompactionView, InstallCompaction).
+func (p *Plane) GC(h *Handle, safePoint uint64) (compact bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.tree == nil || !h.readable {
-		return 0
+	if h.store == nil || !h.readable {
+		return false
 	}
 	if safePoint > h.safePoint {
 		h.safePoint = safePoint
 	}
-	dropped, delta := h.tree.GCRange(h.Region.Start, h.Region.End, safePoint)
+	_, delta := h.store.GCWrites(h.safePoint)
 	p.settle(h, 0, delta)
-	return dropped
+	return h.store.NeedsCompaction(h.safePoint)
 }
 
-// Stats of a handle for the debug view: bytes is its share of the account
-// (the versions in its range; a split child shares the rest of its tree
-// with its siblings).
+// NeedsCompaction says whether an active region's store should be compacted.
+func (p *Plane) NeedsCompaction(h *Handle) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.store != nil && h.readable && h.store.NeedsCompaction(h.safePoint)
+}
+
+// CompactionView returns what a compaction of an active region starts from:
+// a view of its store (holding its base run until ReleaseView) and the safe
+// point to GC at. ok is false when the region serves no reads.
+func (p *Plane) CompactionView(h *Handle) (v *memstore.View, safePoint uint64, ok bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.compactAsked.Store(true) // a write over the limit needs no second signal meanwhile
+	if h.store == nil || !h.readable {
+		return nil, 0, false
+	}
+	v = h.store.Snapshot()
+	holdRun(v.Base())
+	return v, h.safePoint, true
+}
+
+// InstallCompaction swaps the run a compaction built from `from` in as the
+// handle's base run, atomically for readers: a read sees the old base and
+// write layer, or the new ones. The new run's bytes, reserved by the
+// compaction, become its charge; the old run's charge loses this holder,
+// and leaves the account when its last holder (a snapshot, a split
+// sibling) lets go. The write layer entries folded into the run leave the
+// write layer's charge (deferred while a snapshot reads them). When the
+// handle is released or its store changed base meanwhile, the new run is
+// dropped instead. It releases from, re-arms the write signal and returns
+// whether the run was installed.
+func (p *Plane) InstallCompaction(h *Handle, from *memstore.View, run *memstore.Run) (installed bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	defer p.ReleaseView(from)
+	h.compactAsked.Store(false)
+	drop := func() {
+		if run != nil {
+			p.acct.Release(run.Bytes()) // reserved by the compaction, never charged
+		}
+	}
+	if h.store == nil || run == nil {
+		drop()
+		return false
+	}
+	install := run
+	if run.Len() == 0 {
+		install = nil // nothing kept: no run to hold
+	}
+	before := h.store.WriteBytes()
+	old, _, ok := h.store.Install(from, install)
+	if !ok {
+		drop()
+		return false
+	}
+	if install == nil {
+		drop()
+	} else {
+		p.chargeRun(install)
+	}
+	p.DropRun(old)
+	p.settle(h, 0, h.store.WriteBytes()-before)
+	return true
+}
+
+// Stats of a handle for the debug view and eviction estimates: the bytes
+// are its write layer plus its part of its base run (the run's bytes
+// divided among the holders of its charge that are not snapshots, so that
+// split siblings sharing a run add up to it once).
 func (h *Handle) Stats() (bytes int64, versions int, safePoint uint64) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	if h.tree != nil {
-		bytes, versions = h.share(), h.tree.Len()
+	if h.store != nil {
+		bytes, versions = h.store.WriteBytes(), h.store.Len()
+		if run := h.store.Base(); run != nil {
+			holders := 1
+			if c := runCharge(run); c != nil {
+				n, readers := c.Holders()
+				holders = max(1, n-readers)
+			}
+			bytes += run.Bytes() / int64(holders)
+		}
 	}
 	return bytes, versions, h.safePoint
 }
@@ -480,19 +669,25 @@ func (p *Plane) commit(muts []mvcc.Mutation, sync bool) (durable func() error, d
 		}
 		shares[i].muts = append(shares[i].muts, m)
 	}
-	var dropped []*Handle
+	var dropped, compact []*Handle
 	for _, s := range shares {
 		s.h.mu.Lock()
-		if s.h.capturing && s.h.tree != nil {
+		if s.h.capturing && s.h.store != nil {
 			if reason := p.applyLocked(s.h, s.muts); reason != "" {
 				// The region stops serving from memory now, atomically with
 				// this commit, and is evicted; reads go to disk and stay exact.
 				s.h.capturing, s.h.readable = false, false
 				dropped = append(dropped, s.h)
 				drops = append(drops, Drop{Region: s.h.Region, Gen: s.h.Gen, Reason: reason})
+			} else if s.h.readable && p.limits.OnCompact != nil &&
+				s.h.store.WriteLen() > memstore.WriteLimit(s.h.store.Base().Len()) && s.h.compactAsked.CompareAndSwap(false, true) {
+				compact = append(compact, s.h)
 			}
 		}
 		s.h.mu.Unlock()
+	}
+	for _, h := range compact {
+		p.limits.OnCompact(h.Region, h.Gen)
 	}
 	p.checkPressure()
 	if len(dropped) > 0 {
@@ -509,7 +704,8 @@ func (p *Plane) commit(muts []mvcc.Mutation, sync bool) (durable func() error, d
 // applyLocked applies a region's share of a batch to its handle (commit
 // lock and h.mu held), reserving first what it can add: each new version's
 // full size (as if none replaced one), and for a write at or below the safe
-// point the disk version its key is rebased to. It returns "" when applied,
+// point the disk version its key is rebased to and the mark that hides the
+// base run's versions of it. It returns "" when applied,
 // else why the region must stop serving from memory, with nothing applied
 // or reserved: "memory_limit_reached" (the reservation would pass
 // Capacity) or "read_error".
@@ -525,6 +721,7 @@ func (p *Plane) applyLocked(h *Handle, muts []mvcc.Mutation) (dropReason string)
 			if b != nil {
 				need += memstore.VersionBytes(b.Key, b.Value, b.Tombstone)
 			}
+			need += memstore.HideBytes(m.Key)
 			bases = append(bases, b)
 			continue
 		}
@@ -533,16 +730,16 @@ func (p *Plane) applyLocked(h *Handle, muts []mvcc.Mutation) (dropReason string)
 	if p.acct.Reserve(need) != nil {
 		return string(evictreason.MemoryLimitReached)
 	}
-	var delta int64
+	before := h.store.WriteBytes()
 	for _, m := range muts {
 		if h.readable && m.Ts <= h.safePoint {
-			delta += h.tree.Rebase(m.Key, h.safePoint, bases[0])
+			h.store.Rebase(m.Key, h.safePoint, bases[0])
 			bases = bases[1:]
 			continue
 		}
-		delta += h.tree.Set(m)
+		h.store.Set(m)
 	}
-	p.settle(h, need, delta)
+	p.settle(h, need, h.store.WriteBytes()-before)
 	return ""
 }
 
@@ -557,7 +754,8 @@ func (p *Plane) baseLocked(key []byte, safePoint uint64) (*mvcc.Version, error) 
 	return &base, nil
 }
 
-// basesLocked is baseLocked for each key, and the bytes the bases add.
+// basesLocked is baseLocked for each key, and the bytes rebasing them adds
+// at most (the bases and the marks hiding the base run's versions).
 func (p *Plane) basesLocked(keys [][]byte, safePoint uint64) (bases []*mvcc.Version, need int64, err error) {
 	for _, k := range keys {
 		b, err := p.baseLocked(k, safePoint)
@@ -572,11 +770,12 @@ func (p *Plane) basesLocked(keys [][]byte, safePoint uint64) (bases []*mvcc.Vers
 	return bases, need, nil
 }
 
-// Split replaces h by handles for the children, in the same state: an
-// active parent's children are readable at once and share its tree
-// copy-on-write (each trims what lies outside its range later, in steps); a
-// loading parent's children capture writes, each keeping its share of what
-// was captured so far. h's account moves to the first child; h is retired.
+// Split replaces h by handles for the children, in the same state, without
+// copying: every child holds h's base run (one more holder of its charge,
+// bounded to the child's range) and takes its part of h's write layer. An
+// active parent's children share its write layer charge (charged once); a
+// loading parent's children each take their part of what was captured.
+// h is retired.
 func (p *Plane) Split(h *Handle, children []mvcc.Region, gens []uint64) []*Handle {
 	p.commitMu.Lock()
 	defer p.commitMu.Unlock()
@@ -585,18 +784,13 @@ func (p *Plane) Split(h *Handle, children []mvcc.Region, gens []uint64) []*Handl
 	out := make([]*Handle, len(children))
 	for i, r := range children {
 		c := &Handle{Region: r, Gen: gens[i], capturing: h.capturing, readable: h.readable, safePoint: h.safePoint}
-		if h.tree != nil {
-			c.tree = h.tree.Copy()
-			if h.readable {
-				c.untrimmed = true
-			} else {
-				// Captured writes only: small, trimmed now.
-				c.tree.Trim(r.Start, r.End, 0)
-			}
+		if h.store != nil {
+			c.store = h.store.Split(r.Start, r.End)
+			holdRun(c.store.Base())
 		}
 		out[i] = c
 	}
-	if h.charge != nil && h.tree != nil {
+	if h.charge != nil && h.store != nil {
 		if h.readable {
 			// One allocation for the whole family, charged once: the first
 			// child takes the parent's hold, each other child adds one.
@@ -606,22 +800,26 @@ func (p *Plane) Split(h *Handle, children []mvcc.Region, gens []uint64) []*Handl
 				h.charge.Hold(false)
 			}
 		} else {
-			// Each child's trimmed capture moves from the parent's charge
-			// to its own (the account does not change); the parent gives
-			// back what no child kept.
+			// Each child's part of the capture moves from the parent's
+			// charge to its own (the account does not change); the parent
+			// gives back what no child kept.
 			var kept int64
 			for _, c := range out {
 				c.charge = p.newCharge(false)
-				c.charge.TakeFrom(h.charge, c.tree.Bytes())
-				kept += c.tree.Bytes()
+				c.charge.TakeFrom(h.charge, c.store.WriteBytes())
+				kept += c.store.WriteBytes()
 			}
 			h.charge.LetGo(false, h.share()-kept)
 		}
 		h.charge = nil
 		p.register(out...)
 	}
+	if h.store != nil {
+		p.ReleaseView(&h.store.View) // the children hold the run now
+		h.store = nil
+	}
 	p.unregister(h)
-	h.tree, h.capturing, h.readable = nil, false, false
+	h.capturing, h.readable = false, false
 	if cur, ok := p.routes.Get(h); ok && cur == h {
 		p.routes.Delete(h)
 		for _, c := range out {
@@ -634,19 +832,12 @@ func (p *Plane) Split(h *Handle, children []mvcc.Region, gens []uint64) []*Handl
 	return out
 }
 
-// TrimStep drops up to max versions outside a split child's range and
-// reports whether it is done.
-func (p *Plane) TrimStep(h *Handle, max int) (done bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.tree == nil || !h.untrimmed {
-		return true
+// DiscardCompaction drops a compaction's result that will not be installed:
+// the bytes it reserved for run (never charged) go back, and from's hold on
+// the base run goes.
+func (p *Plane) DiscardCompaction(from *memstore.View, run *memstore.Run) {
+	if run != nil {
+		p.acct.Release(run.Bytes())
 	}
-	// What a child trims is in a sibling's range: charged through the
-	// sibling (or let go with it), never through this child.
-	_, done = h.tree.Trim(h.Region.Start, h.Region.End, max)
-	if done {
-		h.untrimmed = false
-	}
-	return done
+	p.ReleaseView(from)
 }

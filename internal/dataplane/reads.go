@@ -103,7 +103,7 @@ func (p *Plane) Get(key []byte, ts uint64) (value []byte, found bool, src Source
 		h.mu.RLock()
 		if h.readable {
 			if ts > h.safePoint {
-				v, ok := h.tree.Get(key, ts)
+				v, ok := h.store.Get(key, ts)
 				h.mu.RUnlock()
 				p.touch(h)
 				return bytes.Clone(v), ok, FromMemory, Cached, nil
@@ -153,6 +153,7 @@ const scanRetries = 3
 
 func (p *Plane) scanOnce(start, end []byte, ts uint64, limit int) (kvs []diskengine.KV, src Source, why DiskReason, stepped int, err error) {
 	rt := p.published.Load()
+	var buf copyBuf
 	pos := start
 	sawMem, sawDisk := false, false
 	why = Cached
@@ -177,8 +178,12 @@ func (p *Plane) scanOnce(start, end []byte, ts uint64, limit int) (kvs []diskeng
 			cover.mu.RLock()
 			if cover.readable && ts > cover.safePoint {
 				served = true
-				stepped += cover.tree.Scan(pos, segEnd, ts, func(k, v []byte) bool {
-					kvs = append(kvs, diskengine.KV{Key: bytes.Clone(k), Value: bytes.Clone(v)})
+				stepped += cover.store.Scan(pos, segEnd, ts, func(k, v []byte) bool {
+					// Keys and values are copied into shared blocks, not
+					// one allocation each; each pair's slices are capped
+					// so that appending to one never reaches the next.
+					kc := buf.copy(k)
+					kvs = append(kvs, diskengine.KV{Key: kc, Value: buf.copy(v)})
 					return !full()
 				})
 			} else if cover.readable {
@@ -355,4 +360,20 @@ func (p *Plane) CloseSnapshots() {
 		s.close()
 		delete(p.snaps, s)
 	}
+}
+
+// copyBuf hands out copies of scanned bytes from blocks of 8 KiB or more,
+// so a scan of n pairs allocates a few blocks instead of 2n slices.
+type copyBuf struct{ block []byte }
+
+func (b *copyBuf) copy(p []byte) []byte {
+	if len(p) > cap(b.block)-len(b.block) {
+		if len(p) > 2<<10 {
+			return bytes.Clone(p)
+		}
+		b.block = make([]byte, 0, max(8<<10, 2*cap(b.block)))
+	}
+	n := len(b.block)
+	b.block = append(b.block, p...)
+	return b.block[n:len(b.block):len(b.block)]
 }

@@ -1,0 +1,533 @@
+package memstore
+
+import (
+	"bytes"
+
+	"github.com/tidwall/btree"
+
+	"github.com/regioncache/regioncache/internal/mvcc"
+)
+
+// WriteEntryOverhead is what a version in a write layer costs beyond its key
+// and value: its 48-byte entry in the B-tree's nodes (about two thirds full
+// after random inserts) and its share of node headers and arena slack.
+const WriteEntryOverhead = 96
+
+// wentry is one version in a write layer, 48 bytes stored inline in the
+// B-tree's nodes; key and value are strings over the layer's arena.
+type wentry struct {
+	key   string
+	value string
+	ts    uint64
+	tomb  bool
+}
+
+func wless(a, b wentry) bool {
+	if a.key != b.key {
+		return a.key < b.key
+	}
+	return a.ts > b.ts
+}
+
+func wentrySize(e wentry) int64 { return int64(len(e.key)+len(e.value)) + WriteEntryOverhead }
+
+// hide says that the versions of key in the base run at or below ts are not
+// part of the store any more (a write at or below the safe point rebased the
+// key from the disk; the base may hold a version GC dropped on disk's side).
+type hide struct {
+	key string
+	ts  uint64
+}
+
+func hless(a, b hide) bool { return a.key < b.key }
+
+var btreeOpts = btree.Options{NoLocks: true}
+
+// writeArena hands out copies of written bytes from chunks that grow from
+// 256 bytes to 16 KiB: a few writes cost little, many cost few allocations.
+// A chunk is never written below its length, so views that share it read
+// stable bytes while the owner appends.
+type writeArena struct{ cur []byte }
+
+func (a *writeArena) copy(p []byte) string {
+	if len(p) == 0 {
+		return ""
+	}
+	if len(p) > 2<<10 {
+		return string(p)
+	}
+	if cap(a.cur)-len(a.cur) < len(p) {
+		size := min(max(2*cap(a.cur), 256), 16<<10)
+		a.cur = make([]byte, 0, max(size, len(p)))
+	}
+	n := len(a.cur)
+	a.cur = append(a.cur, p...)
+	return str(a.cur[n:len(a.cur):len(a.cur)])
+}
+
+// View is a read-only picture of a region's versions: a base run (bounded to
+// the region's range when the run is shared) under a write layer. Views from
+// Snapshot are safe to read from any goroutine and never change.
+type View struct {
+	base     *Run
+	lo, hi   []byte // the base run's versions outside [lo, hi) are not in the view
+	blo, bhi int    // the index range of [lo, hi) in base
+	w        *btree.BTreeG[wentry]
+	hides    *btree.BTreeG[hide] // nil: none
+}
+
+// Store is the versions of one region incarnation as its owner changes
+// them. It is not safe for concurrent mutation; its owner serialises writers
+// and readers (a read-write lock), and hands out Snapshot views that later
+// changes never touch.
+type Store struct {
+	View
+	wBytes int64
+	arena  writeArena
+	// wMinTs is the lowest ts written to the write layer since it was last
+	// emptied (never raised by removals: a bound, not exact).
+	wMinTs uint64
+}
+
+// NewStore returns an empty store (no base run yet; writes captured while a
+// region loads go to its write layer).
+func NewStore() *Store {
+	return &Store{View: View{w: btree.NewBTreeGOptions(wless, btreeOpts)}}
+}
+
+// Base is the base run (nil: none).
+func (v *View) Base() *Run { return v.base }
+
+// WriteLen is the number of versions in the write layer.
+func (v *View) WriteLen() int { return v.w.Len() }
+
+// Len is the number of versions in the view (base run within its bounds,
+// plus the write layer; a version in both counts twice, as it is held twice).
+func (v *View) Len() int { return v.bhi - v.blo + v.w.Len() }
+
+// WriteBytes is the accounted memory of the write layer. The base run is
+// accounted on its own (it may be shared): Base().Bytes().
+func (s *Store) WriteBytes() int64 { return s.wBytes }
+
+// SetBase installs run as the base, bounded to [lo, hi) (hi empty:
+// unbounded; neither slice may change afterwards), taking over the caller's
+// reference to it. The store must have no base yet.
+func (s *Store) SetBase(run *Run, lo, hi []byte) {
+	s.base = run
+	s.setBounds(lo, hi)
+}
+
+// setBounds bounds the base run to [lo, hi); the slices must not change
+// afterwards (region bounds never do).
+func (v *View) setBounds(lo, hi []byte) {
+	v.lo, v.hi = lo, hi
+	v.blo, v.bhi = v.base.bounds(lo, hi)
+}
+
+func (v *View) hidden(key []byte, ts uint64) bool {
+	if v.hides == nil {
+		return false
+	}
+	h, ok := v.hides.Get(hide{key: str(key)})
+	return ok && ts <= h.ts
+}
+
+// Get returns the newest version of key at or below ts. found is false when
+// there is none or it is a delete marker. The value must not be modified.
+func (v *View) Get(key []byte, ts uint64) (value []byte, found bool) {
+	var we wentry
+	inW := false
+	if v.w.Len() > 0 {
+		k := str(key)
+		v.w.Ascend(wentry{key: k, ts: ts}, func(e wentry) bool {
+			if e.key == k {
+				we, inW = e, true
+			}
+			return false
+		})
+	}
+	if v.bhi > v.blo {
+		r := v.base
+		p, side := r.probe(key)
+		i := r.seek(key, ts, v.blo, v.bhi)
+		if side == 0 && i < v.bhi {
+			x := r.rec(i)
+			if (!inW || x.ts > we.ts) && x.prefix == p && r.cmpKey(i, key, p) == 0 && !v.hidden(key, x.ts) {
+				if x.key&tombBit != 0 {
+					return nil, false
+				}
+				return r.bytesAt(x.val), true
+			}
+		}
+	}
+	if inW && !we.tomb {
+		return bs(we.value), true
+	}
+	return nil, false
+}
+
+// Scan calls fn for each key in [start, end) (end empty: unbounded) with its
+// newest version at or below ts that is not a delete marker, in key order,
+// until fn returns false. The slices passed to fn must not be modified. It
+// returns how many versions it stepped over.
+func (v *View) Scan(start, end []byte, ts uint64, fn func(key, value []byte) bool) (stepped int) {
+	if v.w.Len() == 0 && v.hides == nil {
+		return v.scanBase(start, end, ts, fn)
+	}
+	c := v.cursor(start, end)
+	defer c.close()
+	var last []byte
+	haveLast := false
+	for c.next() {
+		stepped++
+		if haveLast && bytes.Equal(c.key, last) {
+			continue // an older version of a key already decided
+		}
+		if c.ts > ts {
+			continue // too new for this read; an older version may follow
+		}
+		last, haveLast = c.key, true
+		if c.tomb {
+			continue
+		}
+		if !fn(c.key, c.value) {
+			break
+		}
+	}
+	return stepped
+}
+
+// scanBase is Scan when the write layer is empty: a walk of the index that
+// recognises the versions of one key by their shared key address.
+func (v *View) scanBase(start, end []byte, ts uint64, fn func(key, value []byte) bool) (stepped int) {
+	r := v.base
+	if v.bhi <= v.blo {
+		return 0
+	}
+	lo, hi := v.blo, v.bhi
+	if len(start) > 0 && bytes.Compare(start, v.lo) > 0 {
+		lo = r.seek(start, mvcc.MaxTS, lo, hi)
+	}
+	if len(end) > 0 && (len(v.hi) == 0 || bytes.Compare(end, v.hi) < 0) {
+		hi = r.seek(end, mvcc.MaxTS, lo, hi)
+	}
+	decided := uint64(1<<64 - 1)
+	for i := lo; i < hi; i++ {
+		x := r.rec(i)
+		stepped++
+		kaddr := x.key &^ tombBit
+		if kaddr == decided || x.ts > ts {
+			continue
+		}
+		decided = kaddr
+		if x.key&tombBit != 0 {
+			continue
+		}
+		if !fn(r.bytesAt(kaddr), r.bytesAt(x.val)) {
+			break
+		}
+	}
+	return stepped
+}
+
+// Versions calls fn for every version in [start, end) in order, delete
+// markers included, until fn returns false (cross-checks, compaction).
+func (v *View) Versions(start, end []byte, fn func(v mvcc.Version) bool) {
+	c := v.cursor(start, end)
+	defer c.close()
+	for c.next() {
+		if !fn(mvcc.Version{Key: c.key, Ts: c.ts, Value: c.value, Tombstone: c.tomb}) {
+			return
+		}
+	}
+}
+
+// cursor walks the versions of a view in [start, end) in order, merging
+// the base run and the write layer; on the same key and ts the write layer's
+// version wins, and hidden base versions are skipped.
+type cursor struct {
+	v        *View
+	bi, bend int
+	wit      btree.IterG[wentry]
+	wok      bool
+	wcur     wentry
+	end      string
+	bounded  bool
+
+	key, value []byte
+	ts         uint64
+	tomb       bool
+}
+
+func (v *View) cursor(start, end []byte) *cursor {
+	c := &cursor{v: v, end: str(end), bounded: len(end) > 0}
+	if v.bhi > v.blo {
+		c.bi, c.bend = v.blo, v.bhi
+		if len(start) > 0 && bytes.Compare(start, v.lo) > 0 {
+			c.bi = v.base.seek(start, mvcc.MaxTS, c.bi, c.bend)
+		}
+		if len(end) > 0 && (len(v.hi) == 0 || bytes.Compare(end, v.hi) < 0) {
+			c.bend = v.base.seek(end, mvcc.MaxTS, c.bi, c.bend)
+		}
+	}
+	c.wit = v.w.Iter()
+	c.wok = c.wit.Seek(wentry{key: str(start), ts: mvcc.MaxTS})
+	c.loadW()
+	return c
+}
+
+func (c *cursor) loadW() {
+	if !c.wok {
+		return
+	}
+	c.wcur = c.wit.Item()
+	if c.bounded && c.wcur.key >= c.end {
+		c.wok = false
+	}
+}
+
+func (c *cursor) close() { c.wit.Release() }
+
+func (c *cursor) next() bool {
+	for {
+		haveB := c.bi < c.bend
+		if !haveB && !c.wok {
+			return false
+		}
+		takeB := haveB
+		if haveB && c.wok {
+			bk := c.v.base.key(c.bi)
+			bts := c.v.base.rec(c.bi).ts
+			switch cmp := bytes.Compare(bk, bs(c.wcur.key)); {
+			case cmp < 0:
+				takeB = true
+			case cmp > 0:
+				takeB = false
+			case bts > c.wcur.ts:
+				takeB = true
+			case bts < c.wcur.ts:
+				takeB = false
+			default: // the same version in both: the write layer's wins
+				c.bi++
+				takeB = false
+			}
+		}
+		if takeB {
+			i := c.bi
+			c.bi++
+			key, ts, val, tomb := c.v.base.version(i)
+			if c.v.hidden(key, ts) {
+				continue
+			}
+			c.key, c.ts, c.value, c.tomb = key, ts, val, tomb
+			return true
+		}
+		e := c.wcur
+		c.key, c.ts, c.value, c.tomb = bs(e.key), e.ts, bs(e.value), e.tomb
+		c.wok = c.wit.Next()
+		c.loadW()
+		return true
+	}
+}
+
+// Set stores a version in the write layer (replacing one of the same key
+// and ts there) and returns the change in accounted bytes. Key and value are
+// copied.
+func (s *Store) Set(v mvcc.Version) int64 {
+	e := wentry{key: s.arena.copy(v.Key), ts: v.Ts, tomb: v.Tombstone}
+	if !v.Tombstone {
+		e.value = s.arena.copy(v.Value)
+	}
+	delta := wentrySize(e)
+	if prev, replaced := s.w.Set(e); replaced {
+		delta -= wentrySize(prev)
+	}
+	s.wBytes += delta
+	if s.w.Len() == 1 || v.Ts < s.wMinTs {
+		s.wMinTs = v.Ts
+	}
+	return delta
+}
+
+// Rebase makes the versions of key at or below safePoint exactly what GC
+// leaves of the disk's: none but base, the disk's newest version at or
+// below safePoint (nothing when base is nil or a delete marker). A write at
+// or below a region's safe point calls it, since GC may already have dropped
+// a newer version that hid the one written. The base run cannot change, so
+// its versions of key at or below safePoint are hidden. It returns the
+// change in accounted bytes.
+func (s *Store) Rebase(key []byte, safePoint uint64, base *mvcc.Version) (delta int64) {
+	k := str(key)
+	var doomed []wentry
+	s.w.Ascend(wentry{key: k, ts: safePoint}, func(e wentry) bool {
+		if e.key != k {
+			return false
+		}
+		doomed = append(doomed, e)
+		return true
+	})
+	delta = s.removeW(doomed)
+	if s.bhi > s.blo && bytes.Compare(key, s.lo) >= 0 && (len(s.hi) == 0 || bytes.Compare(key, s.hi) < 0) {
+		if s.hides == nil {
+			s.hides = btree.NewBTreeGOptions(hless, btreeOpts)
+		}
+		h := hide{key: s.arena.copy(key), ts: safePoint}
+		if prev, ok := s.hides.Get(h); !ok || prev.ts < safePoint {
+			if !ok {
+				d := HideBytes(key)
+				s.wBytes += d
+				delta += d
+			}
+			s.hides.Set(h)
+		}
+	}
+	if base != nil && !base.Tombstone && base.Ts <= safePoint {
+		delta += s.Set(*base)
+	}
+	return delta
+}
+
+// WrittenKeysAtOrBelow returns the distinct keys of the write layer that
+// have a version at or below ts.
+func (s *Store) WrittenKeysAtOrBelow(ts uint64) [][]byte {
+	var out [][]byte
+	last, have := "", false
+	s.w.Scan(func(e wentry) bool {
+		if e.ts <= ts && (!have || e.key != last) {
+			out = append(out, []byte(e.key))
+			last, have = e.key, true
+		}
+		return true
+	})
+	return out
+}
+
+// GCWrites drops the write layer's versions that no read above safePoint
+// can see whatever the base run holds: for each key, those older than its
+// newest written version at or below safePoint. (Dropping that one too when
+// it is a delete marker needs the base run: compaction does it.) It returns
+// the versions dropped and the change in accounted bytes.
+func (s *Store) GCWrites(safePoint uint64) (dropped int, delta int64) {
+	var doomed []wentry
+	var cur string
+	haveCur, kept := false, false
+	s.w.Scan(func(e wentry) bool {
+		if !haveCur || e.key != cur {
+			cur, haveCur, kept = e.key, true, false
+		}
+		if e.ts > safePoint {
+			return true
+		}
+		if !kept {
+			kept = true
+			return true
+		}
+		doomed = append(doomed, e)
+		return true
+	})
+	return len(doomed), s.removeW(doomed)
+}
+
+func (s *Store) removeW(doomed []wentry) (delta int64) {
+	for _, e := range doomed {
+		if prev, ok := s.w.Delete(e); ok {
+			delta -= wentrySize(prev)
+		}
+	}
+	s.wBytes += delta
+	return delta
+}
+
+// Snapshot returns a view of the store as it is now, in O(1): the base run
+// gains a holder (release it with Release), the write layer becomes
+// copy-on-write. It is a write on s, so it must be serialised with s's
+// writers; the view may be read from any goroutine afterwards.
+func (s *Store) Snapshot() *View {
+	v := &View{base: s.base.Ref(), lo: s.lo, hi: s.hi, blo: s.blo, bhi: s.bhi, w: s.w.Copy()}
+	if s.hides != nil {
+		v.hides = s.hides.Copy()
+	}
+	return v
+}
+
+// Release drops the view's hold on its base run and returns the run when
+// that was its last holder (the caller gives back its Bytes). The view must
+// not be read afterwards.
+func (v *View) Release() (freed *Run) {
+	b := v.base
+	v.base, v.blo, v.bhi = nil, 0, 0
+	if b.Unref() {
+		return b
+	}
+	return nil
+}
+
+// Split returns a store for [lo, hi) that shares s's base run (a new holder,
+// no copy) and holds the part of s's write layer in that range. s is not
+// changed.
+func (s *Store) Split(lo, hi []byte) *Store {
+	c := &Store{View: View{base: s.base.Ref(), w: btree.NewBTreeGOptions(wless, btreeOpts)}}
+	c.setBounds(maxStart(lo, s.lo), minEnd(hi, s.hi))
+	in := func(k string) bool {
+		return k >= str(lo) && (len(hi) == 0 || k < str(hi))
+	}
+	s.w.Ascend(wentry{key: str(lo), ts: mvcc.MaxTS}, func(e wentry) bool {
+		if !in(e.key) {
+			return false
+		}
+		c.w.Load(e) // in order: the sorted bulk path
+		c.wBytes += wentrySize(e)
+		if c.w.Len() == 1 || e.ts < c.wMinTs {
+			c.wMinTs = e.ts
+		}
+		return true
+	})
+	if s.hides != nil {
+		s.hides.Ascend(hide{key: str(lo)}, func(h hide) bool {
+			if !in(h.key) {
+				return false
+			}
+			if c.hides == nil {
+				c.hides = btree.NewBTreeGOptions(hless, btreeOpts)
+			}
+			c.hides.Load(h)
+			c.wBytes += int64(len(h.key)) + WriteEntryOverhead
+			return true
+		})
+	}
+	return c
+}
+
+func maxStart(a, b []byte) []byte {
+	if bytes.Compare(a, b) >= 0 {
+		return a
+	}
+	return b
+}
+
+// minEnd is the smaller of two range ends, where empty means unbounded.
+func minEnd(a, b []byte) []byte {
+	switch {
+	case len(a) == 0:
+		return b
+	case len(b) == 0:
+		return a
+	case bytes.Compare(a, b) <= 0:
+		return a
+	default:
+		return b
+	}
+}
+
+// VersionBytes is what one version costs in a write layer's account: what
+// a writer reserves before it sets the version (a delete marker holds no
+// value).
+func VersionBytes(key, value []byte, tomb bool) int64 {
+	if tomb {
+		value = nil
+	}
+	return int64(len(key)+len(value)) + WriteEntryOverhead
+}
+
+// HideBytes is what Rebase's mark hiding a key's base versions costs at most.
+func HideBytes(key []byte) int64 { return int64(len(key)) + WriteEntryOverhead }

@@ -1,0 +1,197 @@
+package memstore
+
+// Micro-benchmarks of the store (base run + write layer), on the data shape
+// of the engine benchmarks (24-byte keys, 100-byte values):
+//
+//	go test ./internal/memstore -run '^$' -bench 'Run|Store' -benchtime 3x
+
+import (
+	"encoding/binary"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+
+	"github.com/regioncache/regioncache/internal/mvcc"
+)
+
+// buildRun builds a run of n keys with versions versions each (ts 10*v
+// descending), the loader's path without Pebble.
+func buildBenchRun(tb testing.TB, n, versions int) *Run {
+	b := NewRunBuilder(0, nil)
+	k := make([]byte, 0, benchKeyLen)
+	v := make([]byte, benchValueLen+8)
+	for i := 0; i < n; i++ {
+		key := benchKey(k, i)
+		for j := versions; j >= 1; j-- {
+			if _, err := b.Add(key, uint64(10*j), benchValue(v, i+j), false); err != nil {
+				tb.Fatal(err)
+			}
+		}
+	}
+	r, err := b.Finish()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return r
+}
+
+func benchStore(tb testing.TB, n, versions int) *Store {
+	s := NewStore()
+	s.SetBase(buildBenchRun(tb, n, versions), nil, nil)
+	return s
+}
+
+// BenchmarkRunBuild: one op builds a 100k-version run from sorted input.
+func BenchmarkRunBuild(b *testing.B) {
+	const n = 100_000
+	b.SetBytes(n * (benchKeyLen + benchValueLen))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if r := buildBenchRun(b, n, 1); r.Len() != n {
+			b.Fatalf("%d versions", r.Len())
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/version")
+	b.ReportMetric(float64(testing.AllocsPerRun(1, func() { buildBenchRun(b, n, 1) }))/n, "allocs/version")
+}
+
+// BenchmarkStoreGet: one op is a Get of a random key of a 1M-version store
+// (empty write layer, and with a full write layer over it).
+func BenchmarkStoreGet(b *testing.B) {
+	const n = 1_000_000
+	s := benchStore(b, n, 1)
+	r := rand.New(rand.NewPCG(1, 2))
+	keys := make([][]byte, 1<<16)
+	for i := range keys {
+		keys[i] = benchKey(nil, r.IntN(n))
+	}
+	run := func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, ok := s.Get(keys[i%len(keys)], 2000); !ok {
+				b.Fatal("not found")
+			}
+		}
+	}
+	b.Run("base", run)
+	v := make([]byte, benchValueLen+8)
+	for i := 0; i < WriteLimit(n); i++ {
+		x := r.IntN(n)
+		s.Set(mvcc.Version{Key: benchKey(nil, x), Ts: 1000, Value: benchValue(v, x)})
+	}
+	b.Run("with-writes", run)
+}
+
+// BenchmarkStoreSet: one op sets a new version of a random key over a
+// 1M-version base run (the write path of an active region), the write
+// layer reset to empty whenever it reaches WriteLimit, as compaction does.
+func BenchmarkStoreSet(b *testing.B) {
+	const n = 1_000_000
+	s := benchStore(b, n, 1)
+	base := s.base
+	r := rand.New(rand.NewPCG(3, 4))
+	v := make([]byte, benchValueLen+8)
+	k := make([]byte, 0, benchKeyLen)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if s.WriteLen() >= WriteLimit(n) {
+			b.StopTimer()
+			s = NewStore()
+			s.SetBase(base, nil, nil)
+			b.StartTimer()
+		}
+		x := r.IntN(n)
+		s.Set(mvcc.Version{Key: benchKey(k, x), Ts: uint64(100 + i), Value: benchValue(v, x)})
+	}
+}
+
+// BenchmarkStoreScan100: one op visits 100 keys from a random start, over
+// one version per key and over ten (the MVCC shape after GC keeps two).
+func BenchmarkStoreScan100(b *testing.B) {
+	for _, versions := range []int{1, 2, 10} {
+		const n = 200_000
+		s := benchStore(b, n, versions)
+		r := rand.New(rand.NewPCG(5, 6))
+		keys := make([][]byte, 1<<16)
+		for i := range keys {
+			keys[i] = benchKey(nil, r.IntN(n-100))
+		}
+		b.Run(map[int]string{1: "1-version", 2: "2-versions", 10: "10-versions"}[versions], func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				seen := 0
+				s.Scan(keys[i%len(keys)], nil, 1000, func(k, v []byte) bool { seen++; return seen < 100 })
+			}
+		})
+	}
+}
+
+// BenchmarkCompact: one op compacts a 1M-version base run with a full
+// write layer into a new run.
+func BenchmarkCompact(b *testing.B) {
+	const n = 1_000_000
+	s := benchStore(b, n, 1)
+	r := rand.New(rand.NewPCG(9, 9))
+	v := make([]byte, benchValueLen+8)
+	for i := 0; i < WriteLimit(n); i++ {
+		x := r.IntN(n)
+		s.Set(mvcc.Version{Key: benchKey(nil, x), Ts: 1000, Value: benchValue(v, x)})
+	}
+	view := s.Snapshot()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := Compact(view, 0, nil, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*(n+WriteLimit(n))), "ns/version")
+}
+
+// BenchmarkRunOverhead measures the heap a loaded version costs beyond its
+// key and value bytes (1M versions, one per key), and the heap objects a
+// run holds: what the garbage collector has to look at.
+func BenchmarkRunOverhead(b *testing.B) {
+	const n = 1_000_000
+	logical := float64(n * (benchKeyLen + benchValueLen))
+	var perVersion, accounted, objects float64
+	for i := 0; i < b.N; i++ {
+		var ms0, ms1 runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms0)
+		r := buildBenchRun(b, n, 1)
+		runtime.GC()
+		runtime.ReadMemStats(&ms1)
+		perVersion = (float64(ms1.HeapAlloc) - float64(ms0.HeapAlloc) - logical) / n
+		accounted = (float64(r.Bytes()) - logical) / n
+		objects = float64(ms1.HeapObjects) - float64(ms0.HeapObjects)
+		runtime.KeepAlive(r)
+	}
+	b.ReportMetric(perVersion, "heap-overhead-B/version")
+	b.ReportMetric(accounted, "accounted-overhead-B/version")
+	b.ReportMetric(objects, "heap-objects")
+}
+
+const (
+	benchKeyLen   = 24
+	benchValueLen = 100
+)
+
+// benchKey is key i: "bk/" and 21 decimal digits, so keys sort by i.
+func benchKey(dst []byte, i int) []byte {
+	dst = append(dst[:0], "bk/"...)
+	var d [benchKeyLen - 3]byte
+	for j := len(d) - 1; j >= 0; j-- {
+		d[j] = byte('0' + i%10)
+		i /= 10
+	}
+	return append(dst, d[:]...)
+}
+
+// benchValue is value i, 100 bytes.
+func benchValue(dst []byte, i int) []byte {
+	var w [8]byte
+	dst = dst[:benchValueLen]
+	for j := 0; j < benchValueLen; j += 8 {
+		binary.LittleEndian.PutUint64(w[:], uint64(i)*0x9e3779b97f4a7c15+uint64(j))
+		copy(dst[j:], w[:])
+	}
+	return dst
+}

@@ -1,0 +1,495 @@
+package memstore_test
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/regioncache/regioncache/internal/memstore"
+	"github.com/regioncache/regioncache/internal/mvcc"
+)
+
+// disk is the plainest MVCC store there is, standing for the disk engine
+// in the store's model test: key -> ts -> version, nothing ever dropped.
+type disk map[string]map[uint64]mvcc.Version
+
+func (d disk) set(v mvcc.Version) {
+	vs := d[string(v.Key)]
+	if vs == nil {
+		vs = map[uint64]mvcc.Version{}
+		d[string(v.Key)] = vs
+	}
+	c := mvcc.Version{Key: bytes.Clone(v.Key), Ts: v.Ts, Tombstone: v.Tombstone}
+	if !v.Tombstone {
+		c.Value = bytes.Clone(v.Value)
+	}
+	vs[v.Ts] = c
+}
+
+func (d disk) clone() disk {
+	out := disk{}
+	for k, vs := range d {
+		out[k] = map[uint64]mvcc.Version{}
+		for ts, v := range vs {
+			out[k][ts] = v
+		}
+	}
+	return out
+}
+
+// newest is the newest version of key at or below ts.
+func (d disk) newest(key string, ts uint64) (mvcc.Version, bool) {
+	var best mvcc.Version
+	found := false
+	for vts, v := range d[key] {
+		if vts <= ts && (!found || vts > best.Ts) {
+			best, found = v, true
+		}
+	}
+	return best, found
+}
+
+func (d disk) get(key string, ts uint64) (string, bool) {
+	v, ok := d.newest(key, ts)
+	if !ok || v.Tombstone {
+		return "", false
+	}
+	return string(v.Value), true
+}
+
+func (d disk) scan(start, end string, ts uint64) []string {
+	var keys []string
+	for k := range d {
+		if k >= start && (end == "" || k < end) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	var out []string
+	for _, k := range keys {
+		if v, ok := d.get(k, ts); ok {
+			out = append(out, k+"="+v)
+		}
+	}
+	return out
+}
+
+// sortedVersions lists every version of [start, end) in run order.
+func (d disk) sortedVersions(start, end string) []mvcc.Version {
+	var out []mvcc.Version
+	for k, vs := range d {
+		if k < start || (end != "" && k >= end) {
+			continue
+		}
+		for _, v := range vs {
+			out = append(out, v)
+		}
+	}
+	slices.SortFunc(out, func(a, b mvcc.Version) int {
+		if c := bytes.Compare(a.Key, b.Key); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.Ts, a.Ts)
+	})
+	return out
+}
+
+// buildRun loads versions into a run as a loader does.
+func buildRun(t *testing.T, vs []mvcc.Version, safePoint uint64, reserve memstore.ReserveFunc) *memstore.Run {
+	t.Helper()
+	b := memstore.NewRunBuilder(safePoint, reserve)
+	for _, v := range vs {
+		if _, err := b.Add(v.Key, v.Ts, v.Value, v.Tombstone); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := b.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func scanStrings(v *memstore.View, start, end string, ts uint64) []string {
+	var out []string
+	v.Scan([]byte(start), []byte(end), ts, func(k, val []byte) bool {
+		out = append(out, string(k)+"="+string(val))
+		return true
+	})
+	return out
+}
+
+// held is a snapshot view with the disk it must keep answering as.
+type held struct {
+	view      *memstore.View
+	disk      disk
+	safePoint uint64
+	lo, hi    string
+}
+
+// storeRig runs one random history against a store and the disk model.
+type storeRig struct {
+	t         *testing.T
+	rng       *rand.Rand
+	disk      disk
+	store     *memstore.Store
+	lo, hi    string
+	safePoint uint64
+	ts        uint64
+	snaps     []held
+	// account is the reserved bytes of every run alive, as the data plane
+	// would account them: each run once, whatever its holders.
+	account int64
+	runs    map[*memstore.Run]bool
+	pending *pendingCompaction
+}
+
+type pendingCompaction struct {
+	from      *memstore.View
+	safePoint uint64
+}
+
+func (r *storeRig) reserve(n int64) error { r.account += n; return nil }
+
+func (r *storeRig) dropRun(run *memstore.Run) {
+	if run == nil {
+		return
+	}
+	if !r.runs[run] {
+		r.t.Fatalf("a run freed twice or never built")
+	}
+	delete(r.runs, run)
+	r.account -= run.Bytes()
+}
+
+func (r *storeRig) key() string { return fmt.Sprintf("k%02d", r.rng.IntN(40)) }
+
+func (r *storeRig) inRange(k string) bool { return k >= r.lo && (r.hi == "" || k < r.hi) }
+
+// write applies a write as the data plane does: above the safe point it is
+// set; at or below it, the key is rebased from the disk.
+func (r *storeRig) write(v mvcc.Version) {
+	r.disk.set(v)
+	if !r.inRange(string(v.Key)) {
+		return
+	}
+	if v.Ts > r.safePoint {
+		r.store.Set(v)
+		return
+	}
+	base, ok := r.disk.newest(string(v.Key), r.safePoint)
+	if ok {
+		r.store.Rebase(v.Key, r.safePoint, &base)
+	} else {
+		r.store.Rebase(v.Key, r.safePoint, nil)
+	}
+}
+
+func (r *storeRig) check(v *memstore.View, d disk, sp uint64, lo, hi, when string) {
+	r.t.Helper()
+	for i := 0; i < 6; i++ {
+		k := r.key()
+		if k < lo || (hi != "" && k >= hi) {
+			continue
+		}
+		ts := sp + 1 + uint64(r.rng.IntN(int(r.ts-sp)+2))
+		got, gok := v.Get([]byte(k), ts)
+		want, wok := d.get(k, ts)
+		if gok != wok || string(got) != want {
+			r.t.Fatalf("%s: Get(%s, %d) = %q %v, want %q %v", when, k, ts, got, gok, want, wok)
+		}
+	}
+	// Keys outside every key's common prefix, and a proper prefix of it.
+	for _, k := range []string{"", "a", "k", "k0", "k9~", "z"} {
+		if _, ok := v.Get([]byte(k), r.ts+1); ok {
+			r.t.Fatalf("%s: Get(%q) found a key never written", when, k)
+		}
+	}
+	ts := sp + 1 + uint64(r.rng.IntN(int(r.ts-sp)+2))
+	start, end := r.key(), r.key()
+	if start > end {
+		start, end = end, start
+	}
+	start = max(start, lo)
+	if hi != "" && end > hi {
+		end = hi
+	}
+	if r.rng.IntN(4) == 0 {
+		end = hi
+	}
+	if got, want := scanStrings(v, start, end, ts), d.scan(start, end, ts); !slices.Equal(got, want) {
+		r.t.Fatalf("%s: Scan(%s, %s, %d) = %v, want %v", when, start, end, ts, got, want)
+	}
+	// Every version the view shows is the disk's; every disk version above
+	// the safe point is shown.
+	shown := map[string]bool{}
+	v.Versions([]byte(lo), []byte(hi), func(mv mvcc.Version) bool {
+		dv, ok := d[string(mv.Key)][mv.Ts]
+		if !ok || dv.Tombstone != mv.Tombstone || !bytes.Equal(dv.Value, mv.Value) {
+			r.t.Fatalf("%s: the view holds %s@%d (%q, delete %v), the disk %+v", when, mv.Key, mv.Ts, mv.Value, mv.Tombstone, dv)
+		}
+		shown[fmt.Sprintf("%s@%d", mv.Key, mv.Ts)] = true
+		return true
+	})
+	for _, dv := range d.sortedVersions(lo, hi) {
+		if dv.Ts > sp && !shown[fmt.Sprintf("%s@%d", dv.Key, dv.Ts)] {
+			r.t.Fatalf("%s: the view lacks %s@%d", when, dv.Key, dv.Ts)
+		}
+	}
+}
+
+func (r *storeRig) finishCompaction() {
+	p := r.pending
+	r.pending = nil
+	run, err := memstore.Compact(p.from, p.safePoint, r.reserve, nil)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.runs[run] = true
+	old, _, ok := r.store.Install(p.from, run)
+	if !ok {
+		r.dropRun(run.Release())
+	} else {
+		r.dropRun(old.Release())
+	}
+	r.dropRun(p.from.Release())
+}
+
+// TestStoreAgainstModel drives 120 random histories (writes above and below the
+// safe point, GC, snapshots, splits) against a store and a plain map, with
+// compactions started and installed at random points, and checks reads,
+// versions, snapshots and the account after every step.
+func TestStoreAgainstModel(t *testing.T) {
+	for seed := uint64(1); seed <= 120; seed++ {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { runStoreModel(t, seed) })
+	}
+}
+
+func runStoreModel(t *testing.T, seed uint64) {
+	r := &storeRig{t: t, rng: rand.New(rand.NewPCG(seed, 7)), disk: disk{}, runs: map[*memstore.Run]bool{}}
+	// The loaded data: a few versions per key, GC'd at the load's safe point.
+	for i := 0; i < 200; i++ {
+		r.ts++
+		v := mvcc.Version{Key: []byte(r.key()), Ts: r.ts, Value: []byte(fmt.Sprint("v", r.ts))}
+		if r.rng.IntN(6) == 0 {
+			v.Value, v.Tombstone = nil, true
+		}
+		r.disk.set(v)
+	}
+	r.safePoint = uint64(r.rng.IntN(100))
+	run := buildRun(t, r.disk.sortedVersions("", ""), r.safePoint, r.reserve)
+	r.runs[run] = true
+	r.store = memstore.NewStore()
+	r.store.SetBase(run, nil, nil)
+	r.check(&r.store.View, r.disk, r.safePoint, r.lo, r.hi, "after load")
+
+	for step := 0; step < 150; step++ {
+		when := fmt.Sprintf("seed %d step %d", seed, step)
+		switch op := r.rng.IntN(20); {
+		case op < 9: // a write above the safe point
+			r.ts++
+			v := mvcc.Version{Key: []byte(r.key()), Ts: r.ts, Value: []byte(fmt.Sprint("w", r.ts))}
+			if r.rng.IntN(5) == 0 {
+				v.Value, v.Tombstone = nil, true
+			}
+			r.write(v)
+		case op < 11: // a write at or below the safe point
+			if r.safePoint == 0 {
+				continue
+			}
+			v := mvcc.Version{Key: []byte(r.key()), Ts: 1 + uint64(r.rng.IntN(int(r.safePoint))), Value: []byte(fmt.Sprint("old", step))}
+			if r.rng.IntN(4) == 0 {
+				v.Value, v.Tombstone = nil, true
+			}
+			r.write(v)
+		case op < 13: // GC: the safe point advances
+			r.safePoint = max(r.safePoint, r.ts-uint64(r.rng.IntN(20)))
+			r.store.GCWrites(r.safePoint)
+		case op < 15: // a compaction starts, or the one running ends
+			if r.pending == nil {
+				r.pending = &pendingCompaction{from: r.store.Snapshot(), safePoint: r.safePoint}
+			} else {
+				r.finishCompaction()
+			}
+		case op < 17: // a snapshot is taken, or the oldest released
+			if r.rng.IntN(2) == 0 || len(r.snaps) == 0 {
+				r.snaps = append(r.snaps, held{view: r.store.Snapshot(), disk: r.disk.clone(), safePoint: r.safePoint, lo: r.lo, hi: r.hi})
+			} else {
+				r.dropRun(r.snaps[0].view.Release())
+				r.snaps = r.snaps[1:]
+			}
+		case op < 18: // a split: the store keeps one side, sharing the run
+			mid := r.key()
+			if mid <= r.lo || (r.hi != "" && mid >= r.hi) {
+				continue
+			}
+			lo, hi := r.lo, mid
+			if r.rng.IntN(2) == 0 {
+				lo, hi = mid, r.hi
+			}
+			child := r.store.Split([]byte(lo), []byte(hi))
+			sibling := r.store.Split([]byte(r.lo), []byte(r.hi)) // stands for the other child, dropped at once
+			r.dropRun(sibling.Release())
+			r.dropRun(r.store.Release())
+			r.store, r.lo, r.hi = child, lo, hi
+			if r.pending != nil {
+				// A compaction of the parent ends after the split: it
+				// installs into the child, bounded to the child's range.
+				r.finishCompaction()
+			}
+		default:
+		}
+		r.check(&r.store.View, r.disk, r.safePoint, r.lo, r.hi, when)
+		for i, s := range r.snaps {
+			r.check(s.view, s.disk, s.safePoint, s.lo, s.hi, fmt.Sprintf("%s snapshot %d", when, i))
+		}
+		r.checkAccount(when)
+	}
+	if r.pending != nil {
+		r.finishCompaction()
+	}
+	for _, s := range r.snaps {
+		r.dropRun(s.view.Release())
+	}
+	r.dropRun(r.store.Release())
+	if r.account != 0 || len(r.runs) != 0 {
+		t.Fatalf("after every holder let go: %d bytes and %d runs still accounted", r.account, len(r.runs))
+	}
+}
+
+// checkAccount: what the builders reserved is what the live runs hold.
+func (r *storeRig) checkAccount(when string) {
+	r.t.Helper()
+	var sum int64
+	for run := range r.runs {
+		if run.Refs() <= 0 {
+			r.t.Fatalf("%s: a run with %d holders is still accounted", when, run.Refs())
+		}
+		sum += run.Bytes()
+	}
+	if sum != r.account {
+		r.t.Fatalf("%s: runs hold %d bytes, %d accounted", when, sum, r.account)
+	}
+}
+
+func TestRunBuilderRefusesDisorderAndStopsAtItsReservation(t *testing.T) {
+	b := memstore.NewRunBuilder(0, nil)
+	if _, err := b.Add([]byte("b"), 5, []byte("x"), false); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []struct {
+		key string
+		ts  uint64
+	}{{"a", 9}, {"b", 5}, {"b", 6}} {
+		if _, err := b.Add([]byte(bad.key), bad.ts, nil, false); !errors.Is(err, memstore.ErrOutOfOrder) {
+			t.Errorf("Add(%s, %d) after (b, 5): %v, want ErrOutOfOrder", bad.key, bad.ts, err)
+		}
+	}
+
+	full := errors.New("full")
+	var used int64
+	const capacity = 64 << 10
+	b = memstore.NewRunBuilder(0, func(n int64) error {
+		if used+n > capacity {
+			return full
+		}
+		used += n
+		return nil
+	})
+	var err error
+	for i := 0; err == nil; i++ {
+		_, err = b.Add([]byte(fmt.Sprintf("key%08d", i)), 1, bytes.Repeat([]byte("v"), 100), false)
+		if used > capacity {
+			t.Fatalf("reserved %d bytes past a capacity of %d", used, capacity)
+		}
+	}
+	if !errors.Is(err, full) {
+		t.Fatalf("a build past its reservation: %v", err)
+	}
+	b.Abort()
+	if used != 0 {
+		t.Fatalf("an aborted build keeps %d bytes reserved", used)
+	}
+}
+
+func TestRunBytesAreExact(t *testing.T) {
+	var reserved int64
+	b := memstore.NewRunBuilder(0, func(n int64) error { reserved += n; return nil })
+	for i := 0; i < 100_000; i++ {
+		key := []byte(fmt.Sprintf("key%08d", i/3))
+		if _, err := b.Add(key, uint64(10-i%3), bytes.Repeat([]byte{'v'}, 1+i%200), i%50 == 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run, err := b.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Bytes() != reserved || run.Len() != 100_000 || run.Refs() != 1 {
+		t.Fatalf("run: %d bytes (reserved %d), %d versions, %d refs", run.Bytes(), reserved, run.Len(), run.Refs())
+	}
+	// Keys are stored once for all their versions: the arena holds about
+	// a third of the keys' bytes plus the values.
+	var logical int64
+	for i := 0; i < 100_000; i++ {
+		logical += 1 + int64(i%200)
+	}
+	logical += int64(100_000/3+1) * 11
+	if over := float64(run.Bytes()) / float64(logical+32*100_000); over > 1.05 || over < 1 {
+		t.Fatalf("run bytes %d for %d bytes of data and index (%.3f)", run.Bytes(), logical+32*100_000, over)
+	}
+}
+
+// TestViewsReadWhileTheOwnerWritesAndCompacts reads snapshot views from
+// several goroutines while the owner writes, compacts and installs (run
+// with -race): a view never changes, whatever the store does.
+func TestViewsReadWhileTheOwnerWritesAndCompacts(t *testing.T) {
+	d := disk{}
+	for i := 0; i < 2000; i++ {
+		d.set(mvcc.Version{Key: []byte(fmt.Sprintf("k%04d", i%500)), Ts: uint64(1 + i), Value: []byte(fmt.Sprint(i))})
+	}
+	s := memstore.NewStore()
+	s.SetBase(buildRun(t, d.sortedVersions("", ""), 0, nil), nil, nil)
+	const readers = 4
+	done := make(chan error, readers)
+	for g := 0; g < readers; g++ {
+		view, want := s.Snapshot(), d.scan("", "", 1<<40)
+		go func() {
+			var err error
+			for i := 0; i < 200 && err == nil; i++ {
+				if got := scanStrings(view, "", "", 1<<40); !slices.Equal(got, want) {
+					err = fmt.Errorf("a view changed: %d pairs, want %d", len(got), len(want))
+				}
+			}
+			view.Release()
+			done <- err
+		}()
+	}
+	ts := uint64(5000)
+	for round := 0; round < 20; round++ {
+		for i := 0; i < 300; i++ {
+			ts++
+			s.Set(mvcc.Version{Key: []byte(fmt.Sprintf("k%04d", (i*7+round)%600)), Ts: ts, Value: []byte("new")})
+		}
+		from := s.Snapshot()
+		run, err := memstore.Compact(from, ts-100, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old, _, ok := s.Install(from, run)
+		if !ok {
+			t.Fatal("install refused with no other install in between")
+		}
+		old.Release()
+		from.Release()
+	}
+	for g := 0; g < readers; g++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
