@@ -261,14 +261,31 @@ func (p *Plane) DropRun(r *memstore.Run) {
 	}
 }
 
-// ReleaseView lets go of a view's hold on its base run (a snapshot released,
-// a compaction's source done with, a store released).
+// ReleaseView lets go of a view's hold on its base run (a snapshot
+// released, a compaction's source done with): views hold it as readers.
 func (p *Plane) ReleaseView(v *memstore.View) {
 	if v == nil {
 		return
 	}
-	p.DropRun(v.Base())
+	if c := runCharge(v.Base()); c != nil {
+		c.LetGo(true, 0)
+	}
 	v.Release()
+}
+
+// releaseStore lets go of a store's hold on its base run (a region holds
+// it as a holder, not a reader).
+func (p *Plane) releaseStore(s *memstore.Store) {
+	p.DropRun(s.Base())
+	s.Release()
+}
+
+// holdRunAsReader adds a view (snapshot, compaction source) to a run's
+// charge.
+func holdRunAsReader(r *memstore.Run) {
+	if c := runCharge(r); c != nil {
+		c.Hold(true)
+	}
 }
 
 // Reserve is the memstore.ReserveFunc of compactions: a positive n is
@@ -452,7 +469,7 @@ func (p *Plane) Release(h *Handle) {
 		h.charge = nil
 	}
 	if h.store != nil {
-		p.ReleaseView(&h.store.View)
+		p.releaseStore(h.store)
 		h.store = nil
 	}
 	p.unregister(h)
@@ -500,7 +517,7 @@ func (p *Plane) TakeSnapshot(h *Handle) (MemSnapshot, bool) {
 	}
 	h.charge.Hold(true)
 	v := h.store.Snapshot()
-	holdRun(v.Base())
+	holdRunAsReader(v.Base())
 	return MemSnapshot{View: v, Charge: h.charge, SafePoint: h.safePoint, Disk: disk}, true
 }
 
@@ -541,7 +558,7 @@ func (p *Plane) CompactionView(h *Handle) (v *memstore.View, safePoint uint64, o
 		return nil, 0, false
 	}
 	v = h.store.Snapshot()
-	holdRun(v.Base())
+	holdRunAsReader(v.Base())
 	return v, h.safePoint, true
 }
 
@@ -815,7 +832,7 @@ func (p *Plane) Split(h *Handle, children []mvcc.Region, gens []uint64) []*Handl
 		p.register(out...)
 	}
 	if h.store != nil {
-		p.ReleaseView(&h.store.View) // the children hold the run now
+		p.releaseStore(h.store) // the children hold the run now
 		h.store = nil
 	}
 	p.unregister(h)
