@@ -281,13 +281,6 @@ func Open(opts Options) (*Engine, error) {
 	}
 	e.plane = dataplane.New(db, dataplane.Limits{
 		Capacity: opts.Capacity, StopLoad: opts.StopLoadThreshold, EvictThreshold: opts.EvictThreshold,
-		// Evictions the data plane starts on its own are work in flight
-		// until the supervisor has them taken: WaitIdle waits for them.
-		OnDrop: func(r mvcc.Region, _ uint64, reason string) {
-			e.sup.Board.Begin(1)
-			e.system.Root.Send(e.sup.PID, &messages.EvictRegion{Region: r, Reason: reason,
-				Reply: messages.NewReply[messages.EvictOutcome](), Done: func() { e.sup.Board.Done(1) }})
-		},
 		OnPressure: func() {
 			e.sup.Board.Begin(1)
 			e.system.Root.Send(e.sup.PID, &messages.MemoryPressure{Done: func() { e.sup.Board.Done(1) }})

@@ -154,6 +154,9 @@ type effectInput struct {
 	// launch starts work outside this actor (a loader's copy, a releaser)
 	// once the step is reported: see step.
 	launch []func()
+	// notReadable is why Activate could not make the copy readable (an
+	// evict reason), "" when it did or did not run.
+	notReadable string
 }
 
 func (a *regionActor) Receive(c actor.Context) {
@@ -236,6 +239,42 @@ func (a *regionActor) shutdown() {
 
 func (a *regionActor) step(c actor.Context, ev lifecycle.Event, in effectInput, done func(messages.Outcome)) {
 	prev := a.st.m
+	res := a.apply(c, ev, &in)
+	job := res.Job
+	cause := lifecycle.EventName(ev)
+	if res.Why != "" {
+		cause += ": " + res.Why
+	}
+	if e, ok := ev.(lifecycle.Evict); ok {
+		cause = "evict (" + e.Reason + ")"
+	}
+	if reason := in.notReadable; reason != "" {
+		// The copy could not be made readable (see dataplane.Activate): the
+		// region is evicted now, in the same step as the load's end, so
+		// the supervisor is never told it is active, and the job's part is
+		// a failure, since its copy never served a read.
+		a.apply(c, lifecycle.Evict{Reason: reason}, &in)
+		job = lifecycle.JobFailed
+		cause += "; not readable: evict (" + reason + ")"
+	}
+	if job != lifecycle.NoJobPart {
+		a.endJobPart(job)
+	}
+	out := messages.Outcome{Outcome: res.Outcome, Reject: res.Reject, Why: res.Why, Snapshot: in.snapshot, Prev: prev.State, Split: in.split}
+	a.report(c, prev, cause, done, out)
+	// Work that runs outside this actor starts only now, after the report
+	// is in the supervisor's mailbox: whoever sees that work (paused at a
+	// failpoint) and then asks the supervisor anything is answered after
+	// the Board shows the step that started it.
+	for _, start := range in.launch {
+		start()
+	}
+}
+
+// apply feeds one event to the machine and performs the effects it
+// returns; the caller reports the result.
+func (a *regionActor) apply(c actor.Context, ev lifecycle.Event, in *effectInput) lifecycle.Result {
+	prev := a.st.m
 	res := lifecycle.Step(prev, ev)
 	a.st.m = res.Next
 	if res.Next.State != lifecycle.Absent {
@@ -246,10 +285,7 @@ func (a *regionActor) step(c actor.Context, ev lifecycle.Event, in effectInput, 
 		a.d.Counters.Add(name, 1)
 	}
 	for _, eff := range res.Effects {
-		a.perform(c, eff, &in)
-	}
-	if res.Job != lifecycle.NoJobPart {
-		a.endJobPart(res.Job)
+		a.perform(c, eff, in)
 	}
 	if a.d.Timings != nil {
 		a.time(prev, res, ev)
@@ -258,22 +294,7 @@ func (a *regionActor) step(c actor.Context, ev lifecycle.Event, in effectInput, 
 		a.d.Log.Debug().Uint64("region", prev.Inc.Region.ID).Str("event", lifecycle.EventName(ev)).
 			Str("state", prev.State.String()).Str("why", res.Why).Msg("event ignored")
 	}
-	out := messages.Outcome{Outcome: res.Outcome, Reject: res.Reject, Why: res.Why, Snapshot: in.snapshot, Prev: prev.State, Split: in.split}
-	cause := lifecycle.EventName(ev)
-	if res.Why != "" {
-		cause += ": " + res.Why
-	}
-	if e, ok := ev.(lifecycle.Evict); ok {
-		cause = "evict (" + e.Reason + ")"
-	}
-	a.report(c, prev, cause, done, out)
-	// Work that runs outside this actor starts only now, after the report
-	// is in the supervisor's mailbox: whoever sees that work (paused at a
-	// failpoint) and then asks the supervisor anything is answered after
-	// the Board shows the step that started it.
-	for _, start := range in.launch {
-		start()
-	}
+	return res
 }
 
 // report tells the supervisor what the machine is now.
@@ -308,14 +329,14 @@ func (a *regionActor) perform(c actor.Context, eff lifecycle.Effect, in *effectI
 		cd := in.copyDone
 		// The copy becomes the base run, bounded to the region's range (a
 		// region split while loading shares the copy with its siblings).
-		a.d.Plane.Activate(a.st.handle, cd.Run, cd.RunHeld, cd.Copy, m.SafePoint)
+		in.notReadable = a.d.Plane.Activate(a.st.handle, cd.Run, cd.RunHeld, cd.Copy, m.SafePoint)
 		cd.RunHeld = false
 		letGoCopy(cd)
 		a.d.Counters.Add("keys_loaded", int64(cd.Keys))
 		a.st.job = nil
 		// The copy was GC'd at the job's safe point; a GC since, or many
 		// writes during the load, call for a compaction.
-		if a.d.Plane.NeedsCompaction(a.st.handle) {
+		if in.notReadable == "" && a.d.Plane.NeedsCompaction(a.st.handle) {
 			a.startCompaction(c)
 		}
 	case lifecycle.DiscardCopy:

@@ -78,10 +78,6 @@ type Limits struct {
 	// EvictThreshold: when memory reaches it, OnPressure is called and the
 	// engine evicts least recently read regions until below StopLoad.
 	EvictThreshold int64
-	// OnDrop is told about each region the data plane stopped serving
-	// from memory on its own when it activated (see Drop; a write returns
-	// its drops instead). The engine evicts it. It must not block.
-	OnDrop func(region mvcc.Region, gen uint64, reason string)
 	// OnPressure is called when memory reaches EvictThreshold. It must not block.
 	OnPressure func()
 	// OnCompact is told that a write took a region's write layer past its
@@ -176,8 +172,12 @@ type Handle struct {
 	mu        sync.RWMutex
 	capturing bool // writes to the region are applied here
 	readable  bool // reads above safePoint are served from store
-	store     *memstore.Store
-	safePoint uint64
+	// dropReason says why a write stopped capturing the region's writes on
+	// its own (an evictreason); "" while it captures, or when an
+	// eviction stopped it.
+	dropReason string
+	store      *memstore.Store
+	safePoint  uint64
 	// charge is the allocation the store's write layer is charged to,
 	// shared with split siblings and snapshots; nil before capture and after
 	// release. The base run has a charge of its own (runCharge), held by
@@ -383,7 +383,14 @@ func (p *Plane) BeginCapture(h *Handle) (DiskSnapshot, error) {
 // copy's charge (ChargeCopy; nil when the copy is empty) to the run's own
 // charge, which the first sibling to install it creates and the others
 // hold; the caller lets go of the copy's charge afterwards.
-func (p *Plane) Activate(h *Handle, run *memstore.Run, runHeld bool, copy *Charge, safePoint uint64) {
+//
+// It returns "" when the region is readable, else why it is not (an
+// evictreason: "read_error" or "memory_limit_reached"), and the caller must
+// evict it before it reports the region active: a key captured during the
+// load could not be rebased (the disk read failed, or the capacity refused
+// the bytes), or a write over capacity stopped capturing the region's writes
+// while it loaded (the copy lacks that write and every later one).
+func (p *Plane) Activate(h *Handle, run *memstore.Run, runHeld bool, copy *Charge, safePoint uint64) (dropReason string) {
 	p.commitMu.Lock()
 	defer p.commitMu.Unlock()
 	h.mu.Lock()
@@ -392,7 +399,7 @@ func (p *Plane) Activate(h *Handle, run *memstore.Run, runHeld bool, copy *Charg
 		if runHeld {
 			p.DropRun(run)
 		}
-		return
+		return ""
 	}
 	if run != nil && run.Len() > 0 {
 		if runHeld {
@@ -413,8 +420,12 @@ func (p *Plane) Activate(h *Handle, run *memstore.Run, runHeld bool, copy *Charg
 		rebase = h.store.WrittenKeysAtOrBelow(safePoint)
 	}
 	bases, need, err := p.basesLocked(rebase, safePoint)
-	dropReason := ""
 	switch {
+	case !h.capturing:
+		dropReason = h.dropReason
+		if dropReason == "" {
+			dropReason = string(evictreason.MemoryLimitReached)
+		}
 	case err != nil:
 		dropReason = string(evictreason.ReadError)
 	case p.acct.Reserve(need) != nil:
@@ -432,16 +443,10 @@ func (p *Plane) Activate(h *Handle, run *memstore.Run, runHeld bool, copy *Charg
 		}
 		p.settle(h, need, h.store.WriteBytes()-before)
 	}
-	// Not readable if a key could not be rebased (the engine evicts it),
-	// nor if the data plane stopped capturing its writes while it loaded (a
-	// write over capacity dropped it: its eviction is on its way, and the
-	// copy lacks that write and every later one).
-	h.readable = dropReason == "" && h.capturing
-	if dropReason != "" && p.limits.OnDrop != nil {
-		p.limits.OnDrop(h.Region, h.Gen, dropReason)
-	}
+	h.readable = dropReason == ""
 	p.touch(h) // a fresh region is not the least recently read
 	p.checkPressure()
+	return dropReason
 }
 
 // Unpublish stops serving reads from h and applying writes to it. Its memory
@@ -693,7 +698,7 @@ func (p *Plane) commit(muts []mvcc.Mutation, sync bool) (durable func() error, d
 			if reason := p.applyLocked(s.h, s.muts); reason != "" {
 				// The region stops serving from memory now, atomically with
 				// this commit, and is evicted; reads go to disk and stay exact.
-				s.h.capturing, s.h.readable = false, false
+				s.h.capturing, s.h.readable, s.h.dropReason = false, false, reason
 				dropped = append(dropped, s.h)
 				drops = append(drops, Drop{Region: s.h.Region, Gen: s.h.Gen, Reason: reason})
 			} else if s.h.readable && p.limits.OnCompact != nil &&
