@@ -422,10 +422,31 @@ func (s *Store) GCWrites(safePoint uint64) (dropped int, delta int64) {
 			kept = true
 			return true
 		}
+		if s.baseHolds(bs(e.key), e.ts) {
+			// e was written again over a version of the base run: dropping
+			// it would show the base's older value again. Compaction drops
+			// both.
+			return true
+		}
 		doomed = append(doomed, e)
 		return true
 	})
 	return len(doomed), s.removeW(doomed)
+}
+
+// baseHolds says whether the view's base run shows a version of key at
+// exactly ts (within the view's bounds and not hidden).
+func (v *View) baseHolds(key []byte, ts uint64) bool {
+	if v.bhi <= v.blo || v.hidden(key, ts) {
+		return false
+	}
+	r := v.base
+	p, side := r.probe(key)
+	if side != 0 {
+		return false
+	}
+	i := r.seek(key, ts, v.blo, v.bhi)
+	return i < v.bhi && r.rec(i).ts == ts && r.cmpKey(i, key, p) == 0
 }
 
 func (s *Store) removeW(doomed []wentry) (delta int64) {

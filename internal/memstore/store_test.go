@@ -260,7 +260,7 @@ func (r *storeRig) finishCompaction() {
 }
 
 // TestStoreAgainstModel drives 120 random histories (writes above and below the
-// safe point, GC, snapshots, splits) against a store and a plain map, with
+// safe point, versions written again at their ts, GC, snapshots, splits) against a store and a plain map, with
 // compactions started and installed at random points, and checks reads,
 // versions, snapshots and the account after every step.
 func TestStoreAgainstModel(t *testing.T) {
@@ -341,6 +341,17 @@ func runStoreModel(t *testing.T, seed uint64) {
 				// installs into the child, bounded to the child's range.
 				r.finishCompaction()
 			}
+		case op < 19: // a version already written (loaded or not), written again with a new value
+			vs := r.disk.sortedVersions(r.lo, r.hi)
+			if len(vs) == 0 {
+				continue
+			}
+			v := vs[r.rng.IntN(len(vs))]
+			v = mvcc.Version{Key: v.Key, Ts: v.Ts, Value: []byte(fmt.Sprint("again", step))}
+			if r.rng.IntN(4) == 0 {
+				v.Value, v.Tombstone = nil, true
+			}
+			r.write(v)
 		default:
 		}
 		r.check(&r.store.View, r.disk, r.safePoint, r.lo, r.hi, when)
