@@ -153,7 +153,9 @@ const scanRetries = 3
 
 func (p *Plane) scanOnce(start, end []byte, ts uint64, limit int) (kvs []diskengine.KV, src Source, why DiskReason, stepped int, err error) {
 	rt := p.published.Load()
-	var buf copyBuf
+	if limit > 0 {
+		kvs = make([]diskengine.KV, 0, min(limit, maxScanPrealloc))
+	}
 	pos := start
 	sawMem, sawDisk := false, false
 	why = Cached
@@ -178,14 +180,13 @@ func (p *Plane) scanOnce(start, end []byte, ts uint64, limit int) (kvs []diskeng
 			cover.mu.RLock()
 			if cover.readable && ts > cover.safePoint {
 				served = true
+				from, size := len(kvs), 0
 				stepped += cover.store.Scan(pos, segEnd, ts, func(k, v []byte) bool {
-					// Keys and values are copied into shared blocks, not
-					// one allocation each; each pair's slices are capped
-					// so that appending to one never reaches the next.
-					kc := buf.copy(k)
-					kvs = append(kvs, diskengine.KV{Key: kc, Value: buf.copy(v)})
+					kvs = append(kvs, diskengine.KV{Key: k, Value: v})
+					size += len(k) + len(v)
 					return !full()
 				})
+				copyOut(kvs[from:], size)
 			} else if cover.readable {
 				why = TooOldRead
 			}
@@ -362,18 +363,26 @@ func (p *Plane) CloseSnapshots() {
 	}
 }
 
-// copyBuf hands out copies of scanned bytes from blocks of 8 KiB or more,
-// so a scan of n pairs allocates a few blocks instead of 2n slices.
-type copyBuf struct{ block []byte }
+// maxScanPrealloc bounds the pairs a scan with a limit allocates room for
+// before it knows how many it finds.
+const maxScanPrealloc = 1024
 
-func (b *copyBuf) copy(p []byte) []byte {
-	if len(p) > cap(b.block)-len(b.block) {
-		if len(p) > 2<<10 {
-			return bytes.Clone(p)
-		}
-		b.block = make([]byte, 0, max(8<<10, 2*cap(b.block)))
+// copyOut replaces the slices of kvs, which point into a store's memory, by
+// copies in one block of size bytes (their total): a scan of n pairs from
+// memory allocates once, not 2n times. Each pair's slices are capped so that
+// appending to one never reaches the next.
+func copyOut(kvs []diskengine.KV, size int) {
+	if len(kvs) == 0 {
+		return
 	}
-	n := len(b.block)
-	b.block = append(b.block, p...)
-	return b.block[n:len(b.block):len(b.block)]
+	block := make([]byte, 0, size)
+	for i := range kvs {
+		kv := &kvs[i]
+		n := len(block)
+		block = append(block, kv.Key...)
+		kv.Key = block[n:len(block):len(block)]
+		n = len(block)
+		block = append(block, kv.Value...)
+		kv.Value = block[n:len(block):len(block)]
+	}
 }
