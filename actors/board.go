@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -51,8 +52,10 @@ type Board struct {
 	changed *sync.Cond
 	// regions is the newest held incarnation of each id.
 	regions map[uint64]RegionStatus
-	// incs is every held incarnation, by id then generation.
-	incs map[uint64]map[uint64]RegionStatus
+	// older is, for the ids that hold more than one incarnation (an old one
+	// on its way out), every held incarnation but the newest; most ids have
+	// none, and so no entry (a million regions must not pay a map each).
+	older map[uint64][]RegionStatus
 	// busy counts the incarnations something is in flight for.
 	busy int
 	// inflight counts work the public API started that no region state
@@ -76,7 +79,7 @@ func (b *Board) kick() {
 }
 
 func newBoard() *Board {
-	b := &Board{regions: make(map[uint64]RegionStatus), incs: make(map[uint64]map[uint64]RegionStatus)}
+	b := &Board{regions: make(map[uint64]RegionStatus), older: make(map[uint64][]RegionStatus)}
 	b.changed = sync.NewCond(&b.mu)
 	return b
 }
@@ -85,17 +88,13 @@ func newBoard() *Board {
 func (b *Board) set(s RegionStatus) {
 	b.mu.Lock()
 	id := s.Region.ID
-	gens := b.incs[id]
-	cur, held := gens[s.Gen]
+	cur, held := b.incarnationLocked(id, s.Gen)
 	if held && busy(cur) {
 		b.busy--
 	}
 	if s.State == lifecycle.Absent {
 		if held {
-			delete(gens, s.Gen)
-			if len(gens) == 0 {
-				delete(b.incs, id)
-			}
+			b.removeLocked(id, s.Gen)
 		}
 	} else {
 		now := time.Now()
@@ -111,16 +110,11 @@ func (b *Board) set(s RegionStatus) {
 		if s.State == lifecycle.Active && s.LoadedAt.IsZero() {
 			s.LoadedAt = now
 		}
-		if gens == nil {
-			gens = make(map[uint64]RegionStatus, 1)
-			b.incs[id] = gens
-		}
-		gens[s.Gen] = s
+		b.putLocked(s)
 		if busy(s) {
 			b.busy++
 		}
 	}
-	b.publishNewestLocked(id)
 	b.changedLocked()
 	b.mu.Unlock()
 }
@@ -163,19 +157,66 @@ func (b *Board) Watch(f func(idle bool)) (stop func()) {
 	}
 }
 
-// publishNewestLocked makes regions[id] the newest held incarnation of id.
-func (b *Board) publishNewestLocked(id uint64) {
-	var newest RegionStatus
-	found := false
-	for g, s := range b.incs[id] {
-		if !found || g > newest.Gen {
-			newest, found = s, true
+// incarnationLocked is the held incarnation (id, gen), if any.
+func (b *Board) incarnationLocked(id, gen uint64) (RegionStatus, bool) {
+	if s, ok := b.regions[id]; ok && s.Gen == gen {
+		return s, true
+	}
+	for _, s := range b.older[id] {
+		if s.Gen == gen {
+			return s, true
 		}
 	}
-	if found {
-		b.regions[id] = newest
+	return RegionStatus{}, false
+}
+
+// putLocked records s as a held incarnation, keeping regions[id] the
+// newest and older[id] the others.
+func (b *Board) putLocked(s RegionStatus) {
+	id := s.Region.ID
+	newest, ok := b.regions[id]
+	switch {
+	case !ok || newest.Gen == s.Gen:
+		b.regions[id] = s
+	case s.Gen > newest.Gen:
+		b.regions[id] = s
+		b.older[id] = append(b.older[id], newest)
+	default:
+		olds := b.older[id]
+		for i := range olds {
+			if olds[i].Gen == s.Gen {
+				olds[i] = s
+				return
+			}
+		}
+		b.older[id] = append(olds, s)
+	}
+}
+
+// removeLocked drops the held incarnation (id, gen); when it was the
+// newest, the newest of the others (if any) takes its place.
+func (b *Board) removeLocked(id, gen uint64) {
+	olds := b.older[id]
+	if s, ok := b.regions[id]; ok && s.Gen == gen {
+		if len(olds) == 0 {
+			delete(b.regions, id)
+			return
+		}
+		top := 0
+		for i := range olds {
+			if olds[i].Gen > olds[top].Gen {
+				top = i
+			}
+		}
+		b.regions[id] = olds[top]
+		olds = append(olds[:top], olds[top+1:]...)
 	} else {
-		delete(b.regions, id)
+		olds = slices.DeleteFunc(olds, func(s RegionStatus) bool { return s.Gen == gen })
+	}
+	if len(olds) == 0 {
+		delete(b.older, id)
+	} else {
+		b.older[id] = olds
 	}
 }
 

@@ -49,13 +49,13 @@ func WriteLimit(baseLen int) int { return min(max(baseLen/2, 8192), 1<<18) }
 // base run, or versions written at or below safePoint may make older ones
 // (or themselves, delete markers) collectable.
 func (s *Store) NeedsCompaction(safePoint uint64) bool {
-	if s.w.Len() > WriteLimit(s.base.Len()) {
+	if s.wlen() > WriteLimit(s.base.Len()) {
 		return true
 	}
 	if safePoint == 0 {
 		return false
 	}
-	return (s.base.NeedsGC(safePoint) && s.bhi > s.blo) || (s.w.Len() > 0 && s.wMinTs <= safePoint)
+	return (s.base.NeedsGC(safePoint) && s.bhi > s.blo) || (s.wlen() > 0 && s.wMinTs <= safePoint)
 }
 
 // Install replaces the base run that from was taken over by run, the
@@ -71,7 +71,10 @@ func (s *Store) Install(from *View, run *Run) (old *Run, delta int64, ok bool) {
 		return nil, 0, false
 	}
 	var doomed []wentry
-	from.w.Scan(func(e wentry) bool {
+	from.wscan(func(e wentry) bool {
+		if s.w == nil {
+			return false // nothing written here since: nothing folded to remove
+		}
 		if cur, ok := s.w.Get(e); ok && sameString(cur.key, e.key) && sameString(cur.value, e.value) && cur.tomb == e.tomb {
 			doomed = append(doomed, cur)
 		}
@@ -94,7 +97,7 @@ func (s *Store) Install(from *View, run *Run) (old *Run, delta int64, ok bool) {
 	}
 	s.wMinTs = 0
 	first := true
-	s.w.Scan(func(e wentry) bool {
+	s.wscan(func(e wentry) bool {
 		if first || e.ts < s.wMinTs {
 			s.wMinTs, first = e.ts, false
 		}

@@ -72,8 +72,10 @@ type View struct {
 	base     *Run
 	lo, hi   []byte // the base run's versions outside [lo, hi) are not in the view
 	blo, bhi int    // the index range of [lo, hi) in base
-	w        *btree.BTreeG[wentry]
-	hides    *btree.BTreeG[hide] // nil: none
+	// w is the write layer; nil until the first write, so that a region
+	// nobody writes to (most of a million idle regions) pays no tree.
+	w     *btree.BTreeG[wentry]
+	hides *btree.BTreeG[hide] // nil: none
 }
 
 // Store is the versions of one region incarnation as its owner changes
@@ -90,20 +92,49 @@ type Store struct {
 }
 
 // NewStore returns an empty store (no base run yet; writes captured while a
-// region loads go to its write layer).
-func NewStore() *Store {
-	return &Store{View: View{w: btree.NewBTreeGOptions(wless, btreeOpts)}}
+// region loads go to its write layer, created by the first of them).
+func NewStore() *Store { return &Store{} }
+
+// writes is the write layer, created empty if there is none yet.
+func (s *Store) writes() *btree.BTreeG[wentry] {
+	if s.w == nil {
+		s.w = btree.NewBTreeGOptions(wless, btreeOpts)
+	}
+	return s.w
+}
+
+// wlen is the number of versions in the write layer (none when there is
+// no tree yet).
+func (v *View) wlen() int {
+	if v.w == nil {
+		return 0
+	}
+	return v.w.Len()
+}
+
+// wscan calls fn for every version of the write layer in order.
+func (v *View) wscan(fn func(e wentry) bool) {
+	if v.w != nil {
+		v.w.Scan(fn)
+	}
+}
+
+// wascend calls fn for the versions of the write layer from pivot on.
+func (v *View) wascend(pivot wentry, fn func(e wentry) bool) {
+	if v.w != nil {
+		v.w.Ascend(pivot, fn)
+	}
 }
 
 // Base is the base run (nil: none).
 func (v *View) Base() *Run { return v.base }
 
 // WriteLen is the number of versions in the write layer.
-func (v *View) WriteLen() int { return v.w.Len() }
+func (v *View) WriteLen() int { return v.wlen() }
 
 // Len is the number of versions in the view (base run within its bounds,
 // plus the write layer; a version in both counts twice, as it is held twice).
-func (v *View) Len() int { return v.bhi - v.blo + v.w.Len() }
+func (v *View) Len() int { return v.bhi - v.blo + v.wlen() }
 
 // WriteBytes is the accounted memory of the write layer. The base run is
 // accounted on its own (it may be shared): Base().Bytes().
@@ -137,7 +168,7 @@ func (v *View) hidden(key []byte, ts uint64) bool {
 func (v *View) Get(key []byte, ts uint64) (value []byte, found bool) {
 	var we wentry
 	inW := false
-	if v.w.Len() > 0 {
+	if v.wlen() > 0 {
 		k := str(key)
 		v.w.Ascend(wentry{key: k, ts: ts}, func(e wentry) bool {
 			if e.key == k {
@@ -171,7 +202,7 @@ func (v *View) Get(key []byte, ts uint64) (value []byte, found bool) {
 // until fn returns false. The slices passed to fn must not be modified. It
 // returns how many versions it stepped over.
 func (v *View) Scan(start, end []byte, ts uint64, fn func(key, value []byte) bool) (stepped int) {
-	if v.w.Len() == 0 && v.hides == nil {
+	if v.wlen() == 0 && v.hides == nil {
 		return v.scanBase(start, end, ts, fn)
 	}
 	c := v.cursor(start, end)
@@ -270,9 +301,11 @@ func (v *View) cursor(start, end []byte) *cursor {
 			c.bend = v.base.seek(end, mvcc.MaxTS, c.bi, c.bend)
 		}
 	}
-	c.wit = v.w.Iter()
-	c.wok = c.wit.Seek(wentry{key: str(start), ts: mvcc.MaxTS})
-	c.loadW()
+	if v.w != nil {
+		c.wit = v.w.Iter()
+		c.wok = c.wit.Seek(wentry{key: str(start), ts: mvcc.MaxTS})
+		c.loadW()
+	}
 	return c
 }
 
@@ -339,7 +372,7 @@ func (s *Store) Set(v mvcc.Version) int64 {
 		e.value = s.arena.copy(v.Value)
 	}
 	delta := wentrySize(e)
-	if prev, replaced := s.w.Set(e); replaced {
+	if prev, replaced := s.writes().Set(e); replaced {
 		delta -= wentrySize(prev)
 	}
 	s.wBytes += delta
@@ -359,7 +392,7 @@ func (s *Store) Set(v mvcc.Version) int64 {
 func (s *Store) Rebase(key []byte, safePoint uint64, base *mvcc.Version) (delta int64) {
 	k := str(key)
 	var doomed []wentry
-	s.w.Ascend(wentry{key: k, ts: safePoint}, func(e wentry) bool {
+	s.wascend(wentry{key: k, ts: safePoint}, func(e wentry) bool {
 		if e.key != k {
 			return false
 		}
@@ -392,7 +425,7 @@ func (s *Store) Rebase(key []byte, safePoint uint64, base *mvcc.Version) (delta 
 func (s *Store) WrittenKeysAtOrBelow(ts uint64) [][]byte {
 	var out [][]byte
 	last, have := "", false
-	s.w.Scan(func(e wentry) bool {
+	s.wscan(func(e wentry) bool {
 		if e.ts <= ts && (!have || e.key != last) {
 			out = append(out, []byte(e.key))
 			last, have = e.key, true
@@ -411,7 +444,7 @@ func (s *Store) GCWrites(safePoint uint64) (dropped int, delta int64) {
 	var doomed []wentry
 	var cur string
 	haveCur, kept := false, false
-	s.w.Scan(func(e wentry) bool {
+	s.wscan(func(e wentry) bool {
 		if !haveCur || e.key != cur {
 			cur, haveCur, kept = e.key, true, false
 		}
@@ -464,7 +497,10 @@ func (s *Store) removeW(doomed []wentry) (delta int64) {
 // copy-on-write. It is a write on s, so it must be serialised with s's
 // writers; the view may be read from any goroutine afterwards.
 func (s *Store) Snapshot() *View {
-	v := &View{base: s.base.Ref(), lo: s.lo, hi: s.hi, blo: s.blo, bhi: s.bhi, w: s.w.Copy()}
+	v := &View{base: s.base.Ref(), lo: s.lo, hi: s.hi, blo: s.blo, bhi: s.bhi}
+	if s.w != nil {
+		v.w = s.w.Copy()
+	}
 	if s.hides != nil {
 		v.hides = s.hides.Copy()
 	}
@@ -487,16 +523,16 @@ func (v *View) Release() (freed *Run) {
 // no copy) and holds the part of s's write layer in that range. s is not
 // changed.
 func (s *Store) Split(lo, hi []byte) *Store {
-	c := &Store{View: View{base: s.base.Ref(), w: btree.NewBTreeGOptions(wless, btreeOpts)}}
+	c := &Store{View: View{base: s.base.Ref()}}
 	c.setBounds(maxStart(lo, s.lo), minEnd(hi, s.hi))
 	in := func(k string) bool {
 		return k >= str(lo) && (len(hi) == 0 || k < str(hi))
 	}
-	s.w.Ascend(wentry{key: str(lo), ts: mvcc.MaxTS}, func(e wentry) bool {
+	s.wascend(wentry{key: str(lo), ts: mvcc.MaxTS}, func(e wentry) bool {
 		if !in(e.key) {
 			return false
 		}
-		c.w.Load(e) // in order: the sorted bulk path
+		c.writes().Load(e) // in order: the sorted bulk path
 		c.wBytes += wentrySize(e)
 		if c.w.Len() == 1 || e.ts < c.wMinTs {
 			c.wMinTs = e.ts
