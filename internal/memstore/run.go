@@ -30,6 +30,11 @@ type Run struct {
 	bytes  int64 // exact: the capacities of every chunk, arena and index
 	refs   atomic.Int64
 	gcFrom uint64 // the lowest safe point at which GC drops a version
+	// garbage is the bytes of the arena no record reads any more: versions
+	// dropped from a run whose chunks this one shares (ShareArena). A
+	// compaction copies the run in full, which leaves none, once it passes
+	// a quarter of the run.
+	garbage int64
 	// cp is the prefix every key of the run shares (that of its first and
 	// last keys); record prefixes are taken after it, where keys differ.
 	cp []byte
@@ -145,6 +150,14 @@ func (r *Run) Release() *Run {
 	return nil
 }
 
+// Garbage is the bytes of the run's arena that no record reads.
+func (r *Run) Garbage() int64 {
+	if r == nil {
+		return 0
+	}
+	return r.garbage
+}
+
 // Refs is the number of holders (for tests and the debug view).
 func (r *Run) Refs() int64 { return r.refs.Load() }
 
@@ -256,6 +269,9 @@ type RunBuilder struct {
 	oldest      [2]uint64 // the two oldest kept ts of the key
 	keptVersion int
 	err         error
+	// shared is the run whose arena chunks this one starts with
+	// (ShareArena), nil when it copies everything.
+	shared *Run
 }
 
 // NewRunBuilder starts an empty run. safePoint > 0 drops what GC at that
@@ -360,18 +376,73 @@ func (b *RunBuilder) pushRec(x rec) error {
 // Add appends a version; versions must come in run order (key ascending, ts
 // descending). It returns whether the version was kept (GC may drop it).
 func (b *RunBuilder) Add(key []byte, ts uint64, value []byte, tomb bool) (kept bool, err error) {
+	return b.add(key, ts, value, tomb, noAddr, noAddr)
+}
+
+// noAddr: the bytes are not in the arena yet (Add copies them).
+const noAddr = math.MaxUint64
+
+// ShareArena makes the run being built start with from's arena chunks,
+// which never change, so that from's versions can be added by address
+// (AddShared) instead of copied: a compaction that keeps most of its base
+// run copies its index records, not its keys and values. The shared chunks
+// are part of the new run (its Bytes, reserved here) and stay alive while
+// either run does; from's garbage carries over. It must come before the
+// first Add.
+func (b *RunBuilder) ShareArena(from *Run) error {
+	if b.err != nil {
+		return b.err
+	}
+	if b.r.n > 0 || len(b.r.arena) > 0 {
+		return errors.New("memstore: ShareArena after the first version")
+	}
+	var n int64
+	for _, c := range from.arena {
+		n += int64(cap(c))
+	}
+	if err := b.grant(n); err != nil {
+		b.err = err
+		return err
+	}
+	b.r.arena = append(make([][]byte, 0, len(from.arena)+16), from.arena...)
+	b.r.garbage = from.garbage
+	b.shared = from
+	return nil
+}
+
+// AddShared is Add for version i of the run whose arena the builder shares
+// (ShareArena): the record points at the bytes already there.
+func (b *RunBuilder) AddShared(i int) (kept bool, err error) {
+	r := b.shared
+	if r == nil {
+		return false, errors.New("memstore: AddShared without ShareArena")
+	}
+	x := r.rec(i)
+	key, ts, value, tomb := r.version(i)
+	kept, err = b.add(key, ts, value, tomb, x.key&^tombBit, x.val)
+	if err == nil && !kept && !tomb {
+		b.r.garbage += int64(uvarintLen(uint64(len(value))) + len(value))
+	}
+	return kept, err
+}
+
+// add is Add; keyAddr and valAddr, unless noAddr, are where the key and
+// value already are in the run's arena.
+func (b *RunBuilder) add(key []byte, ts uint64, value []byte, tomb bool, keyAddr, valAddr uint64) (kept bool, err error) {
 	if b.err != nil {
 		return false, b.err
 	}
-	newKey := !b.started || !bytes.Equal(key, b.lastKey)
+	newKey := !b.started
 	if b.started {
-		if c := bytes.Compare(key, b.lastKey); c < 0 || (c == 0 && ts >= b.lastTs) {
+		c := bytes.Compare(key, b.lastKey)
+		if c < 0 || (c == 0 && ts >= b.lastTs) {
 			return false, fmt.Errorf("%w: key %s ts %d after key %s ts %d", ErrOutOfOrder, mvcc.FormatKey(key), ts, mvcc.FormatKey(b.lastKey), b.lastTs)
 		}
+		newKey = c > 0
 	}
 	if newKey {
 		b.endKey()
-		b.started, b.keptBase, b.keptVersion, b.lastAddr = true, false, 0, math.MaxUint64
+		b.started, b.keptBase, b.keptVersion, b.lastAddr = true, false, 0, noAddr
 		b.lastKey = append(b.lastKey[:0], key...)
 	}
 	b.lastTs = ts
@@ -384,18 +455,27 @@ func (b *RunBuilder) Add(key []byte, ts uint64, value []byte, tomb bool) (kept b
 			return false, nil // nothing at or below the safe point is visible
 		}
 	}
-	if b.lastAddr == math.MaxUint64 {
-		addr, err := b.put(key)
-		if err != nil {
-			b.err = err
-			return false, err
+	if b.lastAddr == noAddr {
+		// Every version of a key points at one copy of its bytes (scans
+		// tell the versions of a key by that address): the first kept
+		// version's, shared or copied.
+		if keyAddr != noAddr {
+			b.lastAddr = keyAddr
+		} else {
+			addr, err := b.put(key)
+			if err != nil {
+				b.err = err
+				return false, err
+			}
+			b.lastAddr = addr
 		}
-		b.lastAddr = addr
 	}
 	x := rec{ts: ts, key: b.lastAddr}
 	if tomb {
 		x.key |= tombBit
 		b.r.gcFrom = min(b.r.gcFrom, ts)
+	} else if valAddr != noAddr {
+		x.val = valAddr
 	} else {
 		addr, err := b.put(value)
 		if err != nil {
@@ -460,7 +540,7 @@ func (b *RunBuilder) Finish() (*Run, error) {
 	}
 	r.setPrefixes()
 	r.refs.Store(1)
-	b.r = nil
+	b.r, b.shared = nil, nil
 	b.err = errors.New("memstore: run builder used after Finish")
 	return r, nil
 }

@@ -2,6 +2,7 @@ package memstore
 
 import (
 	"bytes"
+	"strings"
 
 	"github.com/tidwall/btree"
 
@@ -23,8 +24,10 @@ type wentry struct {
 }
 
 func wless(a, b wentry) bool {
-	if a.key != b.key {
-		return a.key < b.key
+	// One three-way compare: a != followed by a < would read the common
+	// prefix of the keys twice on every step of a descent.
+	if c := strings.Compare(a.key, b.key); c != 0 {
+		return c < 0
 	}
 	return a.ts > b.ts
 }
@@ -288,6 +291,9 @@ type cursor struct {
 	key, value []byte
 	ts         uint64
 	tomb       bool
+	// base is the index of the version in the base run, or -1 when it
+	// comes from the write layer.
+	base int
 }
 
 func (v *View) cursor(start, end []byte) *cursor {
@@ -352,11 +358,11 @@ func (c *cursor) next() bool {
 			if c.v.hidden(key, ts) {
 				continue
 			}
-			c.key, c.ts, c.value, c.tomb = key, ts, val, tomb
+			c.key, c.ts, c.value, c.tomb, c.base = key, ts, val, tomb, i
 			return true
 		}
 		e := c.wcur
-		c.key, c.ts, c.value, c.tomb = bs(e.key), e.ts, bs(e.value), e.tomb
+		c.key, c.ts, c.value, c.tomb, c.base = bs(e.key), e.ts, bs(e.value), e.tomb, -1
 		c.wok = c.wit.Next()
 		c.loadW()
 		return true

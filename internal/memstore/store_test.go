@@ -271,6 +271,12 @@ func TestStoreAgainstModel(t *testing.T) {
 
 func runStoreModel(t *testing.T, seed uint64) {
 	r := &storeRig{t: t, rng: rand.New(rand.NewPCG(seed, 7)), disk: disk{}, runs: map[*memstore.Run]bool{}}
+	if seed%2 == 1 {
+		// Odd histories let compactions share their base run's arena
+		// whenever they may (the model's runs are far below the size
+		// from which the engine shares).
+		defer memstore.SetShareMinVersions(1)()
+	}
 	// The loaded data: a few versions per key, GC'd at the load's safe point.
 	for i := 0; i < 200; i++ {
 		r.ts++
@@ -502,5 +508,96 @@ func TestViewsReadWhileTheOwnerWritesAndCompacts(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestCompactionSharesTheArenaOnlyWhenItKeepsIt: folding writes into a
+// large run that GC leaves whole copies the index and the written bytes, not
+// the run's keys and values; a compaction whose GC drops base versions, or
+// of a split child's part of a run, copies what it keeps, so the memory of
+// what it drops is freed.
+func TestCompactionSharesTheArenaOnlyWhenItKeepsIt(t *testing.T) {
+	const keys = 20_000
+	value := bytes.Repeat([]byte{'v'}, 100)
+	var vs []mvcc.Version
+	for i := 0; i < keys; i++ {
+		k := []byte(fmt.Sprintf("key%021d", i))
+		vs = append(vs, mvcc.Version{Key: k, Ts: 20, Value: value}, mvcc.Version{Key: k, Ts: 10, Value: value})
+	}
+	base := buildRun(t, vs, 0, nil)
+	s := memstore.NewStore()
+	s.SetBase(base, nil, nil)
+	for i := 0; i < keys; i += 10 {
+		s.Set(mvcc.Version{Key: []byte(fmt.Sprintf("key%021d", i)), Ts: 30, Value: []byte("new")})
+	}
+	compact := func(v *memstore.View, safePoint uint64) (*memstore.Run, int64) {
+		var reserved int64
+		run, err := memstore.Compact(v, safePoint, func(n int64) error { reserved += n; return nil }, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run.Bytes() != reserved {
+			t.Fatalf("run holds %d bytes, %d reserved", run.Bytes(), reserved)
+		}
+		return run, reserved
+	}
+	// Writes only (GC at 5 drops nothing): shared.
+	from := s.Snapshot()
+	shared, _ := compact(from, 5)
+	if want := 2*keys + keys/10; shared.Len() != want {
+		t.Fatalf("shared run: %d versions, want %d", shared.Len(), want)
+	}
+	if g := shared.Garbage(); g != 0 {
+		t.Fatalf("shared run: %d bytes of garbage, want none", g)
+	}
+	// It reads the base's keys and values where they are, and holds
+	// beyond the base only the index records it adds and the written bytes.
+	if !memstore.ArenaShared(base, shared) {
+		t.Fatal("a compaction that keeps its whole base run copied its arena")
+	}
+	if extra, limit := shared.Bytes()-base.Bytes(), int64((shared.Len()-base.Len())*32+keys/10*4+512); extra > limit {
+		t.Fatalf("shared run: %d bytes beyond the base's %d, want at most %d", extra, base.Bytes(), limit)
+	}
+	wantAll := scanStrings(from, "", "", 1<<40)
+	old, _, ok := s.Install(from, shared)
+	if !ok {
+		t.Fatal("install refused")
+	}
+	old.Release()
+	from.Release()
+	if got := scanStrings(&s.View, "", "", 1<<40); !slices.Equal(got, wantAll) {
+		t.Fatalf("after the shared compaction: %d pairs, want %d", len(got), len(wantAll))
+	}
+	for _, ts := range []uint64{15, 25, 35} {
+		for _, i := range []int{0, 1, 10, keys - 1} {
+			k := []byte(fmt.Sprintf("key%021d", i))
+			got, found := s.Get(k, ts)
+			want := string(value)
+			if ts > 30 && i%10 == 0 {
+				want = "new"
+			}
+			if !found || string(got) != want {
+				t.Fatalf("get %s at %d: %q %v, want %q", k, ts, got, found, want)
+			}
+		}
+	}
+	// GC at 25 drops every ts-10 version: copied, and much smaller.
+	from = s.Snapshot()
+	gced, _ := compact(from, 25)
+	from.Release()
+	if memstore.ArenaShared(shared, gced) || gced.Garbage() != 0 || gced.Len() != keys+keys/10 || gced.Bytes() >= shared.Bytes()*2/3 {
+		t.Fatalf("GC'd run: %d versions, %d bytes (shared run %d), %d garbage", gced.Len(), gced.Bytes(), shared.Bytes(), gced.Garbage())
+	}
+	// A split child's part of the run: copied, its own size.
+	child := s.Split([]byte(fmt.Sprintf("key%021d", keys/2)), nil)
+	from = child.Snapshot()
+	part, _ := compact(from, 5)
+	from.Release()
+	if memstore.ArenaShared(shared, part) || part.Bytes() >= shared.Bytes()*2/3 {
+		t.Fatalf("a half's run holds %d bytes of the whole's %d", part.Bytes(), shared.Bytes())
+	}
+	child.Release()
+	for _, r := range []*memstore.Run{gced, part} {
+		r.Release()
 	}
 }
