@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/regioncache/regioncache/internal/diskengine"
 	"github.com/regioncache/regioncache/internal/evictreason"
 	"github.com/regioncache/regioncache/internal/lifecycle"
 	"github.com/regioncache/regioncache/internal/mvcc"
@@ -137,16 +136,14 @@ func (e *Engine) Get(key []byte, ts uint64) (GetResult, error) {
 	if err != nil {
 		return GetResult{}, err
 	}
-	e.countRead(src, why)
+	info := ReadInfo{Source: Source(src), Reason: DiskReason(why)}
+	e.countRead(info.Source, info.Reason)
 	e.heat.Record(key, 1, 1)
-	return GetResult{Value: v, Found: ok, ReadInfo: ReadInfo{Source: src, Reason: why}}, nil
+	return GetResult{Value: v, Found: ok, ReadInfo: info}, nil
 }
 
 // countRead counts one read.
 func (e *Engine) countRead(src Source, why DiskReason) { e.reads.count(src, why) }
-
-// KV is a key and its visible value.
-type KV = diskengine.KV
 
 // ScanResult is the answer to Scan.
 type ScanResult struct {
@@ -173,9 +170,10 @@ func (e *Engine) Scan(start, end []byte, ts uint64, limit int) (ScanResult, erro
 	if err != nil {
 		return ScanResult{}, err
 	}
-	e.countRead(src, why)
+	info := ReadInfo{Source: Source(src), Reason: DiskReason(why)}
+	e.countRead(info.Source, info.Reason)
 	e.heat.Record(start, stepped, len(kvs))
-	return ScanResult{Pairs: kvs, ReadInfo: ReadInfo{Source: src, Reason: why}}, nil
+	return ScanResult{Pairs: publicKVs(kvs), ReadInfo: info}, nil
 }
 
 // LoadOutcome says what a load request did.
@@ -210,23 +208,23 @@ func (e *Engine) Load(r Region) (LoadOutcome, error) {
 	e.counters.LoadRequested()
 	// A repeat of a load in flight or done is answered without a message;
 	// the region actor would answer the same.
-	if e.sup.Board.IsDuplicateLoad(r) {
+	if e.sup.Board.IsDuplicateLoad(mvcc.Region(r)) {
 		e.counters.LoadDeduplicated()
 		return LoadDeduplicated, nil
 	}
-	req := &messages.LoadRegion{Region: r.Clone(), Reply: messages.NewReply[messages.Outcome]()}
+	req := &messages.LoadRegion{Region: mvcc.Region(r.Clone()), Reply: messages.NewReply[messages.Outcome]()}
 	out, err := request(e, req, req.Reply)
 	if err != nil {
 		return 0, err
 	}
 	if out.Err != nil {
-		return 0, out.Err
+		return 0, publicErr(out.Err)
 	}
 	switch out.Outcome {
 	case lifecycle.Deduplicated:
 		return LoadDeduplicated, nil
 	case lifecycle.Rejected:
-		return 0, &LoadRejectedError{Region: r, Reason: out.Reject.String(), Conflict: out.Conflict, Detail: out.Why}
+		return 0, &LoadRejectedError{Region: r, Reason: out.Reject.String(), Conflict: (*Region)(out.Conflict), Detail: out.Why}
 	default:
 		return LoadAccepted, nil
 	}
@@ -282,12 +280,12 @@ func (e *Engine) Evict(r Region, reason EvictReason) ([]Region, error) {
 	if _, err := evictreason.Parse(string(reason)); err != nil {
 		return nil, err
 	}
-	req := &messages.EvictRegion{Region: r.Clone(), Reason: string(reason), Reply: messages.NewReply[messages.EvictOutcome]()}
+	req := &messages.EvictRegion{Region: mvcc.Region(r.Clone()), Reason: string(reason), Reply: messages.NewReply[messages.EvictOutcome]()}
 	out, err := request(e, req, req.Reply)
 	if err != nil {
 		return nil, err
 	}
-	return out.Evicted, out.Err
+	return publicRegions(out.Evicted), publicErr(out.Err)
 }
 
 // GC raises the safe point: active regions drop the versions no read above
@@ -316,7 +314,7 @@ func (e *Engine) GC(safePoint uint64) error {
 		return err
 	}
 	if res != nil {
-		return res
+		return publicErr(res)
 	}
 	if err := e.sup.Board.WaitJobs(e.ctx); err != nil {
 		return ErrClosed
@@ -328,7 +326,7 @@ func (e *Engine) GC(safePoint uint64) error {
 func (e *Engine) SafePoint() uint64 { return e.safePoint.Load() }
 
 // RegionState returns the state of a region id (Absent when not held).
-func (e *Engine) RegionState(id uint64) State { return e.sup.Board.Get(id).State }
+func (e *Engine) RegionState(id uint64) State { return State(e.sup.Board.Get(id).State) }
 
 // WaitIdle blocks until no region is pending, loading, loading_canceled or
 // evicting, none is pending_evict without a held snapshot, and no GC call or
@@ -368,15 +366,15 @@ func (e *Engine) Split(source Region, into []Region) error {
 	if err := validateSplit(source, into); err != nil {
 		return err
 	}
-	req := &messages.SplitRegion{Source: source.Clone(), Reply: messages.NewReply[error]()}
+	req := &messages.SplitRegion{Source: mvcc.Region(source.Clone()), Reply: messages.NewReply[error]()}
 	for _, r := range into {
-		req.Into = append(req.Into, r.Clone())
+		req.Into = append(req.Into, mvcc.Region(r.Clone()))
 	}
 	res, err := request(e, req, req.Reply)
 	if err != nil {
 		return err
 	}
-	return res
+	return publicErr(res)
 }
 
 // Merge tells the engine regions merged in the host: cached sources are
@@ -391,15 +389,15 @@ func (e *Engine) Merge(sources []Region, into Region) error {
 	if err := validateMerge(sources, into); err != nil {
 		return err
 	}
-	req := &messages.MergeRegions{Into: into.Clone(), Reply: messages.NewReply[error]()}
+	req := &messages.MergeRegions{Into: mvcc.Region(into.Clone()), Reply: messages.NewReply[error]()}
 	for _, r := range sources {
-		req.Sources = append(req.Sources, r.Clone())
+		req.Sources = append(req.Sources, mvcc.Region(r.Clone()))
 	}
 	res, err := request(e, req, req.Reply)
 	if err != nil {
 		return err
 	}
-	return res
+	return publicErr(res)
 }
 
 // ErrInvalidSplit and ErrInvalidMerge report descriptors that cannot be a

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/regioncache/regioncache/internal/mvcc"
 	"github.com/regioncache/regioncache/messages"
 )
 
@@ -34,13 +35,13 @@ func (e *Engine) DeclareRegions(regions []Region) error {
 	}
 	req := &messages.DeclareRegions{Reply: messages.NewReply[error]()}
 	for _, r := range regions {
-		req.Regions = append(req.Regions, r.Clone())
+		req.Regions = append(req.Regions, mvcc.Region(r.Clone()))
 	}
 	res, err := request(e, req, req.Reply)
 	if err != nil {
 		return err
 	}
-	return res
+	return publicErr(res)
 }
 
 // validateTable checks that regions can be one region table.

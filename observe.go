@@ -11,7 +11,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/regioncache/regioncache/internal/counters"
-	"github.com/regioncache/regioncache/internal/dataplane"
 	"github.com/regioncache/regioncache/internal/lifecycle"
 	"github.com/regioncache/regioncache/internal/metrics"
 )
@@ -30,7 +29,7 @@ func (r *readCounts) count(src Source, why DiskReason) {
 	if int(src) < len(r.bySource) {
 		r.bySource[src].Add(1)
 	}
-	if src != FromMemory && why != dataplane.Cached && int(why) < len(r.byReason) {
+	if src != FromMemory && why != cached && int(why) < len(r.byReason) {
 		r.byReason[why].Add(1)
 	}
 }
@@ -112,7 +111,7 @@ func (e *Engine) metricsNow() Metrics {
 	now := e.plane.ReadClock()
 	m.Regions = make([]RegionMetrics, 0, len(all))
 	for _, s := range all {
-		d := RegionMetrics{Region: s.Region, Gen: s.Gen, State: s.State, Since: s.Since, LoadedAt: s.LoadedAt, Snapshots: s.Snapshots}
+		d := RegionMetrics{Region: Region(s.Region), Gen: s.Gen, State: State(s.State), Since: s.Since, LoadedAt: s.LoadedAt, Snapshots: s.Snapshots}
 		if h := s.Handle; h != nil {
 			d.MemoryBytes, d.Versions, d.SafePoint = h.Stats()
 			if d.LastRead = h.LastRead(); d.LastRead > 0 {

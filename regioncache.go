@@ -25,7 +25,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,61 +40,12 @@ import (
 	"github.com/regioncache/regioncache/internal/diskengine"
 	"github.com/regioncache/regioncache/internal/failpoint"
 	"github.com/regioncache/regioncache/internal/heat"
-	"github.com/regioncache/regioncache/internal/lifecycle"
 	"github.com/regioncache/regioncache/internal/metrics"
 	"github.com/regioncache/regioncache/internal/mvcc"
 	"github.com/regioncache/regioncache/internal/validate"
 	"github.com/regioncache/regioncache/messages"
 	"github.com/regioncache/regioncache/regionactor"
 )
-
-// Region describes a key range [Start, End) (End empty: unbounded) with an
-// id and a version that rises on every split or merge.
-type Region = mvcc.Region
-
-// State is where a region is in its life.
-type State = lifecycle.State
-
-// The region states.
-const (
-	Absent          = lifecycle.Absent
-	Pending         = lifecycle.Pending
-	Loading         = lifecycle.Loading
-	Active          = lifecycle.Active
-	LoadingCanceled = lifecycle.LoadingCanceled
-	PendingEvict    = lifecycle.PendingEvict
-	Evicting        = lifecycle.Evicting
-)
-
-// States returns every region state, Absent first.
-func States() []State { return slices.Clone(lifecycle.States) }
-
-// Source says where a read was served from.
-type Source = dataplane.Source
-
-// Read sources.
-const (
-	FromDisk   = dataplane.FromDisk
-	FromMemory = dataplane.FromMemory
-	FromBoth   = dataplane.FromBoth
-)
-
-// DiskReason says why a read was served from disk.
-type DiskReason = dataplane.DiskReason
-
-// Reasons a read went to disk.
-const (
-	NotCached       = dataplane.NotCached
-	VersionMismatch = dataplane.VersionMismatch
-	TooOldRead      = dataplane.TooOldRead
-)
-
-// RegionMismatchError is ErrRegionMismatch with the descriptor given and the
-// one the engine holds.
-type RegionMismatchError = mvcc.MismatchError
-
-// Transition is one region state change, as reported to Options.OnTransition.
-type Transition = actors.Transition
 
 // Defaults.
 const (
@@ -302,7 +252,7 @@ func Open(opts Options) (*Engine, error) {
 	}
 	e.sup = actors.Start(e.system.Root, actors.Deps{
 		Plane: e.plane, Failpoints: e.fps, Counters: e.counters, Log: log, Ctx: e.ctx,
-		Loaders: opts.Loaders, SafePoint: e.safePoint.Load, OnTransition: opts.OnTransition, Timings: timings,
+		Loaders: opts.Loaders, SafePoint: e.safePoint.Load, OnTransition: onTransition(opts.OnTransition), Timings: timings,
 		Auto: actors.AutoLoadEvict{
 			Enabled: opts.AutoLoadEvict.Enabled, Interval: opts.AutoLoadEvict.Interval, Heat: e.heat,
 			AmplificationThreshold: opts.AutoLoadEvict.AmplificationThreshold, MaxLoadsPerRound: opts.AutoLoadEvict.MaxLoadsPerRound,
@@ -403,4 +353,12 @@ func request[T any](e *Engine, msg any, reply messages.Reply[T]) (T, error) {
 		var zero T
 		return zero, ErrClosed
 	}
+}
+
+// onTransition hands the host's callback the root's Transition.
+func onTransition(f func(Transition)) func(actors.Transition) {
+	if f == nil {
+		return nil
+	}
+	return func(t actors.Transition) { f(publicTransition(t)) }
 }

@@ -58,13 +58,13 @@ func (e *Engine) Snapshot(r Region, ts uint64) (*Snapshot, error) {
 	if ts == 0 {
 		return nil, ErrInvalidTimestamp
 	}
-	req := &messages.AcquireSnapshot{Region: r.Clone(), Ts: ts, Reply: messages.NewReply[messages.SnapshotGranted]()}
+	req := &messages.AcquireSnapshot{Region: mvcc.Region(r.Clone()), Ts: ts, Reply: messages.NewReply[messages.SnapshotGranted]()}
 	g, err := request(e, req, req.Reply)
 	if err != nil {
 		return nil, err
 	}
 	if g.Err != nil {
-		return nil, g.Err
+		return nil, publicErr(g.Err)
 	}
 	s := &Snapshot{e: e, region: r.Clone(), ts: ts}
 	if g.OK {
@@ -132,7 +132,7 @@ func (s *Snapshot) Get(key []byte, ts uint64) (GetResult, error) {
 	ts = s.readTs(ts)
 	if s.fromMemory(ts) {
 		v, ok := s.mem.Get(key, ts)
-		s.e.countRead(FromMemory, dataplane.Cached)
+		s.e.countRead(FromMemory, cached)
 		return GetResult{Value: bytes.Clone(v), Found: ok, ReadInfo: ReadInfo{Source: FromMemory}}, nil
 	}
 	var v []byte
@@ -184,7 +184,7 @@ func (s *Snapshot) Scan(start, end []byte, ts uint64, limit int) (ScanResult, er
 			out = append(out, KV{Key: bytes.Clone(k), Value: bytes.Clone(v)})
 			return limit <= 0 || len(out) < limit
 		})
-		s.e.countRead(FromMemory, dataplane.Cached)
+		s.e.countRead(FromMemory, cached)
 		return ScanResult{Pairs: out, ReadInfo: ReadInfo{Source: FromMemory}}, nil
 	}
 	var kvs []diskengine.KV
@@ -197,7 +197,7 @@ func (s *Snapshot) Scan(start, end []byte, ts uint64, limit int) (ScanResult, er
 	}
 	info := s.diskInfo()
 	s.e.countRead(FromDisk, info.Reason)
-	return ScanResult{Pairs: kvs, ReadInfo: info}, nil
+	return ScanResult{Pairs: publicKVs(kvs), ReadInfo: info}, nil
 }
 
 // Release drops the snapshot. It is idempotent, and harmless after Close.
@@ -237,9 +237,6 @@ func (s *Snapshot) Release() {
 	}
 }
 
-// Difference is one way an active region's cached data disagrees with disk.
-type Difference = dataplane.Difference
-
 // Check compares every active region's cached data with the disk engine and
 // returns the differences (none, unless something is wrong).
 func (e *Engine) Check() ([]Difference, error) {
@@ -248,5 +245,13 @@ func (e *Engine) Check() ([]Difference, error) {
 		return nil, err
 	}
 	defer exit()
-	return e.plane.CrossCheck()
+	diffs, err := e.plane.CrossCheck()
+	if diffs == nil {
+		return nil, err
+	}
+	out := make([]Difference, len(diffs))
+	for i, d := range diffs {
+		out[i] = Difference{Region: Region(d.Region), Key: d.Key, Ts: d.Ts, Memory: d.Memory, Disk: d.Disk}
+	}
+	return out, err
 }
