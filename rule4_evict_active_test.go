@@ -83,7 +83,11 @@ func TestRule4_SnapshotHoldsEvictedData(t *testing.T) {
 			if !reg.Contains([]byte(k)) {
 				continue
 			}
-			for _, ts := range []uint64{0, 11, 25, snapTs, 100} {
+			// Above the snapshot's ts is an error: a snapshot is a view as of its ts.
+			if _, err := snap.Get([]byte(k), snapTs+1); !errors.Is(err, regioncache.ErrAboveSnapshotTs) {
+				t.Fatalf("snapshot Get(%q, %d): %v, want ErrAboveSnapshotTs", k, snapTs+1, err)
+			}
+			for _, ts := range []uint64{0, 11, 25, snapTs} {
 				g, err := snap.Get([]byte(k), ts)
 				if err != nil {
 					t.Fatalf("snapshot Get(%q, %d): %v", k, ts, err)

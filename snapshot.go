@@ -20,9 +20,17 @@ var ErrOutOfRange = errors.New("regioncache: key outside the snapshot's region")
 // ErrReleased: a read through a released snapshot.
 var ErrReleased = errors.New("regioncache: snapshot released")
 
-// Snapshot is a read view of one region at one moment: whatever happens to
-// the region afterwards (writes, eviction, split), it answers as it did
-// when it was taken, until Release.
+// ErrAboveSnapshotTs: a read through a snapshot at a ts above the
+// snapshot's; the snapshot cannot know what was written after it was taken.
+var ErrAboveSnapshotTs = errors.New("regioncache: read above the snapshot's ts")
+
+// Snapshot is a read view of one region as of its ts, as a TiKV snapshot
+// is. It freezes the region's versions at or below its ts as they were when
+// it was taken: writes, GC, eviction and splits that come afterwards
+// change nothing it answers, until Release. A read through it may be at its
+// ts or below (an older view of the same frozen data); a read above its ts
+// is ErrAboveSnapshotTs, since it would need versions the snapshot never
+// saw. Keys outside its region are ErrOutOfRange.
 type Snapshot struct {
 	e      *Engine
 	region Region
@@ -103,16 +111,22 @@ func (s *Snapshot) Ts() uint64 { return s.ts }
 // Info says whether the snapshot is served from memory and, if not, why.
 func (s *Snapshot) Info() ReadInfo { return s.info }
 
-func (s *Snapshot) readTs(ts uint64) uint64 {
-	if ts == 0 {
-		return s.ts
+// readTs is the ts a read through the snapshot asks for (0: the
+// snapshot's), or an error for one above the snapshot's.
+func (s *Snapshot) readTs(ts uint64) (uint64, error) {
+	switch {
+	case ts == 0:
+		return s.ts, nil
+	case ts > s.ts:
+		return 0, fmt.Errorf("%w: read at %d, snapshot of %s at %d", ErrAboveSnapshotTs, ts, s.region, s.ts)
 	}
-	return ts
+	return ts, nil
 }
 
 func (s *Snapshot) fromMemory(ts uint64) bool { return s.mem != nil && ts > s.safePoint }
 
-// Get reads key through the snapshot at ts (0: the snapshot's ts).
+// Get reads key through the snapshot at ts (0: the snapshot's ts; above it:
+// ErrAboveSnapshotTs).
 func (s *Snapshot) Get(key []byte, ts uint64) (GetResult, error) {
 	// Holding the engine open for the read keeps Close from closing the
 	// disk snapshot under it.
@@ -129,7 +143,9 @@ func (s *Snapshot) Get(key []byte, ts uint64) (GetResult, error) {
 	if !s.region.Contains(key) {
 		return GetResult{}, fmt.Errorf("%w: %s not in %s", ErrOutOfRange, mvcc.FormatKey(key), s.region)
 	}
-	ts = s.readTs(ts)
+	if ts, err = s.readTs(ts); err != nil {
+		return GetResult{}, err
+	}
 	if s.fromMemory(ts) {
 		v, ok := s.mem.Get(key, ts)
 		s.e.countRead(FromMemory, cached)
@@ -156,7 +172,8 @@ func (s *Snapshot) diskInfo() ReadInfo {
 	return s.info
 }
 
-// Scan reads [start, end) ∩ the snapshot's region at ts (0: the snapshot's ts).
+// Scan reads [start, end) ∩ the snapshot's region at ts (0: the snapshot's
+// ts; above it: ErrAboveSnapshotTs), up to limit keys (0: no limit).
 func (s *Snapshot) Scan(start, end []byte, ts uint64, limit int) (ScanResult, error) {
 	exit, err := s.e.enter()
 	if err != nil {
@@ -174,10 +191,12 @@ func (s *Snapshot) Scan(start, end []byte, ts uint64, limit int) (ScanResult, er
 	if len(s.region.End) > 0 && (len(end) == 0 || bytes.Compare(end, s.region.End) > 0) {
 		end = s.region.End
 	}
+	if ts, err = s.readTs(ts); err != nil {
+		return ScanResult{}, err
+	}
 	if len(end) > 0 && bytes.Compare(start, end) >= 0 {
 		return ScanResult{ReadInfo: s.info}, nil
 	}
-	ts = s.readTs(ts)
 	if s.fromMemory(ts) {
 		var out []KV
 		s.mem.Scan(start, end, ts, func(k, v []byte) bool {
