@@ -66,6 +66,9 @@ type heldSnap struct {
 //     writes below its GC safe point);
 //   - a read through a snapshot that is not held is dropped, and so is a
 //     release of one that is not held;
+//   - a read through a snapshot at a ts above the snapshot's reads at the
+//     snapshot's ts (a read above it is an error: a snapshot is a view as
+//     of its ts);
 //   - "wait until idle" is written only while no failpoint is armed to pause
 //     (paused work legitimately keeps the engine busy);
 //   - "source" is asserted only where it is certain: for a region made
@@ -337,7 +340,7 @@ func (r *renderer) get(op Op) {
 			return
 		}
 		ts := op.Ts
-		if ts != 0 {
+		if ts != 0 && ts <= s.ts {
 			w.num("ts", ts)
 		} else {
 			ts = s.ts
@@ -361,16 +364,22 @@ func (r *renderer) get(op Op) {
 }
 
 func (r *renderer) scan(op Op) {
+	var s *heldSnap
+	if op.Snap != "" {
+		var ok bool
+		if s, ok = r.held[op.Snap]; !ok {
+			return
+		}
+		if op.Ts == 0 || op.Ts > s.ts {
+			op.Ts = s.ts
+		}
+	}
 	w := obj("scan").key("start", op.Start).key("end", op.End).num("ts", op.Ts)
 	if op.Limit > 0 {
 		w.num("limit", uint64(op.Limit))
 	}
 	var kvs []KV
-	if op.Snap != "" {
-		s, ok := r.held[op.Snap]
-		if !ok {
-			return
-		}
+	if s != nil {
 		w.str("snapshot", op.Snap)
 		// The snapshot reads the scanned range within its region.
 		start, end := op.Start, op.End
