@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2"
+
 	"github.com/regioncache/regioncache/internal/validate"
 )
 
@@ -49,6 +51,9 @@ func (o *Options) ensureDefaults() error {
 	if err := o.ensureMemoryDefaults(); err != nil {
 		return err
 	}
+	if err := checkPebbleTemplate(o.Pebble); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidOptions, err)
+	}
 	if a := &o.AutoLoadEvict; a.Enabled {
 		if a.Interval == 0 {
 			a.Interval = DefaultAutoInterval
@@ -75,3 +80,37 @@ func (o *Options) ensureDefaults() error {
 
 // Options returns the options the engine runs with, defaults filled in.
 func (e *Engine) Options() Options { return e.opts }
+
+// checkPebbleTemplate refuses a Pebble template that sets what the engine
+// owns (see Options.Pebble), naming every such field.
+func checkPebbleTemplate(p *pebble.Options) error {
+	if p == nil {
+		return nil
+	}
+	var errs []error
+	refuse := func(set bool, field, why string) {
+		if set {
+			errs = append(errs, fmt.Errorf("Pebble.%s is set: %s", field, why))
+		}
+	}
+	refuse(p.FS != nil, "FS", "Options.Dir decides where the data lives (empty: in memory)")
+	refuse(p.Lock != nil, "Lock", "the engine locks Options.Dir itself")
+	refuse(p.Logger != nil, "Logger", "set Options.Logger, which receives Pebble's messages")
+	refuse(p.LoggerAndTracer != nil, "LoggerAndTracer", "set Options.Logger, which receives Pebble's messages")
+	refuse(p.Comparer != nil && p.Comparer != pebble.DefaultComparer, "Comparer",
+		"the engine's keys are ordered bytewise, by Pebble's default comparer")
+	refuse(p.ReadOnly, "ReadOnly", "the engine writes")
+	refuse(p.DisableWAL, "DisableWAL", "a write must be durable as Options.Durability says")
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	// Pebble's own checks (L0 thresholds in order, MemTableSize below 4 GiB,
+	// ...), on a completed copy, so a bad template fails here and not deep
+	// in Open.
+	c := p.Clone()
+	c.EnsureDefaults()
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("Pebble: %w", err)
+	}
+	return nil
+}

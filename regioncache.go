@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
@@ -83,6 +84,16 @@ type Options struct {
 	// StopLoadThreshold in bytes (default 80% of Capacity): a load starting
 	// at or above it fails without copying.
 	StopLoadThreshold int64
+	// Pebble tunes the disk engine: a template of Pebble options (block
+	// cache: CacheSize or a shared Cache; MemTableSize, MaxOpenFiles, L0
+	// thresholds, Levels, compaction concurrency, an EventListener, ...)
+	// that Open copies and completes, never changing the template. Nil:
+	// Pebble's defaults. Open owns, and refuses a template that sets: FS
+	// and Lock (Dir decides where the data lives), Logger and
+	// LoggerAndTracer (use Logger below), a Comparer other than Pebble's
+	// default (the engine's keys are ordered bytewise), ReadOnly and
+	// DisableWAL (writes must be durable as Durability says).
+	Pebble *pebble.Options
 	// Logger receives the engine's logs, protoactor's and Pebble's included,
 	// at the logger's own level; nil: none.
 	Logger *zerolog.Logger
@@ -221,7 +232,7 @@ func Open(opts Options) (*Engine, error) {
 	if opts.Logger != nil {
 		log = *opts.Logger
 	}
-	db, err := diskengine.Open(diskengine.Options{Dir: opts.Dir, Logger: pebbleLogger(opts.Logger)})
+	db, err := diskengine.Open(diskengine.Options{Dir: opts.Dir, Logger: pebbleLogger(opts.Logger), Pebble: opts.Pebble})
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,10 @@ type Options struct {
 	Dir string
 	// Logger receives Pebble's own messages; nil discards them.
 	Logger pebble.Logger
+	// Pebble is the host's template of Pebble options (nil: Pebble's
+	// defaults). Open completes a copy of it and leaves it unchanged; the
+	// caller has checked that it sets nothing Open owns (FS, Lock, Logger).
+	Pebble *pebble.Options
 }
 
 // DB is the disk engine.
@@ -44,7 +48,8 @@ func (quietLogger) Fatalf(format string, args ...interface{}) {
 
 // Open opens (or creates) the database.
 func Open(o Options) (*DB, error) {
-	po := &pebble.Options{Logger: o.Logger}
+	po := o.Pebble.Clone() // a nil template clones to Pebble's defaults
+	po.Logger = o.Logger
 	if po.Logger == nil {
 		po.Logger = quietLogger{}
 	}
