@@ -440,6 +440,9 @@ func validateSplit(source Region, into []Region) error {
 	keeps := 0
 	ids := map[uint64]bool{}
 	for _, r := range into {
+		if err := r.Validate(); err != nil {
+			return fmt.Errorf("%w: part: %w", ErrInvalidSplit, err)
+		}
 		if r.Version <= source.Version {
 			return fmt.Errorf("%w: %s is not newer than the source", ErrInvalidSplit, r)
 		}

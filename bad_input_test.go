@@ -80,7 +80,7 @@ func TestDirectoryInUse(t *testing.T) {
 	if !errors.Is(err, regioncache.ErrLocked) {
 		t.Fatalf("second Open = %v, want ErrLocked", err)
 	}
-	for _, want := range []string{"regioncache: ", dir, filepath.Join(dir, "LOCK")} {
+	for _, want := range []string{"regioncache: ", dir + " is locked by another engine in this process", filepath.Join(dir, "LOCK")} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not name %q", err, want)
 		}

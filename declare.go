@@ -52,7 +52,7 @@ func validateTable(regions []Region) error {
 			return fmt.Errorf("regioncache: declared region %s: %w", r, err)
 		}
 		if ids[r.ID] {
-			return fmt.Errorf("regioncache: %w: region id %d declared twice", ErrInvalidRegion, r.ID)
+			return fmt.Errorf("%w: region id %d declared twice", ErrInvalidRegion, r.ID)
 		}
 		ids[r.ID] = true
 	}
@@ -60,7 +60,7 @@ func validateTable(regions []Region) error {
 	sort.Slice(sorted, func(i, j int) bool { return bytes.Compare(sorted[i].Start, sorted[j].Start) < 0 })
 	for i := 1; i < len(sorted); i++ {
 		if sorted[i-1].Overlaps(sorted[i]) {
-			return fmt.Errorf("regioncache: %w: declared regions %s and %s overlap", ErrInvalidRegion, sorted[i-1], sorted[i])
+			return fmt.Errorf("%w: declared regions %s and %s overlap", ErrInvalidRegion, sorted[i-1], sorted[i])
 		}
 	}
 	return nil

@@ -72,7 +72,7 @@ func TestValidate(t *testing.T) {
 			"interval 1ns is out of range [10ms, 168h0m0s]"},
 		{"absurd loads per round", regioncache.Options{AutoLoadEvict: regioncache.AutoLoadEvict{Enabled: true, MaxLoadsPerRound: 1 << 30}},
 			"max loads per round 1073741824 is out of range [1, 1048576]"},
-		{"negative capacity", regioncache.Options{Capacity: -1}, "memory limits must not be negative"},
+		{"negative capacity", regioncache.Options{Capacity: -1}, "capacity -1 is negative"},
 		{"evict above capacity", regioncache.Options{Capacity: 100, EvictThreshold: 200}, "evict threshold 200 is above capacity 100"},
 		{"stop above capacity", regioncache.Options{Capacity: 100, EvictThreshold: 100, StopLoadThreshold: 101}, "stop-load threshold 101 is above capacity 100"},
 		{"stop above evict", regioncache.Options{Capacity: 100, EvictThreshold: 50, StopLoadThreshold: 60}, "stop-load threshold 60 is above evict threshold 50"},

@@ -281,8 +281,13 @@ func Open(opts Options) (*Engine, error) {
 
 // ensureMemoryDefaults fills in and checks the memory limits.
 func (o *Options) ensureMemoryDefaults() error {
-	if o.Capacity < 0 || o.EvictThreshold < 0 || o.StopLoadThreshold < 0 {
-		return fmt.Errorf("%w: memory limits must not be negative", ErrInvalidOptions)
+	for _, l := range []struct {
+		name  string
+		bytes int64
+	}{{"capacity", o.Capacity}, {"evict threshold", o.EvictThreshold}, {"stop-load threshold", o.StopLoadThreshold}} {
+		if l.bytes < 0 {
+			return fmt.Errorf("%w: %s %d is negative (memory limits are byte counts)", ErrInvalidOptions, l.name, l.bytes)
+		}
 	}
 	if o.Capacity == 0 {
 		o.Capacity = DefaultCapacity

@@ -78,22 +78,59 @@ func Load(path string) (regioncache.Options, error) {
 		return regioncache.Options{}, fmt.Errorf("regioncache: config: %s: unknown format %q: want .json or .toml", path, ext)
 	}
 	if err != nil {
-		return regioncache.Options{}, fmt.Errorf("regioncache: config: %s: %w", path, err)
+		return regioncache.Options{}, fileErr(path, err)
 	}
 	o, err := f.Options()
 	if err != nil {
 		if data, rerr := os.ReadFile(path); rerr == nil {
 			if key := keyOf(err); key != "" {
 				if line := lineOfKey(data, key); line > 0 {
-					return regioncache.Options{}, fmt.Errorf("regioncache: config: %s: line %d: %s: %w", path, line, key, err)
+					return regioncache.Options{}, fileErr(path, &lineError{line: line, err: fmt.Errorf("%s: %w", key, err)})
 				}
-				return regioncache.Options{}, fmt.Errorf("regioncache: config: %s: %s (not in the file: its default): %w", path, key, err)
+				return regioncache.Options{}, fileErr(path, fmt.Errorf("%s (not in the file: its default): %w", key, err))
 			}
 		}
-		return regioncache.Options{}, fmt.Errorf("regioncache: config: %s: %w", path, err)
+		return regioncache.Options{}, fileErr(path, err)
 	}
 	return o, nil
 }
+
+// lineError is a problem at a line of the file.
+type lineError struct {
+	line int
+	err  error
+}
+
+func (e *lineError) Error() string { return fmt.Sprintf("line %d: %v", e.line, e.err) }
+func (e *lineError) Unwrap() error { return e.err }
+
+// fileError is what Load returns: "regioncache: config: FILE:LINE: what is
+// wrong" (FILE: without a line), with an inner error's own prefix left
+// out of the text (it is still in the chain for errors.Is).
+type fileError struct {
+	path string
+	line int
+	err  error
+}
+
+func fileErr(path string, err error) error {
+	fe := &fileError{path: path, err: err}
+	var le *lineError
+	if errors.As(err, &le) {
+		fe.line, fe.err = le.line, le.err
+	}
+	return fe
+}
+
+func (e *fileError) Error() string {
+	where := e.path
+	if e.line > 0 {
+		where = fmt.Sprintf("%s:%d", e.path, e.line)
+	}
+	return "regioncache: config: " + where + ": " + strings.Replace(e.err.Error(), "regioncache: ", "", 1)
+}
+
+func (e *fileError) Unwrap() error { return e.err }
 
 // optionKeys maps the words an options error uses to the file key they
 // name, most specific first.
@@ -158,7 +195,7 @@ func (f File) Options() (regioncache.Options, error) {
 	if f.LogLevel != "" && f.LogLevel != "off" {
 		lvl, err := zerolog.ParseLevel(f.LogLevel)
 		if err != nil || lvl == zerolog.NoLevel || lvl > zerolog.ErrorLevel {
-			return o, fmt.Errorf("log_level %q: want off, error, warn, info, debug or trace", f.LogLevel)
+			return o, fmt.Errorf("%w: log_level %q: want off, error, warn, info, debug or trace", regioncache.ErrInvalidOptions, f.LogLevel)
 		}
 		log := zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: time.RFC3339}).Level(lvl).With().Timestamp().Logger()
 		o.Logger = &log
@@ -180,7 +217,7 @@ func readJSON(path string) (File, error) {
 		return File{}, err
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return File{}, fmt.Errorf("line %d: unexpected data after the JSON object", lineAt(data, dec.InputOffset()))
+		return File{}, &lineError{line: lineAt(data, dec.InputOffset()), err: errors.New("unexpected data after the JSON object")}
 	}
 	return f, nil
 }
@@ -192,7 +229,7 @@ func decodeObject(dec *json.Decoder, data []byte, path string, v reflect.Value) 
 	if tok, err := dec.Token(); err != nil {
 		return jsonSyntax(data, dec, err)
 	} else if tok != json.Delim('{') {
-		return fmt.Errorf("line %d: %s: want an object, got %v", lineAt(data, dec.InputOffset()), orTop(path), tok)
+		return &lineError{line: lineAt(data, dec.InputOffset()), err: fmt.Errorf("%s: want an object, got %v", orTop(path), tok)}
 	}
 	fields := map[string]reflect.Value{}
 	for i := 0; i < v.NumField(); i++ {
@@ -209,7 +246,7 @@ func decodeObject(dec *json.Decoder, data []byte, path string, v reflect.Value) 
 		line := lineAt(data, dec.InputOffset())
 		field, ok := fields[key]
 		if !ok {
-			return fmt.Errorf("line %d: unknown field %q", line, path+key)
+			return &lineError{line: line, err: fmt.Errorf("unknown field %q", path+key)}
 		}
 		if field.Kind() == reflect.Struct {
 			if err := decodeObject(dec, data, path+key+".", field); err != nil {
@@ -226,7 +263,7 @@ func decodeObject(dec *json.Decoder, data []byte, path string, v reflect.Value) 
 			case errors.As(err, &typ):
 				err = fmt.Errorf("want %s, got JSON %s", typ.Type, typ.Value)
 			}
-			return fmt.Errorf("line %d: field %q: %w", line, path+key, err)
+			return &lineError{line: line, err: fmt.Errorf("field %q: %w", path+key, err)}
 		}
 	}
 	if _, err := dec.Token(); err != nil { // the closing brace
@@ -252,7 +289,7 @@ func jsonSyntax(data []byte, dec *json.Decoder, err error) error {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		err = errors.New("unexpected end of file")
 	}
-	return fmt.Errorf("line %d: %w", lineAt(data, offset), err)
+	return &lineError{line: lineAt(data, offset), err: err}
 }
 
 // lineAt is the 1-based line of a byte offset.
@@ -268,9 +305,9 @@ func readTOML(path string) (File, error) {
 		var perr toml.ParseError
 		if errors.As(err, &perr) {
 			if perr.LastKey != "" {
-				return File{}, fmt.Errorf("line %d: field %q: %s", perr.Position.Line, perr.LastKey, perr.Message)
+				return File{}, &lineError{line: perr.Position.Line, err: fmt.Errorf("field %q: %s", perr.LastKey, perr.Message)}
 			}
-			return File{}, fmt.Errorf("line %d: %s", perr.Position.Line, perr.Message)
+			return File{}, &lineError{line: perr.Position.Line, err: errors.New(perr.Message)}
 		}
 		return File{}, errors.New(strings.TrimPrefix(err.Error(), "toml: "))
 	}
@@ -292,6 +329,9 @@ type Size int64
 func parseSize(s string) (Size, error) {
 	n, err := eventlog.ParseSize(s)
 	if err != nil {
+		if bare := errors.Unwrap(err); bare != nil {
+			err = bare // the text without eventlog's prefix: this is a config file
+		}
 		return 0, err
 	}
 	if n > math.MaxInt64 {

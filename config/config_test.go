@@ -75,19 +75,19 @@ func TestErrors(t *testing.T) {
 	}{
 		{"unknown-field.toml", []string{"unknown-field.toml", `unknown field "capcity"`}},
 		{"unknown-nested.toml", []string{`unknown field "auto_load_evict.intervall"`}},
-		{"unknown-field.json", []string{"unknown-field.json", "line 3", `unknown field "capcity"`}},
-		{"unknown-nested.json", []string{"line 2", `unknown field "auto_load_evict.intervall"`}},
-		{"bad-size.toml", []string{"line 1", `field "capacity"`, `bad size "64MB"`, "MiB"}},
-		{"bad-size.json", []string{"line 2", `field "capacity"`, "bad size 1.5"}},
-		{"bad-duration.json", []string{"line 2", `field "auto_load_evict.interval"`, "bad duration 300", `"5m"`}},
+		{"unknown-field.json", []string{"unknown-field.json", "unknown-field.json:3", `unknown field "capcity"`}},
+		{"unknown-nested.json", []string{"unknown-nested.json:2", `unknown field "auto_load_evict.intervall"`}},
+		{"bad-size.toml", []string{"bad-size.toml:1", `field "capacity"`, `bad size "64MB"`, "MiB"}},
+		{"bad-size.json", []string{"bad-size.json:2", `field "capacity"`, "bad size 1.5"}},
+		{"bad-duration.json", []string{"bad-duration.json:2", `field "auto_load_evict.interval"`, "bad duration 300", `"5m"`}},
 		{"bad-duration.toml", []string{`field "auto_load_evict.interval"`, `bad duration "5 minutes"`}},
-		{"bad-type.json", []string{"line 2", `field "loaders"`, "want int"}},
-		{"bad-syntax.json", []string{"line 3"}},
-		{"bad-syntax.toml", []string{"line 1"}},
+		{"bad-type.json", []string{"bad-type.json:2", `field "loaders"`, "want int"}},
+		{"bad-syntax.json", []string{"bad-syntax.json:3"}},
+		{"bad-syntax.toml", []string{"bad-syntax.toml:1"}},
 		{"trailing.json", []string{"unexpected data after the JSON object"}},
-		{"invalid-thresholds.toml", []string{"line 4: stop_load_threshold: ", "invalid options", "stop-load threshold 62914560 is above evict threshold 52428800"}},
-		{"evict-above-capacity.toml", []string{"regioncache: config: ", "line 3: evict_threshold: ", "evict threshold 16777216 is above capacity 8388608"}},
-		{"negative-loaders.json", []string{"line 1: loaders: ", "loaders -1 is out of range [1, 256]"}},
+		{"invalid-thresholds.toml", []string{"invalid-thresholds.toml:4: stop_load_threshold: ", "invalid options", "stop-load threshold 62914560 is above evict threshold 52428800"}},
+		{"evict-above-capacity.toml", []string{"regioncache: config: ", "evict-above-capacity.toml:3: evict_threshold: ", "evict threshold 16777216 is above capacity 8388608"}},
+		{"negative-loaders.json", []string{"negative-loaders.json:1: loaders: ", "loaders -1 is out of range [1, 256]"}},
 		{"bad-log-level.toml", []string{`log_level "loud"`, "off, error, warn"}},
 		{"options.yaml", []string{`unknown format ".yaml"`, ".json or .toml"}},
 		{"missing.toml", []string{"missing.toml", "no such file"}},
@@ -96,6 +96,9 @@ func TestErrors(t *testing.T) {
 			_, err := load(t, c.file)
 			if err == nil {
 				t.Fatal("loaded")
+			}
+			if want := "regioncache: config: " + filepath.Join("testdata", c.file); !strings.HasPrefix(err.Error(), want) {
+				t.Errorf("error %q does not begin with %q", err, want)
 			}
 			for _, w := range c.want {
 				if !strings.Contains(err.Error(), w) {

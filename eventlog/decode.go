@@ -282,7 +282,7 @@ func (o *object) key(name string) (k []byte, ok bool, err error) {
 	if err != nil || !ok {
 		return nil, ok, err
 	}
-	k, err = ParseKey(s)
+	k, err = parseKey(s)
 	if err != nil {
 		return nil, true, o.errorf("field %q: %v", name, err)
 	}
@@ -309,7 +309,7 @@ func (o *object) size(name string, positive bool) (n uint64, ok bool, err error)
 		if err != nil {
 			return 0, true, err
 		}
-		if n, err = ParseSize(s); err != nil {
+		if n, err = parseSize(s); err != nil {
 			return 0, true, o.errorf("field %q: %v", name, err)
 		}
 	case "number":

@@ -19,14 +19,19 @@ import (
 )
 
 // ParseError is the first problem found in an input. Error() is
-// "FILE:LINE: Msg", the form the replay prints before exiting 2.
+// "regioncache: eventlog: FILE:LINE: Msg"; Position() is "FILE:LINE: Msg",
+// the form the replay prints before exiting 2.
 type ParseError struct {
 	File string // the name given to ParseNamed; "-" for Parse
 	Line int    // 1-based
 	Msg  string
 }
 
-func (e *ParseError) Error() string {
+func (e *ParseError) Error() string { return ErrorPrefix + e.Position() }
+
+// Position is the error as a command line tool prints it: "FILE:LINE: Msg"
+// ("LINE: Msg" without a file name).
+func (e *ParseError) Position() string {
 	if e.File == "" {
 		return strconv.Itoa(e.Line) + ": " + e.Msg
 	}
@@ -41,6 +46,9 @@ type Log struct {
 	// Config merges every config op in order (a field set twice takes the
 	// later value); zero fields were never set.
 	Config Config
+	// ConfigLine is the line of the last config op (0: none), where a
+	// Config the engine refuses is reported.
+	ConfigLine int
 }
 
 // Op is one op line.
@@ -166,7 +174,7 @@ func (rd *Reader) Next() (Op, error) {
 			break
 		}
 		if err != nil && err != io.EOF {
-			rd.err = fmt.Errorf("%s: %w", rd.p.log.Name, err)
+			rd.err = fmt.Errorf("%sreading %s: %w", ErrorPrefix, rd.p.log.Name, err)
 			break
 		}
 		if line == nil && err == io.EOF {
@@ -446,6 +454,7 @@ func (p *parser) config(o *object) (Payload, error) {
 		return nil, o.errorf("must come before every other op (line %d is %s)", p.firstOp, p.firstKind)
 	}
 	merged := &p.log.Config
+	p.log.ConfigLine = p.cur
 	if c.Capacity != 0 {
 		merged.Capacity = c.Capacity
 	}
@@ -785,7 +794,7 @@ func scanExpect(o *object, s *Scan) ([]KV, error) {
 		if err := errors.Join(kerr, verr); err != nil {
 			return nil, o.errorf("expect[%d]: %v", i, err)
 		}
-		k, err := ParseKey(ks)
+		k, err := parseKey(ks)
 		if err != nil {
 			return nil, o.errorf("expect[%d]: %v", i, err)
 		}
@@ -874,7 +883,7 @@ func parseFailpoint(o *object) (*Failpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := ParseAction(act)
+	a, err := parseAction(act)
 	if err != nil {
 		return nil, o.errorf("field \"action\": %v", err)
 	}

@@ -228,8 +228,8 @@ func TestMalformed(t *testing.T) {
 			if !strings.Contains(pe.Msg, tc.msg) {
 				t.Errorf("message %q\ndoes not contain %q", pe.Msg, tc.msg)
 			}
-			if want := "events.jsonl:" + strconv.Itoa(tc.line) + ": " + pe.Msg; err.Error() != want {
-				t.Errorf("Error() = %q, want %q", err.Error(), want)
+			if want := "events.jsonl:" + strconv.Itoa(tc.line) + ": " + pe.Msg; pe.Position() != want || err.Error() != "regioncache: eventlog: "+want {
+				t.Errorf("Position() = %q, Error() = %q; want %q with and without the regioncache: eventlog: prefix", pe.Position(), err.Error(), want)
 			}
 		})
 	}
@@ -238,15 +238,18 @@ func TestMalformed(t *testing.T) {
 func TestParseErrorFormat(t *testing.T) {
 	in := strings.Repeat(putA+"\n", 6) + `{"op":"put","key":"a","value":"v"}`
 	_, err := eventlog.ParseNamed("events.jsonl", strings.NewReader(in))
-	if err == nil || err.Error() != `events.jsonl:7: put: missing field "ts"` {
+	if err == nil || err.Error() != `regioncache: eventlog: events.jsonl:7: put: missing field "ts"` {
 		t.Errorf("err = %v", err)
 	}
 	_, err = eventlog.Parse(strings.NewReader(`{"op":"put","key":"a","tss":1,"value":"v"}`))
-	if err == nil || err.Error() != `-:1: put: unknown field "tss"` {
+	if err == nil || err.Error() != `regioncache: eventlog: -:1: put: unknown field "tss"` {
 		t.Errorf("err = %v", err)
 	}
-	if got := (&eventlog.ParseError{Line: 3, Msg: "bad"}).Error(); got != "3: bad" {
+	if got := (&eventlog.ParseError{Line: 3, Msg: "bad"}).Position(); got != "3: bad" {
 		t.Errorf("no-file form %q", got)
+	}
+	if got := (&eventlog.ParseError{File: "f", Line: 3, Msg: "bad"}).Position(); got != "f:3: bad" {
+		t.Errorf("position %q", got)
 	}
 }
 

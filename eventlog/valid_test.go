@@ -286,7 +286,7 @@ func (failingReader) Read([]byte) (int, error) { return 0, errors.New("disk on f
 
 func TestReadError(t *testing.T) {
 	_, err := eventlog.ParseNamed("in", failingReader{})
-	if err == nil || err.Error() != "in: disk on fire" {
+	if err == nil || err.Error() != "regioncache: eventlog: reading in: disk on fire" {
 		t.Errorf("err = %v", err)
 	}
 }

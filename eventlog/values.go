@@ -60,7 +60,21 @@ func IsFailpoint(name string) bool { return slices.Contains(FailpointNames, name
 // turn a typo in a binary key into a different, valid key. A key whose bytes
 // really start with "0x" must therefore be written hex-encoded.
 // The result is never nil.
-func ParseKey(s string) ([]byte, error) {
+func ParseKey(s string) ([]byte, error) { return prefixed(parseKey(s)) }
+
+// prefixed gives a value parser's error the library's prefix; the parser
+// itself uses the bare forms inside its FILE:LINE messages.
+func prefixed[T any](v T, err error) (T, error) {
+	if err != nil {
+		return v, fmt.Errorf("%s%w", ErrorPrefix, err)
+	}
+	return v, nil
+}
+
+// ErrorPrefix begins every error this package returns.
+const ErrorPrefix = "regioncache: eventlog: "
+
+func parseKey(s string) ([]byte, error) {
 	rest, ok := strings.CutPrefix(s, "0x")
 	if !ok {
 		return []byte(s), nil
@@ -89,7 +103,9 @@ var sizeUnits = []struct {
 // guessed at, since readers disagree on whether they mean 1000 or 1024; so are
 // fractions, signs, spaces and lower-case units. Zero is accepted here; the
 // fields where a zero size means nothing reject it themselves.
-func ParseSize(s string) (uint64, error) {
+func ParseSize(s string) (uint64, error) { return prefixed(parseSize(s)) }
+
+func parseSize(s string) (uint64, error) {
 	digits, shift := s, uint(0)
 	for _, u := range sizeUnits {
 		if d, ok := strings.CutSuffix(s, u.suffix); ok {
@@ -189,7 +205,9 @@ func (a Action) String() string {
 
 // ParseAction parses a failpoint action: pause, resume, error, panic, off, or
 // delay:DURATION with a positive Go duration.
-func ParseAction(s string) (Action, error) {
+func ParseAction(s string) (Action, error) { return prefixed(parseAction(s)) }
+
+func parseAction(s string) (Action, error) {
 	if d, ok := strings.CutPrefix(s, "delay:"); ok {
 		dur, err := parseDuration(d)
 		if err != nil {

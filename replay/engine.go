@@ -17,7 +17,7 @@ func engineOptions(c eventlog.Config, o Options) (regioncache.Options, error) {
 		v    uint64
 	}{{"capacity", c.Capacity}, {"evict_threshold", c.EvictThreshold}, {"stop_load_threshold", c.StopLoadThreshold}} {
 		if f.v > math.MaxInt64 {
-			return regioncache.Options{}, fmt.Errorf("replay: config %s %d is beyond what the engine can take", f.name, f.v)
+			return regioncache.Options{}, fmt.Errorf("regioncache: replay: config %s %d is beyond what the engine can take", f.name, f.v)
 		}
 	}
 	return regioncache.Options{
@@ -29,4 +29,15 @@ func engineOptions(c eventlog.Config, o Options) (regioncache.Options, error) {
 		Logger:            o.Logger,
 		Registerer:        o.Registerer,
 	}, nil
+}
+
+// CheckConfig reports whether the engine accepts a log's config (the
+// thresholds against the capacity, the loaders' range), with Open's reason
+// when it does not: a replay checks it before it runs anything.
+func CheckConfig(c eventlog.Config) error {
+	eo, err := engineOptions(c, Options{})
+	if err != nil {
+		return err
+	}
+	return eo.Validate()
 }

@@ -215,7 +215,7 @@ const (
 // CheckSpeed reports whether speed is a usable Options.Speed.
 func CheckSpeed(speed float64) error {
 	if math.IsNaN(speed) || speed < MinSpeed || speed > MaxSpeed {
-		return fmt.Errorf("speed must be a number from %g to %g (times the recorded pace), got %g", MinSpeed, MaxSpeed, speed)
+		return fmt.Errorf("regioncache: replay: speed must be a number from %g to %g (times the recorded pace), got %g", MinSpeed, MaxSpeed, speed)
 	}
 	return nil
 }
@@ -256,7 +256,7 @@ func (s *sliceSource) Next() (eventlog.Op, error) {
 func RunSource(ctx context.Context, name string, cfg eventlog.Config, src Source, opts Options) (*Result, error) {
 	if opts.Speed != 0 {
 		if err := CheckSpeed(opts.Speed); err != nil {
-			return nil, fmt.Errorf("regioncache: replay: %w", err)
+			return nil, err
 		}
 	}
 	r := &runner{
@@ -275,7 +275,7 @@ func RunSource(ctx context.Context, name string, cfg eventlog.Config, src Source
 	eo.OnTransition = r.rec.add
 	eng, err := regioncache.Open(eo)
 	if err != nil {
-		return nil, fmt.Errorf("replay: opening the engine: %w", err)
+		return nil, fmt.Errorf("regioncache: replay: opening the engine: %w", err)
 	}
 	r.eng = eng
 	if opts.OnOpen != nil {

@@ -100,6 +100,13 @@ func TestMalformed(t *testing.T) {
 		{"unknown field", `{"op": "get", "key": "a", "ts": 1, "expected": "v"}`, 1, `unknown field "expected"`},
 		{"bad key", `{"op": "delete", "key": "0x7A748", "ts": 1}`, 1, "bad key"},
 		{"bad size", `{"op": "config", "capacity": "64MB"}`, 1, `bad size "64MB"`},
+		// Issue 11 point 12: a config the engine refuses is the log's
+		// problem at its config line, before anything runs (it was exit 2
+		// "opening the engine" with no line, after the header).
+		{"evict above capacity", `{"op": "config", "capacity": "8MiB", "evict_threshold": "16MiB"}`, 1,
+			"config: regioncache: invalid options: evict threshold 16777216 is above capacity 8388608"},
+		{"stop-load above capacity, set apart", "# c\n" + `{"op": "config", "capacity": "8MiB"}` + "\n" + `{"op": "config", "stop_load_threshold": "16MiB"}`, 3,
+			"stop-load threshold 16777216 is above capacity 8388608"},
 		{"bad duration", "# c\n" + `{"op": "sleep", "for": "10"}`, 2, "bad duration"},
 		{"start not below end", `{"op": "load", "region": {"id": 1, "version": 1, "start": "m", "end": "a"}}`, 1, "region"},
 		{"split not a partition", `{"op": "split", "region": {"id": 1, "version": 1, "start": "a", "end": "z"}, "into": [{"id": 1, "version": 2, "start": "a", "end": "f"}, {"id": 2, "version": 2, "start": "g", "end": "z"}]}`, 1, "not contiguous"},
@@ -154,7 +161,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"replay", "--nope", good}, "flag provided but not defined"},
 		{[]string{"replay", filepath.Join(t.TempDir(), "missing.jsonl")}, "no such file"},
 		{[]string{"replay", "--timeline", "x.png", good}, "want a .svg or .html file"},
-		{[]string{"replay", "--speed", "-2", good}, "--speed: speed must be a number from"},
+		{[]string{"replay", "--speed", "-2", good}, "--speed: regioncache: replay: speed must be a number from"},
 		{[]string{"replay", t.TempDir()}, "no *.jsonl file in it"},
 		{[]string{"replay", "--quiet", "--verbose", good}, "cannot be combined"},
 		{[]string{"replay", "--log-level", "loud", good}, "--log-level"},

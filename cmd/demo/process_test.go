@@ -64,7 +64,7 @@ func TestUsageErrorsSayWhatIsWrongOnStderr(t *testing.T) {
 		{[]string{"bench", "--nope"}, "Run 'demo bench --help' for usage."},
 		{[]string{"serve", "a.jsonl", "b.jsonl"}, "one LOG at most, got 2 (a.jsonl, b.jsonl)"},
 		{[]string{"serve", "--config", "c.toml", "a.jsonl"}, "--config and LOG cannot be combined"},
-		{[]string{"replay", "--speed", "NaN", "x.jsonl"}, "--speed: speed must be a number from 0.001 to 1000"},
+		{[]string{"replay", "--speed", "NaN", "x.jsonl"}, "--speed: regioncache: replay: speed must be a number from 0.001 to 1000"},
 		{[]string{"replay", "--speed", "1e-300", "x.jsonl"}, "got 1e-300"},
 		{[]string{"replay", "--speed", "0", "x.jsonl"}, "got 0"},
 		{[]string{"replay", "--speed", "+Inf", "x.jsonl"}, "got +Inf"},

@@ -135,6 +135,12 @@ func (in *input) check(r io.Reader) error {
 		op, err := rd.Next()
 		if err == io.EOF {
 			in.log = rd.Log()
+			// A config the engine refuses (a threshold above the capacity)
+			// is the log's problem, at its config line, found before
+			// anything runs.
+			if err := replay.CheckConfig(in.log.Config); err != nil {
+				return &eventlog.ParseError{File: in.name, Line: in.log.ConfigLine, Msg: "config: " + err.Error()}
+			}
 			return nil
 		}
 		if err != nil {
@@ -145,13 +151,14 @@ func (in *input) check(r io.Reader) error {
 	}
 }
 
-// inputError reports a log that cannot be used and returns exit 2.
-func inputError(stderr io.Writer, err error) int {
+// inputError reports a log that cannot be used and returns exit 2: a
+// problem at a line as FILE:LINE: what is wrong, any other as cmd: error.
+func inputError(stderr io.Writer, cmd string, err error) int {
 	var perr *eventlog.ParseError
 	if errors.As(err, &perr) {
-		fmt.Fprintln(stderr, err) // FILE:LINE: what is wrong
+		fmt.Fprintln(stderr, perr.Position())
 	} else {
-		fmt.Fprintf(stderr, "demo replay: %v\n", err)
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
 	}
 	return exitUsage
 }
@@ -225,7 +232,7 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 				return usage("%s: more than %s on standard input, the limit; give the log as a file instead", stdinName, eventlog.FormatSize(uint64(stdinLimit)))
 			}
 			if err != nil {
-				return inputError(stderr, err)
+				return inputError(stderr, "demo replay", err)
 			}
 			path := spool.Name()
 			in.open = func() (io.ReadCloser, error) { return os.Open(path) }
@@ -238,7 +245,7 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			err = in.check(rc)
 			rc.Close()
 			if err != nil {
-				return inputError(stderr, err)
+				return inputError(stderr, "demo replay", err)
 			}
 		}
 		inputs = append(inputs, in)
@@ -405,7 +412,7 @@ func replayAll(ctx context.Context, inputs []input, dirs []string, o runOptions,
 			}
 			var perr *eventlog.ParseError
 			if errors.As(err, &perr) {
-				fmt.Fprintf(stderr, "%v (the file changed after it was checked)\n", err)
+				fmt.Fprintf(stderr, "%s (the file changed after it was checked)\n", perr.Position())
 				return results, exitUsage
 			}
 			fmt.Fprintf(stderr, "demo replay: %s: %v\n", in.name, err)
@@ -534,7 +541,7 @@ func runDefault(ctx context.Context, stdout, stderr io.Writer) int {
 		rc.Close()
 	}
 	if err != nil {
-		return inputError(stderr, err)
+		return inputError(stderr, "demo replay", err)
 	}
 	o := runOptions{flags: replayFlags{verbose: true}, banner: in.log.LeadingComment() + "\n", details: true}
 	_, code := replayAll(ctx, []input{in}, []string{""}, o, stdout, stderr)

@@ -51,9 +51,13 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	var log *eventlog.Log
 	if len(rest) == 1 {
 		var err error
-		if log, err = eventlog.ParseFile(rest[0]); err != nil {
-			fmt.Fprintln(stderr, err)
-			return exitUsage
+		if log, err = eventlog.ParseFile(rest[0]); err == nil {
+			if cerr := replay.CheckConfig(log.Config); cerr != nil {
+				err = &eventlog.ParseError{File: log.Name, Line: log.ConfigLine, Msg: "config: " + cerr.Error()}
+			}
+		}
+		if err != nil {
+			return inputError(stderr, "demo serve", err)
 		}
 	}
 	var lc net.ListenConfig

@@ -120,3 +120,28 @@ func TestServePrintsFailuresAsTheyHappen(t *testing.T) {
 		t.Fatalf("exit %d, want 1", c)
 	}
 }
+
+// Issue 11 point 12: an options file the engine refuses (its evict
+// threshold above its capacity) exits 2 naming FILE:LINE and the key, and
+// a log whose config the engine refuses exits 2 at the config op's line.
+func TestServeRefusesAConfigTheEngineRefuses(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "opts.toml")
+	if err := os.WriteFile(cfg, []byte("# limits\ncapacity = \"8MiB\"\nevict_threshold = \"16MiB\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	c := run([]string{"serve", "--addr", "127.0.0.1:0", "--config", cfg}, nil, io.Discard, &stderr)
+	if want := "demo serve: regioncache: config: " + cfg + ":3: evict_threshold: invalid options: evict threshold 16777216 is above capacity 8388608"; c != exitUsage || !strings.Contains(stderr.String(), want) {
+		t.Fatalf("exit %d, stderr %q; want exit 2 and %q", c, stderr.String(), want)
+	}
+	log := filepath.Join(dir, "cfg.jsonl")
+	if err := os.WriteFile(log, []byte("{\"op\": \"config\", \"capacity\": \"8MiB\", \"evict_threshold\": \"16MiB\"}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stderr.Reset()
+	c = run([]string{"serve", "--addr", "127.0.0.1:0", log}, nil, io.Discard, &stderr)
+	if want := log + ":1: config: regioncache: invalid options: evict threshold"; c != exitUsage || !strings.HasPrefix(stderr.String(), want) {
+		t.Fatalf("exit %d, stderr %q; want exit 2 and %q...", c, stderr.String(), want)
+	}
+}

@@ -67,9 +67,9 @@ func Open(o Options) (*DB, error) {
 		}
 		l, err := pebble.LockDirectory(o.Dir, vfs.Default)
 		if err != nil {
-			if isLockHeld(err) {
-				return nil, fmt.Errorf("%w: %s: its lock file %s is held by another engine (another process, or one not closed in this one): %w",
-					ErrLocked, o.Dir, filepath.Join(o.Dir, "LOCK"), err)
+			if holder := lockHolder(err); holder != "" {
+				return nil, fmt.Errorf("%w: %s is locked by %s (its lock file %s is held): %w",
+					ErrLocked, o.Dir, holder, filepath.Join(o.Dir, "LOCK"), err)
 			}
 			return nil, fmt.Errorf("regioncache: locking %s: %w", o.Dir, err)
 		}
@@ -318,11 +318,17 @@ func (r Reader) Versions(start, end []byte, fn func(key []byte, ts uint64, value
 // ErrLocked: the directory is in use by another engine.
 var ErrLocked = errors.New("regioncache: directory locked")
 
-// isLockHeld reports whether Pebble failed to take its directory lock:
-// another process holds it (EAGAIN or EACCES from fcntl) or this one does.
-func isLockHeld(err error) bool {
-	return errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EACCES) ||
-		strings.Contains(err.Error(), "lock held by current process")
+// lockHolder says who holds the directory lock Pebble failed to take:
+// another process (EAGAIN or EACCES from fcntl) or another engine of this
+// one; "" when the failure is not a held lock.
+func lockHolder(err error) string {
+	switch {
+	case strings.Contains(err.Error(), "lock held by current process"):
+		return "another engine in this process (open and not closed yet)"
+	case errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EACCES):
+		return "another process"
+	}
+	return ""
 }
 
 func dirName(dir string) string {

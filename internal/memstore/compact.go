@@ -9,7 +9,7 @@ import (
 )
 
 // ErrCompactionCanceled reports a compaction stopped by its caller.
-var ErrCompactionCanceled = errors.New("memstore: compaction canceled")
+var ErrCompactionCanceled = errors.New("regioncache: memstore: compaction canceled")
 
 // compactCheckEvery is how many versions a compaction copies between looks
 // at its cancel function.

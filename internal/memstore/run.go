@@ -239,7 +239,7 @@ func (r *Run) bounds(start, end []byte) (int, int) {
 }
 
 // ErrOutOfOrder reports versions given to a RunBuilder out of run order.
-var ErrOutOfOrder = errors.New("memstore: version out of order")
+var ErrOutOfOrder = errors.New("regioncache: memstore: version out of order")
 
 // ReserveFunc accounts n bytes before a builder allocates them; an error
 // stops the build. n is negative when the builder gives bytes back.
@@ -541,7 +541,7 @@ func (b *RunBuilder) Finish() (*Run, error) {
 	r.setPrefixes()
 	r.refs.Store(1)
 	b.r, b.shared = nil, nil
-	b.err = errors.New("memstore: run builder used after Finish")
+	b.err = errors.New("regioncache: memstore: run builder used after Finish")
 	return r, nil
 }
 
@@ -574,5 +574,5 @@ func (b *RunBuilder) Abort() {
 		b.reserved = 0
 	}
 	b.r = nil
-	b.err = errors.New("memstore: run builder used after Abort")
+	b.err = errors.New("regioncache: memstore: run builder used after Abort")
 }
