@@ -394,7 +394,7 @@ func (b *RunBuilder) ShareArena(from *Run) error {
 		return b.err
 	}
 	if b.r.n > 0 || len(b.r.arena) > 0 {
-		return errors.New("memstore: ShareArena after the first version")
+		return errors.New("regioncache: memstore: ShareArena after the first version")
 	}
 	var n int64
 	for _, c := range from.arena {
@@ -415,7 +415,7 @@ func (b *RunBuilder) ShareArena(from *Run) error {
 func (b *RunBuilder) AddShared(i int) (kept bool, err error) {
 	r := b.shared
 	if r == nil {
-		return false, errors.New("memstore: AddShared without ShareArena")
+		return false, errors.New("regioncache: memstore: AddShared without ShareArena")
 	}
 	x := r.rec(i)
 	key, ts, value, tomb := r.version(i)
