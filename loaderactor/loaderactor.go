@@ -26,7 +26,6 @@ import (
 	"github.com/regioncache/regioncache/internal/failpoint"
 	"github.com/regioncache/regioncache/internal/lifecycle"
 	"github.com/regioncache/regioncache/internal/memstore"
-	"github.com/regioncache/regioncache/internal/mvcc"
 	"github.com/regioncache/regioncache/messages"
 )
 
@@ -155,26 +154,26 @@ func (l *loader) copy(job *messages.Job) (*memstore.Run, int, error) {
 	}
 	r := job.Inc.Region
 	res := l.res
-	b := memstore.NewRunBuilder(0, func(n int64) error {
+	// Versions no read above the safe point can see are never copied: with a
+	// lagging host GC they are most of the disk's data, and reserving them
+	// first would make a load need many times the memory it ends up using.
+	// The builder drops them as it goes (one key compare per version, which
+	// it makes anyway for its order check).
+	b := memstore.NewRunBuilder(job.SafePoint, func(n int64) error {
 		if n <= 0 {
 			return nil // what the run gives back is settled in finish
 		}
 		_, err := res.Take(n)
 		return err
 	})
-	// Versions no read above the safe point can see are never copied: with a
-	// lagging host GC they are most of the disk's data, and reserving them
-	// first would make a load need many times the memory it ends up using.
-	gc := mvcc.GCFilter{SafePoint: job.SafePoint}
+	b.Within(r.Start, r.End)
 	n, sinceCheck := 0, 0
 	err := job.Snapshot.Read(func(disk diskengine.Reader) error {
 		return disk.Versions(r.Start, r.End, func(key []byte, ts uint64, value []byte, tomb bool) error {
 			n++
 			sinceCheck++
-			if gc.Keep(key, ts, tomb) {
-				if _, err := b.Add(key, ts, value, tomb); err != nil {
-					return err
-				}
+			if _, err := b.Add(key, ts, value, tomb); err != nil {
+				return err
 			}
 			if sinceCheck >= copyCheckEvery {
 				sinceCheck = 0

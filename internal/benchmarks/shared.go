@@ -194,6 +194,7 @@ func (b *bench) builderOnly(r regioncache.Region) (time.Duration, int, error) {
 		return 0, 0, err
 	}
 	bl := memstore.NewRunBuilder(0, nil)
+	bl.Within(r.Start, r.End)
 	var kbuf []byte
 	for valid := it.First(); valid; valid = it.Next() {
 		k, ts, err := mvcc.DecodeKey(kbuf[:0], it.Key())

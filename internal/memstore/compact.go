@@ -29,6 +29,7 @@ const compactCheckEvery = 4096
 // whole run again.
 func Compact(v *View, safePoint uint64, reserve ReserveFunc, canceled func() bool) (*Run, error) {
 	b := NewRunBuilder(safePoint, reserve)
+	b.Within(v.lo, v.hi)
 	share := v.sharesArena(safePoint)
 	if share {
 		if err := b.ShareArena(v.base); err != nil {
@@ -43,7 +44,7 @@ func Compact(v *View, safePoint uint64, reserve ReserveFunc, canceled func() boo
 		var err error
 		switch {
 		case share && c.base >= 0:
-			_, err = b.AddShared(c.base)
+			_, err = b.addShared(c.base, c.key, c.value)
 		case share && c.bi < c.bend && bytes.Equal(v.base.key(c.bi), c.key):
 			// A written version of a key the base run holds: its record
 			// points at the base's copy of the key, so the key's versions

@@ -272,6 +272,29 @@ type RunBuilder struct {
 	// shared is the run whose arena chunks this one starts with
 	// (ShareArena), nil when it copies everything.
 	shared *Run
+	// cp, when cpKnown, is a prefix every key added has (Within), so that
+	// records get their key prefix as they are added; cpHolds turns false
+	// at the first key without it, and Finish then computes the prefixes
+	// in a pass of its own.
+	cp               []byte
+	cpKnown, cpHolds bool
+	curPrefix        uint64 // the record prefix of the key being added
+}
+
+// Within tells the builder that every key will lie in [start, end) (end
+// empty: unbounded), as a region's keys do: the keys then share the common
+// prefix of start and end, and each record's key prefix is taken as its key
+// is added instead of in a second pass over the run. It must come before
+// the first Add; a key outside the bounds is not an error, only slower.
+func (b *RunBuilder) Within(start, end []byte) {
+	if len(end) == 0 || b.started {
+		return
+	}
+	n := 0
+	for n < len(start) && n < len(end) && start[n] == end[n] {
+		n++
+	}
+	b.cp, b.cpKnown, b.cpHolds = bytes.Clone(start[:n]), true, true
 }
 
 // NewRunBuilder starts an empty run. safePoint > 0 drops what GC at that
@@ -384,7 +407,7 @@ const noAddr = math.MaxUint64
 
 // ShareArena makes the run being built start with from's arena chunks,
 // which never change, so that from's versions can be added by address
-// (AddShared) instead of copied: a compaction that keeps most of its base
+// (addShared) instead of copied: a compaction that keeps most of its base
 // run copies its index records, not its keys and values. The shared chunks
 // are part of the new run (its Bytes, reserved here) and stay alive while
 // either run does; from's garbage carries over. It must come before the
@@ -410,16 +433,13 @@ func (b *RunBuilder) ShareArena(from *Run) error {
 	return nil
 }
 
-// AddShared is Add for version i of the run whose arena the builder shares
-// (ShareArena): the record points at the bytes already there.
-func (b *RunBuilder) AddShared(i int) (kept bool, err error) {
-	r := b.shared
-	if r == nil {
-		return false, errors.New("regioncache: memstore: AddShared without ShareArena")
-	}
-	x := r.rec(i)
-	key, ts, value, tomb := r.version(i)
-	kept, err = b.add(key, ts, value, tomb, x.key&^tombBit, x.val)
+// addShared is Add for version i of the run whose arena the builder shares
+// (ShareArena), whose key and value the caller has read already: the record
+// points at the bytes where they are.
+func (b *RunBuilder) addShared(i int, key, value []byte) (kept bool, err error) {
+	x := b.shared.rec(i)
+	tomb := x.key&tombBit != 0
+	kept, err = b.add(key, x.ts, value, tomb, x.key&^tombBit, x.val)
 	if err == nil && !kept && !tomb {
 		b.r.garbage += int64(uvarintLen(uint64(len(value))) + len(value))
 	}
@@ -433,7 +453,13 @@ func (b *RunBuilder) add(key []byte, ts uint64, value []byte, tomb bool, keyAddr
 		return false, b.err
 	}
 	newKey := !b.started
-	if b.started {
+	if b.started && keyAddr != noAddr && keyAddr == b.lastAddr {
+		// Another version of the key being added, at the same address: only
+		// the ts order needs checking.
+		if ts >= b.lastTs {
+			return false, fmt.Errorf("%w: key %s ts %d after ts %d", ErrOutOfOrder, mvcc.FormatKey(key), ts, b.lastTs)
+		}
+	} else if b.started {
 		c := bytes.Compare(key, b.lastKey)
 		if c < 0 || (c == 0 && ts >= b.lastTs) {
 			return false, fmt.Errorf("%w: key %s ts %d after key %s ts %d", ErrOutOfOrder, mvcc.FormatKey(key), ts, mvcc.FormatKey(b.lastKey), b.lastTs)
@@ -444,6 +470,13 @@ func (b *RunBuilder) add(key []byte, ts uint64, value []byte, tomb bool, keyAddr
 		b.endKey()
 		b.started, b.keptBase, b.keptVersion, b.lastAddr = true, false, 0, noAddr
 		b.lastKey = append(b.lastKey[:0], key...)
+		if b.cpHolds {
+			if bytes.HasPrefix(key, b.cp) {
+				b.curPrefix = keyPrefix(key[len(b.cp):])
+			} else {
+				b.cpHolds = false
+			}
+		}
 	}
 	b.lastTs = ts
 	if b.gc && ts <= b.safe {
@@ -470,7 +503,7 @@ func (b *RunBuilder) add(key []byte, ts uint64, value []byte, tomb bool, keyAddr
 			b.lastAddr = addr
 		}
 	}
-	x := rec{ts: ts, key: b.lastAddr}
+	x := rec{prefix: b.curPrefix, ts: ts, key: b.lastAddr}
 	if tomb {
 		x.key |= tombBit
 		b.r.gcFrom = min(b.r.gcFrom, ts)
@@ -538,7 +571,11 @@ func (b *RunBuilder) Finish() (*Run, error) {
 		_ = b.reserve(give) // a negative reservation (giving back) cannot fail
 		b.reserved = r.bytes
 	}
-	r.setPrefixes()
+	if b.cpKnown && b.cpHolds {
+		r.cp = b.cp // every record has its prefix after it already
+	} else {
+		r.setPrefixes()
+	}
 	r.refs.Store(1)
 	b.r, b.shared = nil, nil
 	b.err = errors.New("regioncache: memstore: run builder used after Finish")
