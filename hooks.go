@@ -89,5 +89,10 @@ func (h engineHooks) WatchIdle(f func(idle bool)) (func(), error) {
 	return h.e.sup.Board.Watch(f), nil
 }
 
+func (h engineHooks) MemoryPeak() (peak, overdrawn int64) {
+	a := h.e.plane.Account()
+	return a.Peak(), a.Overdrawn()
+}
+
 // isClosed reports whether Close has begun.
 func (e *Engine) isClosed() bool { return e.ctx.Err() != nil }

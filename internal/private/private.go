@@ -41,4 +41,9 @@ type EngineHooks interface {
 	// work in flight, however briefly it lasts, until stop is called. f
 	// must not call the engine: it runs with the engine's state locked.
 	WatchIdle(f func(idle bool)) (stop func(), err error)
+	// MemoryPeak is the most bytes the memory account has ever held at
+	// once, and the bytes ever charged past a reservation (an estimate of
+	// the data plane that was too small; zero unless there is a bug): with
+	// overdrawn zero, peak never passes the capacity.
+	MemoryPeak() (peak, overdrawn int64)
 }

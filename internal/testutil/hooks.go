@@ -44,3 +44,8 @@ func (h EngineHooks) WaitMemory(ctx context.Context, cond func(bytes int64) bool
 func (h EngineHooks) WatchIdle(f func(idle bool)) (stop func(), err error) {
 	return h.h.WatchIdle(f)
 }
+
+// MemoryPeak is the most bytes the memory account has ever held at once,
+// and the bytes ever charged past a reservation (zero unless there is a
+// bug).
+func (h EngineHooks) MemoryPeak() (peak, overdrawn int64) { return h.h.MemoryPeak() }
