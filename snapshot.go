@@ -175,6 +175,12 @@ func (s *Snapshot) diskInfo() ReadInfo {
 // Scan reads [start, end) ∩ the snapshot's region at ts (0: the snapshot's
 // ts; above it: ErrAboveSnapshotTs), up to limit keys (0: no limit).
 func (s *Snapshot) Scan(start, end []byte, ts uint64, limit int) (ScanResult, error) {
+	return s.scan(start, end, ts, limit, true)
+}
+
+// scan is Scan; count says whether to count the read in Metrics (an
+// iterator counts its batches once, when it closes).
+func (s *Snapshot) scan(start, end []byte, ts uint64, limit int, count bool) (ScanResult, error) {
 	exit, err := s.e.enter()
 	if err != nil {
 		return ScanResult{}, err
@@ -203,7 +209,9 @@ func (s *Snapshot) Scan(start, end []byte, ts uint64, limit int) (ScanResult, er
 			out = append(out, KV{Key: bytes.Clone(k), Value: bytes.Clone(v)})
 			return limit <= 0 || len(out) < limit
 		})
-		s.e.countRead(FromMemory, cached)
+		if count {
+			s.e.countRead(FromMemory, cached)
+		}
 		return ScanResult{Pairs: out, ReadInfo: ReadInfo{Source: FromMemory}}, nil
 	}
 	var kvs []diskengine.KV
@@ -215,7 +223,9 @@ func (s *Snapshot) Scan(start, end []byte, ts uint64, limit int) (ScanResult, er
 		return ScanResult{}, err
 	}
 	info := s.diskInfo()
-	s.e.countRead(FromDisk, info.Reason)
+	if count {
+		s.e.countRead(FromDisk, info.Reason)
+	}
 	return ScanResult{Pairs: publicKVs(kvs), ReadInfo: info}, nil
 }
 
