@@ -1,9 +1,7 @@
 package regioncache
 
 import (
-	"errors"
 	"fmt"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -122,11 +120,11 @@ func (e *Engine) metricsNow() Metrics {
 	}
 	m.Memory.Used, m.Memory.Capacity = e.plane.MemoryUsed(), e.opts.Capacity
 	m.Memory.EvictThreshold, m.Memory.StopLoadThreshold = e.opts.EvictThreshold, e.opts.StopLoadThreshold
-	c := e.counters.Map()
+	c := e.counters.Snapshot()
 	l := &m.Loads
-	l.Requested, l.Deduplicated, l.Rejected, l.Started = c["loads_requested"], c["loads_deduplicated"], c["loads_rejected"], c["loads_started"]
-	l.Completed, l.Canceled, l.Failed, l.KeysLoaded = c["loads_completed"], c["loads_canceled"], c["loads_failed"], c["keys_loaded"]
-	m.Evictions = c["evictions"]
+	l.Requested, l.Deduplicated, l.Rejected, l.Started = c[counters.LoadsRequested], c[counters.LoadsDeduplicated], c[counters.LoadsRejected], c[counters.LoadsStarted]
+	l.Completed, l.Canceled, l.Failed, l.KeysLoaded = c[counters.LoadsCompleted], c[counters.LoadsCanceled], c[counters.LoadsFailed], c[counters.KeysLoaded]
+	m.Evictions = c[counters.Evictions]
 	r := &e.reads
 	m.Reads.Memory, m.Reads.Disk, m.Reads.Mixed = r.bySource[FromMemory].Load(), r.bySource[FromDisk].Load(), r.bySource[FromBoth].Load()
 	m.Reads.NotCached, m.Reads.VersionMismatch = r.byReason[NotCached].Load(), r.byReason[VersionMismatch].Load()
@@ -139,47 +137,54 @@ func (e *Engine) metricsNow() Metrics {
 // Counter returns a counter by the name the event-log spec gives it
 // (loads_requested, loads_deduplicated, loads_rejected, loads_started,
 // loads_completed, loads_canceled, loads_failed, evictions, reads_memory,
-// reads_disk, keys_loaded); any other name is an error. reads_disk counts
-// mixed scans too.
+// reads_disk, keys_loaded); any other name is an error matching
+// ErrUnknownCounter. reads_disk counts mixed scans too.
 func (m Metrics) Counter(name string) (int64, error) {
-	switch name {
-	case "loads_requested":
-		return m.Loads.Requested, nil
-	case "loads_deduplicated":
-		return m.Loads.Deduplicated, nil
-	case "loads_rejected":
-		return m.Loads.Rejected, nil
-	case "loads_started":
-		return m.Loads.Started, nil
-	case "loads_completed":
-		return m.Loads.Completed, nil
-	case "loads_canceled":
-		return m.Loads.Canceled, nil
-	case "loads_failed":
-		return m.Loads.Failed, nil
-	case "evictions":
-		return m.Evictions, nil
-	case "reads_memory":
-		return m.Reads.Memory, nil
-	case "reads_disk":
-		return m.Reads.Disk + m.Reads.Mixed, nil
-	case "keys_loaded":
-		return m.Loads.KeysLoaded, nil
+	n, err := counters.Parse(name)
+	if err != nil {
+		return 0, err
 	}
-	return 0, fmt.Errorf("%w %q (want one of %s)", ErrUnknownCounter, name, strings.Join(counters.Names, ", "))
+	return m.counter(n), nil
+}
+
+func (m Metrics) counter(n counters.Name) int64 {
+	switch n {
+	case counters.LoadsRequested:
+		return m.Loads.Requested
+	case counters.LoadsDeduplicated:
+		return m.Loads.Deduplicated
+	case counters.LoadsRejected:
+		return m.Loads.Rejected
+	case counters.LoadsStarted:
+		return m.Loads.Started
+	case counters.LoadsCompleted:
+		return m.Loads.Completed
+	case counters.LoadsCanceled:
+		return m.Loads.Canceled
+	case counters.LoadsFailed:
+		return m.Loads.Failed
+	case counters.Evictions:
+		return m.Evictions
+	case counters.ReadsMemory:
+		return m.Reads.Memory
+	case counters.ReadsDisk:
+		return m.Reads.Disk + m.Reads.Mixed
+	default: // counters.KeysLoaded: Parse returns no other Name
+		return m.Loads.KeysLoaded
+	}
 }
 
 // Counters returns every spec counter by name (see Counter).
 func (m Metrics) Counters() map[string]int64 {
-	out := make(map[string]int64, len(counters.Names))
-	for _, n := range counters.Names {
-		out[n], _ = m.Counter(n)
+	out := make(map[string]int64, len(counters.All))
+	for _, n := range counters.All {
+		out[n.String()] = m.counter(n)
 	}
 	return out
 }
 
 // ErrUnknownCounter: a counter name the event-log spec does not have.
-var ErrUnknownCounter = errors.New("regioncache: unknown counter")
+var ErrUnknownCounter = counters.ErrUnknown
 
 // metricsSample is what the Prometheus collector reads at scrape time.
 func (e *Engine) metricsSample() metrics.Sample {

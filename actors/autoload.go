@@ -7,6 +7,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/tidwall/btree"
 
+	"github.com/regioncache/regioncache/internal/counters"
 	"github.com/regioncache/regioncache/internal/evictreason"
 	"github.com/regioncache/regioncache/internal/heat"
 	"github.com/regioncache/regioncache/internal/lifecycle"
@@ -264,7 +265,7 @@ func (st *supervisorState) pumpAutoLoads(c actor.Context) {
 		}
 		a.queue = a.queue[1:]
 		a.inflight[r.ID] = r
-		st.d.Counters.Add("loads_requested", 1)
+		st.d.count(counters.LoadsRequested, 1)
 		st.board.Begin(1) // in flight until answered, like a merged region's reload
 		st.load(c, &messages.LoadRegion{Region: r, Reply: messages.NewReply[messages.Outcome](), Done: func() { st.board.Done(1) }})
 	}

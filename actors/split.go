@@ -6,6 +6,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/regioncache/regioncache/internal/counters"
 	"github.com/regioncache/regioncache/internal/evictreason"
 	"github.com/regioncache/regioncache/internal/lifecycle"
 	"github.com/regioncache/regioncache/internal/mvcc"
@@ -60,7 +61,7 @@ func (st *supervisorState) split(c actor.Context, req *messages.SplitRegion) {
 		// The pending source's request passes to the child keeping its id;
 		// every other child is a load the engine asks for on the host's
 		// behalf (so loads_started never passes loads_requested).
-		st.d.Counters.Add("loads_requested", int64(len(children)-1))
+		st.d.count(counters.LoadsRequested, int64(len(children)-1))
 		remaining := len(children)
 		for _, ch := range children {
 			st.startPending(c, ch, func(messages.Outcome) {
@@ -249,7 +250,7 @@ func (st *supervisorState) resolveMerges(c actor.Context) {
 		// going absent and the reload appearing.
 		st.board.Begin(1)
 		req := &messages.LoadRegion{Region: pm.into, Reply: messages.NewReply[messages.Outcome](), Done: func() { st.board.Done(1) }}
-		st.d.Counters.Add("loads_requested", 1)
+		st.d.count(counters.LoadsRequested, 1)
 		st.d.Log.Info().Uint64("region", pm.into.ID).Msg("loading merged region again")
 		st.load(c, req)
 	}

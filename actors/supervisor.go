@@ -345,7 +345,7 @@ func (st *supervisorState) unindex(e *entry) {
 }
 
 func (st *supervisorState) reject(req *messages.LoadRegion, reason lifecycle.RejectReason, why string, conflict *mvcc.Region) {
-	st.d.Counters.Add("loads_rejected", 1)
+	st.d.count(counters.LoadsRejected, 1)
 	st.answer(req, messages.Outcome{Outcome: lifecycle.Rejected, Reject: reason, Why: why, Conflict: conflict})
 }
 
@@ -628,4 +628,12 @@ func (st *supervisorState) callOnTransition(t Transition) {
 		}
 	}()
 	st.d.OnTransition(t)
+}
+
+// count adds delta to a counter; a Name that is not one of the constants
+// is logged, never silently dropped.
+func (d *Deps) count(n counters.Name, delta int64) {
+	if err := d.Counters.Add(n, delta); err != nil {
+		d.Log.Error().Err(err).Msg("counting")
+	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/regioncache/regioncache/internal/counters"
 	"github.com/regioncache/regioncache/internal/lifecycle"
 )
 
@@ -35,11 +36,11 @@ func (t *JobTally) Join(n int) {
 
 // Report records one region's part. When it was the last part, it returns
 // the counter naming the job's end and true.
-func (t *JobTally) Report(p lifecycle.JobPart) (end string, last bool) {
+func (t *JobTally) Report(p lifecycle.JobPart) (end counters.Name, last bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.members == 0 {
-		return "", false // every part is in: a report too many changes nothing
+		return 0, false // every part is in: a report too many changes nothing
 	}
 	switch p {
 	case lifecycle.JobActivated:
@@ -51,7 +52,7 @@ func (t *JobTally) Report(p lifecycle.JobPart) (end string, last bool) {
 	}
 	t.members--
 	if t.members > 0 {
-		return "", false
+		return 0, false
 	}
 	return lifecycle.JobEnd(t.activated, t.canceled, t.failed), true
 }

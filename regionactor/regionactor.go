@@ -282,7 +282,7 @@ func (a *regionActor) apply(c actor.Context, ev lifecycle.Event, in *effectInput
 	}
 	in.prev = prev
 	for _, name := range res.Counters {
-		a.d.Counters.Add(name, 1)
+		a.d.count(name, 1)
 	}
 	for _, eff := range res.Effects {
 		a.perform(c, eff, in)
@@ -332,7 +332,7 @@ func (a *regionActor) perform(c actor.Context, eff lifecycle.Effect, in *effectI
 		in.notReadable = a.d.Plane.Activate(a.st.handle, cd.Run, cd.RunHeld, cd.Copy, m.SafePoint)
 		cd.RunHeld = false
 		letGoCopy(cd)
-		a.d.Counters.Add("keys_loaded", int64(cd.Keys))
+		a.d.count(counters.KeysLoaded, int64(cd.Keys))
 		a.st.job = nil
 		// The copy was GC'd at the job's safe point; a GC since, or many
 		// writes during the load, call for a compaction.
@@ -561,7 +561,7 @@ func (a *regionActor) time(prev lifecycle.Machine, res lifecycle.Result, ev life
 		return now
 	}
 	for _, name := range res.Counters {
-		if name == "evictions" {
+		if name == counters.Evictions {
 			if e, ok := ev.(lifecycle.Evict); ok {
 				a.st.evictStart, a.st.evictReason = clock(), e.Reason
 			}
@@ -591,9 +591,9 @@ func countJobPart(d *Deps, t *messages.JobTally, part lifecycle.JobPart) {
 	if !last {
 		return
 	}
-	d.Counters.Add(end, 1)
+	d.count(end, 1)
 	if d.Timings != nil && !t.Started.IsZero() {
-		d.Timings.LoadDone(strings.TrimPrefix(end, "loads_"), time.Since(t.Started))
+		d.Timings.LoadDone(strings.TrimPrefix(end.String(), "loads_"), time.Since(t.Started))
 	}
 }
 
@@ -623,4 +623,12 @@ func (a *regionActor) dropCopy(cd *messages.CopyDone) {
 		cd.RunHeld = false
 	}
 	letGoCopy(cd)
+}
+
+// count adds delta to a counter; a Name that is not one of the constants
+// is logged, never silently dropped.
+func (d *Deps) count(n counters.Name, delta int64) {
+	if err := d.Counters.Add(n, delta); err != nil {
+		d.Log.Error().Err(err).Msg("counting")
+	}
 }

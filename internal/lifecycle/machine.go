@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"fmt"
 
+	"github.com/regioncache/regioncache/internal/counters"
 	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
@@ -226,14 +227,14 @@ func (p JobPart) String() string {
 // rule (one job ends exactly once, whatever its split children do):
 // completed if the copy became readable in at least one region; else
 // failed if the job failed; else canceled (every region was evicted).
-func JobEnd(activated, canceled, failed int) string {
+func JobEnd(activated, canceled, failed int) counters.Name {
 	switch {
 	case activated > 0:
-		return "loads_completed"
+		return counters.LoadsCompleted
 	case failed > 0:
-		return "loads_failed"
+		return counters.LoadsFailed
 	default:
-		return "loads_canceled"
+		return counters.LoadsCanceled
 	}
 }
 
@@ -255,7 +256,7 @@ type Result struct {
 	Reject  RejectReason
 	// Counter names the spec counter this step increments, if any. The end
 	// of a load job is not among them: it is the job's (Job and JobEnd).
-	Counters []string
+	Counters []counters.Name
 	// Job is what this region made of its load job's end, when the step
 	// ended its part.
 	Job JobPart

@@ -1,6 +1,10 @@
 package lifecycle
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/regioncache/regioncache/internal/counters"
+)
 
 // Step applies one event to a region's machine. It never panics and never
 // returns a state the transition table does not allow: an event that does not
@@ -37,7 +41,7 @@ func ignore(m Machine, why string) Result {
 }
 
 func reject(m Machine, reason RejectReason, why string) Result {
-	return Result{Next: m, Outcome: Rejected, Reject: reason, Counters: []string{"loads_rejected"}, Why: why}
+	return Result{Next: m, Outcome: Rejected, Reject: reason, Counters: []counters.Name{counters.LoadsRejected}, Why: why}
 }
 
 func stepLoad(m Machine, e Load) Result {
@@ -59,7 +63,7 @@ func stepLoad(m Machine, e Load) Result {
 	cur := m.Inc.Region
 	switch {
 	case cur.Version == e.Region.Version:
-		return Result{Next: m, Outcome: Deduplicated, Counters: []string{"loads_deduplicated"},
+		return Result{Next: m, Outcome: Deduplicated, Counters: []counters.Name{counters.LoadsDeduplicated},
 			Why: fmt.Sprintf("already %s", m.State)}
 	case e.Region.Version < cur.Version:
 		return reject(m, RejectStale, fmt.Sprintf("version %d is older than held version %d", e.Region.Version, cur.Version))
@@ -84,7 +88,7 @@ func stepGranted(m Machine, e LoaderGranted) Result {
 	}
 	next := m
 	next.State = Loading
-	return Result{Next: next, Effects: []Effect{StartCopy}, Counters: []string{"loads_started"}}
+	return Result{Next: next, Effects: []Effect{StartCopy}, Counters: []counters.Name{counters.LoadsStarted}}
 }
 
 func stepFinished(m Machine, e LoadFinished) Result {
@@ -119,7 +123,7 @@ func stepFinished(m Machine, e LoadFinished) Result {
 func stepEvict(m Machine, e Evict) Result {
 	next := m
 	next.Reason = e.Reason
-	evicted := []string{"evictions"}
+	evicted := []counters.Name{counters.Evictions}
 	switch m.State {
 	case Pending:
 		return Result{Next: Machine{State: Absent, Inc: m.Inc, Reason: e.Reason}, Effects: []Effect{CancelLoaderRequest}, Counters: evicted}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/regioncache/regioncache/internal/counters"
 	"github.com/regioncache/regioncache/internal/lifecycle"
 	"github.com/regioncache/regioncache/internal/mvcc"
 )
@@ -294,7 +295,7 @@ func TestStepTable(t *testing.T) {
 				if !slices.Equal(res.Effects, w.effects) {
 					t.Errorf("effects = %v, want %v", res.Effects, w.effects)
 				}
-				if !slices.Equal(res.Counters, w.counters) {
+				if got := counterNames(res.Counters); !slices.Equal(got, w.counters) {
 					t.Errorf("counters = %v, want %v", res.Counters, w.counters)
 				}
 				if res.Job != w.job {
@@ -409,7 +410,7 @@ func checkStep(t *testing.T, lbl func() string, m lifecycle.Machine, ev lifecycl
 	if res.Job != want {
 		t.Fatalf("%s: %T from %s ends a job part %s, want %s", label, ev, m.State, res.Job, want)
 	}
-	if len(res.Counters) > 0 && slices.ContainsFunc(res.Counters, func(c string) bool {
+	if len(res.Counters) > 0 && slices.ContainsFunc(counterNames(res.Counters), func(c string) bool {
 		return c == "loads_completed" || c == "loads_canceled" || c == "loads_failed"
 	}) {
 		t.Fatalf("%s: a step counts a job's end (%v); only the job does", label, res.Counters)
@@ -672,7 +673,7 @@ func TestJobEnd(t *testing.T) {
 		{0, 2, 1, "loads_failed"},
 		{0, 0, 0, "loads_canceled"},
 	} {
-		if got := lifecycle.JobEnd(c.activated, c.canceled, c.failed); got != c.want {
+		if got := lifecycle.JobEnd(c.activated, c.canceled, c.failed); got.String() != c.want {
 			t.Errorf("JobEnd(%d activated, %d canceled, %d failed) = %s, want %s", c.activated, c.canceled, c.failed, got, c.want)
 		}
 	}
@@ -705,4 +706,13 @@ func TestSplitChildHoldsSnapshots(t *testing.T) {
 	if res := lifecycle.Step(free, lifecycle.Evict{Reason: "manual"}); res.Next.State != lifecycle.Evicting {
 		t.Fatalf("child without snapshots evicted to %s", res.Next.State)
 	}
+}
+
+// counterNames are the spec names of counters.
+func counterNames(cs []counters.Name) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.String())
+	}
+	return out
 }

@@ -25,9 +25,12 @@ package metrics
 
 import (
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/regioncache/regioncache/internal/counters"
 	"github.com/regioncache/regioncache/internal/evictreason"
 )
 
@@ -53,14 +56,17 @@ type Sample struct {
 
 // loadOutcomes are the spec counters loads_<outcome> that become
 // regioncache_loads_total{outcome}.
-var loadOutcomes = []string{"deduplicated", "rejected", "started", "completed", "canceled", "failed"}
+var loadOutcomes = []counters.Name{
+	counters.LoadsDeduplicated, counters.LoadsRejected, counters.LoadsStarted,
+	counters.LoadsCompleted, counters.LoadsCanceled, counters.LoadsFailed,
+}
 
 // counterMetrics maps the other spec counters to a metric of their own;
 // reads_memory and reads_disk are regioncache_reads_total, finer grained.
-var counterMetrics = map[string]string{
-	"loads_requested": "load_requests_total",
-	"evictions":       "evictions_total",
-	"keys_loaded":     "keys_loaded_total",
+var counterMetrics = map[counters.Name]string{
+	counters.LoadsRequested: "load_requests_total",
+	counters.Evictions:      "evictions_total",
+	counters.KeysLoaded:     "keys_loaded_total",
 }
 
 // DurationBuckets are the histograms' buckets in seconds: 0.5ms to about
@@ -73,7 +79,7 @@ type Metrics struct {
 	evictReasons map[string]bool
 
 	regions, memory, memoryLimit, loads, reads, diskReads, snapshots, safePoint *prometheus.Desc
-	counters                                                                    map[string]*prometheus.Desc
+	counters                                                                    map[counters.Name]*prometheus.Desc
 
 	loadDuration  *prometheus.HistogramVec
 	evictDuration *prometheus.HistogramVec
@@ -96,7 +102,7 @@ func New(sample func() Sample) *Metrics {
 		diskReads: prometheus.NewDesc(name("disk_reads_total"), "Reads served from disk wholly or in part, by why.", []string{"reason"}, nil),
 		snapshots: prometheus.NewDesc(name("snapshots_held"), "Snapshots taken and not yet released, by where they read from.", []string{"source"}, nil),
 		safePoint: prometheus.NewDesc(name("safe_point"), "The GC safe point: reads at or below it are served from disk.", nil, nil),
-		counters:  make(map[string]*prometheus.Desc, len(counterMetrics)),
+		counters:  make(map[counters.Name]*prometheus.Desc, len(counterMetrics)),
 		loadDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: Namespace, Name: "load_duration_seconds",
 			Help:    "Load jobs from the start of the copy to the region active (completed), absent after a failure (failed) or after an eviction during the load (canceled).",
@@ -111,10 +117,10 @@ func New(sample func() Sample) *Metrics {
 	for _, r := range evictreason.All {
 		m.evictReasons[string(r)] = true
 	}
-	helps := map[string]string{
-		"loads_requested": "Loads asked for, by the host or the engine (spec: loads_requested).",
-		"evictions":       "Regions evicted, for any reason (spec: evictions).",
-		"keys_loaded":     "Versions copied into memory by completed loads (spec: keys_loaded).",
+	helps := map[counters.Name]string{
+		counters.LoadsRequested: "Loads asked for, by the host or the engine (spec: loads_requested).",
+		counters.Evictions:      "Regions evicted, for any reason (spec: evictions).",
+		counters.KeysLoaded:     "Versions copied into memory by completed loads (spec: keys_loaded).",
 	}
 	for counter, metric := range counterMetrics {
 		m.counters[counter] = prometheus.NewDesc(name(metric), helps[counter], nil, nil)
@@ -165,10 +171,10 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	gauge(m.memoryLimit, float64(s.EvictThreshold), "evict_threshold")
 	gauge(m.memoryLimit, float64(s.StopLoadThreshold), "stop_load_threshold")
 	for _, o := range loadOutcomes {
-		counter(m.loads, float64(s.Counters["loads_"+o]), o)
+		counter(m.loads, float64(s.Counters[o.String()]), strings.TrimPrefix(o.String(), "loads_"))
 	}
 	for name, d := range m.counters {
-		counter(d, float64(s.Counters[name]))
+		counter(d, float64(s.Counters[name.String()]))
 	}
 	each(s.ReadsBySource, func(k string, v int64) { counter(m.reads, float64(v), k) })
 	each(s.DiskReadsByReason, func(k string, v int64) { counter(m.diskReads, float64(v), k) })
