@@ -1,14 +1,9 @@
 package regioncache
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 )
-
-// ErrMemoryAccount reports a memory account that disagrees with the data it
-// accounts for; see CheckMemory.
-var ErrMemoryAccount = errors.New("regioncache: memory account disagrees with the cached data")
 
 // CheckMemory recomputes the memory account from the cached data and
 // returns an error (matching ErrMemoryAccount) listing every disagreement,

@@ -3,7 +3,6 @@ package regioncache
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 
@@ -29,12 +28,6 @@ const MaxBatchBytes = 4<<30 - 64<<20
 
 // batchLimit is MaxBatchBytes; tests lower it.
 var batchLimit int64 = MaxBatchBytes
-
-// ErrBatchTooLarge: a batch over MaxBatchBytes; split it.
-var ErrBatchTooLarge = errors.New("regioncache: batch too large")
-
-// ErrNilBatch: Write was given no batch.
-var ErrNilBatch = errors.New("regioncache: Write of a nil *Batch")
 
 func (b *Batch) add(m mvcc.Mutation) *Batch {
 	if b == nil {
@@ -235,20 +228,21 @@ func (e *Engine) Load(r Region) (LoadOutcome, error) {
 // reason.
 type EvictReason string
 
-// The reasons a host may give Evict.
+// The reasons a host may give Evict, with their names in the event-log
+// spec and the metrics' labels.
 const (
-	EvictManual             = EvictReason(evictreason.Manual)
-	EvictAutoEvict          = EvictReason(evictreason.AutoEvict)
-	EvictMemoryLimitReached = EvictReason(evictreason.MemoryLimitReached)
-	EvictBecomeFollower     = EvictReason(evictreason.BecomeFollower)
-	EvictDeleteRange        = EvictReason(evictreason.DeleteRange)
-	EvictPrepareMerge       = EvictReason(evictreason.PrepareMerge)
-	EvictMerge              = EvictReason(evictreason.Merge)
-	EvictDisabled           = EvictReason(evictreason.Disabled)
-	EvictApplySnapshot      = EvictReason(evictreason.ApplySnapshot)
-	EvictFlashback          = EvictReason(evictreason.Flashback)
-	EvictDestroyPeer        = EvictReason(evictreason.DestroyPeer)
-	EvictIngestSST          = EvictReason(evictreason.IngestSST)
+	EvictManual             = EvictReason(evictreason.Manual)             // "manual"
+	EvictAutoEvict          = EvictReason(evictreason.AutoEvict)          // "auto_evict"
+	EvictMemoryLimitReached = EvictReason(evictreason.MemoryLimitReached) // "memory_limit_reached"
+	EvictBecomeFollower     = EvictReason(evictreason.BecomeFollower)     // "become_follower"
+	EvictDeleteRange        = EvictReason(evictreason.DeleteRange)        // "delete_range"
+	EvictPrepareMerge       = EvictReason(evictreason.PrepareMerge)       // "prepare_merge"
+	EvictMerge              = EvictReason(evictreason.Merge)              // "merge"
+	EvictDisabled           = EvictReason(evictreason.Disabled)           // "disabled"
+	EvictApplySnapshot      = EvictReason(evictreason.ApplySnapshot)      // "apply_snapshot"
+	EvictFlashback          = EvictReason(evictreason.Flashback)          // "flashback"
+	EvictDestroyPeer        = EvictReason(evictreason.DestroyPeer)        // "destroy_peer"
+	EvictIngestSST          = EvictReason(evictreason.IngestSST)          // "ingest_sst"
 )
 
 // EvictReasons returns every reason a host may give, in the event-log
@@ -399,13 +393,6 @@ func (e *Engine) Merge(sources []Region, into Region) error {
 	}
 	return publicErr(res)
 }
-
-// ErrInvalidSplit and ErrInvalidMerge report descriptors that cannot be a
-// split or a merge.
-var (
-	ErrInvalidSplit = errors.New("regioncache: invalid split")
-	ErrInvalidMerge = errors.New("regioncache: invalid merge")
-)
 
 // partition checks that parts, sorted by start, exactly tile [start, end).
 func partition(parts []Region, start, end []byte) error {

@@ -2,7 +2,6 @@ package regioncache
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 )
 
@@ -28,9 +27,6 @@ const (
 	DefaultIterBatchSize = 256
 	MaxIterBatchSize     = 1 << 20
 )
-
-// ErrIterClosed: a positioning call on a closed iterator.
-var ErrIterClosed = errors.New("regioncache: iterator closed")
 
 // Iterator walks the visible keys of a range in key order, as pebble's and
 // badger's iterators do:

@@ -2,6 +2,7 @@ package regioncache
 
 import (
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -142,7 +143,7 @@ func (e *Engine) metricsNow() Metrics {
 func (m Metrics) Counter(name string) (int64, error) {
 	n, err := counters.Parse(name)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("%w %q (want one of %s)", ErrUnknownCounter, name, strings.Join(counters.Names, ", "))
 	}
 	return m.counter(n), nil
 }
@@ -182,9 +183,6 @@ func (m Metrics) Counters() map[string]int64 {
 	}
 	return out
 }
-
-// ErrUnknownCounter: a counter name the event-log spec does not have.
-var ErrUnknownCounter = counters.ErrUnknown
 
 // metricsSample is what the Prometheus collector reads at scrape time.
 func (e *Engine) metricsSample() metrics.Sample {

@@ -1,24 +1,30 @@
 // Package regioncache is an in-memory cache of hot key ranges (regions) of a
-// multi-version disk engine, built so that its region lifecycle cannot race.
+// multi-version disk engine (Pebble), after TiKV's In-Memory Engine, built
+// so that its region lifecycle cannot race.
 //
-// A host writes versions (Write), asks for regions to be cached (Load) or
-// dropped (Evict), and reads (Get, Scan, Snapshot). Reads are served from
-// memory when the key's region is active and the read is above its safe
-// point, else from the disk engine (Pebble); the answer is the same either
-// way. Every region is an actor that owns its state machine, a supervisor
-// actor owns the range index, and loader actors copy regions into memory.
+// A host opens an Engine and routes through it:
 //
-//	e, err := regioncache.Open(regioncache.Options{})
-//	defer e.Close()
-//	e.Write(new(regioncache.Batch).Put([]byte("k"), 10, []byte("v")))
-//	e.Load(regioncache.Region{ID: 1, Version: 1, Start: []byte("a"), End: []byte("z")})
-//	e.WaitIdle(ctx)
-//	res, _ := e.Get([]byte("k"), 20) // res.Source == regioncache.FromMemory
+//   - its writes: Write a Batch of versions (key, ts, value or delete
+//     marker), durable as Options.Durability says;
+//   - its region table: Load a region into memory, Evict it, tell of Split,
+//     Merge and GC, or DeclareRegions and let AutoLoadEvict choose;
+//   - its reads at a ts: Get, Scan, NewIter (a streaming Iterator) and
+//     Snapshot (a view as of its ts, until Release).
 //
-// To see inside a running engine: Options.Registerer exports Prometheus
-// metrics (package metrics), package debughttp serves the regions and
-// counters as JSON, and Options.Logger receives the engine's logs. Package
-// config reads Options from a JSON or TOML file; ARCHITECTURE.md is the map.
+// Reads are served from memory where the key's region is active and the
+// read is above its safe point, else from disk; the answer is the same
+// either way, and ReadInfo says which. Load returns at once: the copy runs
+// behind, and reads go to disk until it is done. Memory is bounded by
+// Options.Capacity. Metrics is everything the engine counts and holds, in
+// one value; Options.Registerer exports it to Prometheus, package debughttp
+// serves it as JSON, Options.OnTransition hears every region state change,
+// and Options.Logger gets the logs. Options.Pebble tunes the disk engine;
+// package config reads Options from a JSON or TOML file.
+//
+// Engine and Snapshot are safe for concurrent use; an Iterator is not.
+// Errors start with "regioncache:"
+// and match the Err variables below with errors.Is. Example_embedding is a
+// whole embedding; ARCHITECTURE.md is the map of the inside.
 package regioncache
 
 import (
@@ -174,6 +180,28 @@ var (
 	// the engine holds but another range; the call changed nothing. See
 	// *RegionMismatchError.
 	ErrRegionMismatch = mvcc.ErrRegionMismatch
+	// ErrInvalidSplit and ErrInvalidMerge: descriptors that cannot be a
+	// split or a merge.
+	ErrInvalidSplit = errors.New("regioncache: invalid split")
+	ErrInvalidMerge = errors.New("regioncache: invalid merge")
+	// ErrNilBatch: Write was given no batch.
+	ErrNilBatch = errors.New("regioncache: Write of a nil *Batch")
+	// ErrBatchTooLarge: a batch over MaxBatchBytes; split it.
+	ErrBatchTooLarge = errors.New("regioncache: batch too large")
+	// ErrOutOfRange: a snapshot read outside the snapshot's region.
+	ErrOutOfRange = errors.New("regioncache: key outside the snapshot's region")
+	// ErrAboveSnapshotTs: a read through a snapshot at a ts above the
+	// snapshot's, which cannot know what was written after it was taken.
+	ErrAboveSnapshotTs = errors.New("regioncache: read above the snapshot's ts")
+	// ErrReleased: a read through a released snapshot.
+	ErrReleased = errors.New("regioncache: snapshot released")
+	// ErrIterClosed: a positioning call on a closed iterator.
+	ErrIterClosed = errors.New("regioncache: iterator closed")
+	// ErrUnknownCounter: a counter name the event-log spec does not have.
+	ErrUnknownCounter = errors.New("regioncache: unknown counter")
+	// ErrMemoryAccount: a memory account that disagrees with the data it
+	// accounts for; see CheckMemory.
+	ErrMemoryAccount = errors.New("regioncache: memory account disagrees with the cached data")
 )
 
 // LoadRejectedError says why a load was refused. It matches ErrLoadRejected.

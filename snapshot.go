@@ -2,7 +2,6 @@ package regioncache
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -13,16 +12,6 @@ import (
 	"github.com/regioncache/regioncache/internal/mvcc"
 	"github.com/regioncache/regioncache/messages"
 )
-
-// ErrOutOfRange: a snapshot read outside the snapshot's region.
-var ErrOutOfRange = errors.New("regioncache: key outside the snapshot's region")
-
-// ErrReleased: a read through a released snapshot.
-var ErrReleased = errors.New("regioncache: snapshot released")
-
-// ErrAboveSnapshotTs: a read through a snapshot at a ts above the
-// snapshot's; the snapshot cannot know what was written after it was taken.
-var ErrAboveSnapshotTs = errors.New("regioncache: read above the snapshot's ts")
 
 // Snapshot is a read view of one region as of its ts, as a TiKV snapshot
 // is. It freezes the region's versions at or below its ts as they were when

@@ -56,8 +56,10 @@ func publicRegions(rs []mvcc.Region) []Region {
 // transitions). Its String is the event-log spec's name.
 type State uint8
 
-// The region states, in the internal state machine's order (a test checks
-// that the two agree).
+// The region states. (They are numbered as the engine's state machine
+// numbers them; TestRootConstantsMatchInternal checks it.)
+
+// The region states.
 const (
 	// Absent: the engine holds nothing for the region.
 	Absent State = iota
