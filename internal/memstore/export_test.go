@@ -14,3 +14,6 @@ func SetShareMinVersions(n int) (restore func()) {
 func ArenaShared(a, b *Run) bool {
 	return len(a.arena) > 0 && len(b.arena) > 0 && &a.arena[0][0] == &b.arena[0][0]
 }
+
+// CommonPrefix is the key prefix the run's record prefixes are taken after.
+func CommonPrefix(r *Run) []byte { return r.cp }

@@ -290,10 +290,7 @@ func (b *RunBuilder) Within(start, end []byte) {
 	if len(end) == 0 || b.started {
 		return
 	}
-	n := 0
-	for n < len(start) && n < len(end) && start[n] == end[n] {
-		n++
-	}
+	n := commonPrefixLen(start, end)
 	b.cp, b.cpKnown, b.cpHolds = bytes.Clone(start[:n]), true, true
 }
 
@@ -571,9 +568,15 @@ func (b *RunBuilder) Finish() (*Run, error) {
 		_ = b.reserve(give) // a negative reservation (giving back) cannot fail
 		b.reserved = r.bytes
 	}
-	if b.cpKnown && b.cpHolds {
-		r.cp = b.cp // every record has its prefix after it already
+	if b.cpKnown && b.cpHolds && r.n > 0 && commonPrefixLen(r.key(0), r.key(r.n-1)) == len(b.cp) {
+		// Every record has its prefix after cp already, and cp is all the
+		// keys share: the prefixes tell keys apart as well as they can.
+		r.cp = b.cp
 	} else {
+		// Bounds wider than the keys (a region whose keys share more than
+		// its bounds do) would leave every record the same prefix, and each
+		// probe of a binary search would read the arena: take the prefixes
+		// after what the keys really share.
 		r.setPrefixes()
 	}
 	r.refs.Store(1)
@@ -589,10 +592,7 @@ func (r *Run) setPrefixes() {
 		return
 	}
 	first, last := r.key(0), r.key(r.n-1)
-	n := 0
-	for n < len(first) && n < len(last) && first[n] == last[n] {
-		n++
-	}
+	n := commonPrefixLen(first, last)
 	r.cp = bytes.Clone(first[:n])
 	prevAddr, prev := uint64(math.MaxUint64), uint64(0)
 	for i := 0; i < r.n; i++ {
@@ -602,6 +602,14 @@ func (r *Run) setPrefixes() {
 		}
 		x.prefix = prev
 	}
+}
+
+func commonPrefixLen(a, b []byte) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
 }
 
 // Abort gives back everything the builder reserved; the builder is unusable.

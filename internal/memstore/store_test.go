@@ -601,3 +601,40 @@ func TestCompactionSharesTheArenaOnlyWhenItKeepsIt(t *testing.T) {
 		r.Release()
 	}
 }
+
+// TestRecordPrefixesFollowWhatTheKeysShare: a builder told the region's
+// bounds takes record prefixes after what the bounds share, but when the
+// keys share more (wide bounds, dense keys) the prefixes would all be equal
+// and every probe would read the arena; the run then takes them after what
+// its keys share.
+func TestRecordPrefixesFollowWhatTheKeysShare(t *testing.T) {
+	for _, c := range []struct {
+		start, end, want string
+	}{
+		{"t/", "t0", "t/000000000000000000"},                                         // wide bounds: the keys' own prefix
+		{"t/000000000000000000000", "t/000000000000000000:", "t/000000000000000000"}, // tight bounds: theirs
+		{"", "", "t/000000000000000000"},                                             // unbounded
+	} {
+		b := memstore.NewRunBuilder(0, nil)
+		b.Within([]byte(c.start), []byte(c.end))
+		for i := 0; i < 1000; i++ {
+			if _, err := b.Add([]byte(fmt.Sprintf("t/%021d", i)), 5, []byte("v"), false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		run, err := b.Finish()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(memstore.CommonPrefix(run)); got != c.want {
+			t.Errorf("within [%q, %q): prefixes after %q, want after %q", c.start, c.end, got, c.want)
+		}
+		s := memstore.NewStore()
+		s.SetBase(run, nil, nil)
+		for _, i := range []int{0, 1, 500, 999} {
+			if v, ok := s.Get([]byte(fmt.Sprintf("t/%021d", i)), 9); !ok || string(v) != "v" {
+				t.Fatalf("within [%q, %q): key %d not found", c.start, c.end, i)
+			}
+		}
+	}
+}
