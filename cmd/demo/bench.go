@@ -49,7 +49,7 @@ func init() {
 }
 
 func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlagSet("demo bench", stderr)
+	fs := newFlagSet("demo bench")
 	quick := fs.Bool("quick", false, "scale the data down so that the run takes well under a minute")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	failOnMiss := fs.Bool("fail-on-miss", false, "exit 1 when any target is missed (for scripts)")

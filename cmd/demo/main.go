@@ -159,10 +159,12 @@ input could not be used.
 // newFlagSet returns the flag set of a subcommand. The flag package prints
 // a usage error itself; parseFlags adds a pointer to --help, and prints the
 // usage once, on stdout, when it is asked for.
-func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+func newFlagSet(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {} // the flag package would call it for -help too, on stderr
+	// parseFlags prints a flag error itself, after the command's name, as
+	// every other error of the demo; the help goes to stdout.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {} // the flag package would call it for -help too
 	return fs
 }
 
@@ -183,10 +185,10 @@ func parseFlags(fs *flag.FlagSet, usage string, args []string, stdout, stderr io
 		fmt.Fprint(stdout, usage)
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
-		fs.SetOutput(stderr)
+		fs.SetOutput(io.Discard)
 		return nil, exitOK, true
 	case err != nil:
-		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", fs.Name())
+		fmt.Fprintf(stderr, "%s: %v\nRun '%s --help' for usage.\n", fs.Name(), err, fs.Name())
 		return nil, exitUsage, true
 	}
 	return rest, exitOK, false

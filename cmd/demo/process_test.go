@@ -60,7 +60,7 @@ func TestUsageErrorsSayWhatIsWrongOnStderr(t *testing.T) {
 		{[]string{"help", "nope"}, `no help on "nope"`},
 		{[]string{"help", "replay", "extra"}, `no help on "replay extra"`},
 		{[]string{"nope"}, `unknown command "nope"`},
-		{[]string{"replay", "--nope", "x.jsonl"}, "flag provided but not defined: -nope\nRun 'demo replay --help' for usage."},
+		{[]string{"replay", "--nope", "x.jsonl"}, "demo replay: flag provided but not defined: -nope\nRun 'demo replay --help' for usage."},
 		{[]string{"bench", "--nope"}, "Run 'demo bench --help' for usage."},
 		{[]string{"serve", "a.jsonl", "b.jsonl"}, "one LOG at most, got 2 (a.jsonl, b.jsonl)"},
 		{[]string{"serve", "--config", "c.toml", "a.jsonl"}, "--config and LOG cannot be combined"},
@@ -73,6 +73,12 @@ func TestUsageErrorsSayWhatIsWrongOnStderr(t *testing.T) {
 		if code != exitUsage || !strings.Contains(errOut, tt.msg) || out != "" || strings.Contains(errOut, "Usage") {
 			t.Errorf("demo %s: exit %d, stdout %q, stderr %q; want exit 2 and only %q on stderr",
 				strings.Join(tt.args, " "), code, out, errOut, tt.msg)
+		}
+		// One convention: the demo's own errors begin with the command
+		// (an event log's with FILE:LINE; the library's keep regioncache:
+		// after the command's words).
+		if want := "demo"; !strings.HasPrefix(errOut, want) {
+			t.Errorf("demo %s: stderr %q does not begin with %q", strings.Join(tt.args, " "), errOut, want)
 		}
 	}
 }

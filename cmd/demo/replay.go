@@ -83,8 +83,8 @@ func init() {
 		synopsis: "replay [flags] FILE|DIR...\treplay event logs (\"-\" reads standard input)"})
 }
 
-func newReplayFlagSet(f *replayFlags, stderr io.Writer) *flag.FlagSet {
-	fs := newFlagSet("demo replay", stderr)
+func newReplayFlagSet(f *replayFlags) *flag.FlagSet {
+	fs := newFlagSet("demo replay")
 	fs.BoolVar(&f.json, "json", false, "print one JSON object per log instead of the table")
 	fs.BoolVar(&f.realtime, "realtime", false, `wait out the gaps between consecutive "at" times`)
 	fs.Float64Var(&f.speed, "speed", 0, `like --realtime, N times faster (0.5: half speed)`)
@@ -165,7 +165,7 @@ func inputError(stderr io.Writer, cmd string, err error) int {
 
 func runReplay(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var f replayFlags
-	fs := newReplayFlagSet(&f, stderr)
+	fs := newReplayFlagSet(&f)
 	files, code, done := parseFlags(fs, replayUsage, args, stdout, stderr, parseInterspersed)
 	if done {
 		return code

@@ -33,7 +33,7 @@ func init() {
 
 // runServe is `demo serve`.
 func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlagSet("demo serve", stderr)
+	fs := newFlagSet("demo serve")
 	addr := fs.String("addr", "127.0.0.1:7070", "listen on `ADDR`")
 	cfgFile := fs.String("config", "", "engine options from `FILE` (.json or .toml; without LOG)")
 	rest, code, done := parseFlags(fs, serveUsage, args, stdout, stderr, nil)

@@ -35,7 +35,7 @@ func init() {
 }
 
 func runWorkload(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlagSet("demo workload", stderr)
+	fs := newFlagSet("demo workload")
 	quick := fs.Bool("quick", false, "a scaled-down run of well under a minute")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	failOnMiss := fs.Bool("fail-on-miss", false, "exit 1 when any target is missed (for scripts)")
