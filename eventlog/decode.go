@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/regioncache/regioncache"
 	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
@@ -387,27 +388,27 @@ func (o *object) array(name string) ([]json.RawMessage, error) {
 }
 
 // region decodes a region object; path names it in errors ("region", "into[1]").
-func (o *object) region(path string, raw json.RawMessage) (mvcc.Region, error) {
+func (o *object) region(path string, raw json.RawMessage) (regioncache.Region, error) {
 	r, err := o.child(path, raw)
 	if err != nil {
-		return mvcc.Region{}, err
+		return regioncache.Region{}, err
 	}
 	if err := r.allow("id", "version", "start", "end"); err != nil {
-		return mvcc.Region{}, err
+		return regioncache.Region{}, err
 	}
-	var reg mvcc.Region
+	var reg regioncache.Region
 	if reg.ID, err = r.needUint("id", true); err != nil {
-		return mvcc.Region{}, err
+		return regioncache.Region{}, err
 	}
 	if reg.Version, err = r.needUint("version", true); err != nil {
-		return mvcc.Region{}, err
+		return regioncache.Region{}, err
 	}
 	if reg.Start, err = r.needKey("start"); err != nil {
-		return mvcc.Region{}, err
+		return regioncache.Region{}, err
 	}
 	end, ok, err := r.key("end")
 	if err != nil {
-		return mvcc.Region{}, err
+		return regioncache.Region{}, err
 	}
 	if ok && len(end) > 0 { // one representation of "unbounded": nil
 		reg.End = end
@@ -415,25 +416,25 @@ func (o *object) region(path string, raw json.RawMessage) (mvcc.Region, error) {
 	if err := reg.Validate(); err != nil {
 		// Drop mvcc's generic prefix: the path already says it is a region.
 		msg := strings.TrimPrefix(err.Error(), mvcc.ErrInvalidRegion.Error()+": ")
-		return mvcc.Region{}, r.errorf("%s", msg)
+		return regioncache.Region{}, r.errorf("%s", msg)
 	}
 	return reg, nil
 }
 
-func (o *object) needRegion(name string) (mvcc.Region, error) {
+func (o *object) needRegion(name string) (regioncache.Region, error) {
 	raw, ok := o.fields[name]
 	if !ok {
-		return mvcc.Region{}, o.missing(name)
+		return regioncache.Region{}, o.missing(name)
 	}
 	return o.region(name, raw)
 }
 
-func (o *object) regionList(name string) ([]mvcc.Region, error) {
+func (o *object) regionList(name string) ([]regioncache.Region, error) {
 	elems, err := o.array(name)
 	if err != nil {
 		return nil, err
 	}
-	rs := make([]mvcc.Region, len(elems))
+	rs := make([]regioncache.Region, len(elems))
 	for i, e := range elems {
 		if rs[i], err = o.region(fmt.Sprintf("%s[%d]", name, i), e); err != nil {
 			return nil, err

@@ -14,8 +14,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/regioncache/regioncache"
 	"github.com/regioncache/regioncache/internal/lifecycle"
-	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
 // ParseError is the first problem found in an input. Error() is
@@ -506,7 +506,7 @@ func parseBatch(o *object) (*Batch, error) {
 	if len(elems) == 0 {
 		return nil, o.errorf(`field "ops" is empty`)
 	}
-	b := &Batch{Ops: make([]mvcc.Mutation, len(elems))}
+	b := &Batch{Ops: make([]Mutation, len(elems))}
 	for i, e := range elems {
 		item, err := o.child(fmt.Sprintf("ops[%d]", i), e)
 		if err != nil {
@@ -564,14 +564,14 @@ func parseEvict(o *object) (*Evict, error) {
 
 // byStart returns the regions sorted by start key, leaving rs alone so the
 // payload keeps the file's order.
-func byStart(rs []mvcc.Region) []mvcc.Region {
+func byStart(rs []regioncache.Region) []regioncache.Region {
 	s := slices.Clone(rs)
-	slices.SortStableFunc(s, func(a, b mvcc.Region) int { return bytes.Compare(a.Start, b.Start) })
+	slices.SortStableFunc(s, func(a, b regioncache.Region) int { return bytes.Compare(a.Start, b.Start) })
 	return s
 }
 
 // contiguous checks that sorted regions leave no gap and do not overlap.
-func contiguous(o *object, what string, sorted []mvcc.Region) error {
+func contiguous(o *object, what string, sorted []regioncache.Region) error {
 	for i := 0; i+1 < len(sorted); i++ {
 		a, b := sorted[i], sorted[i+1]
 		if !bytes.Equal(a.End, b.Start) || len(a.End) == 0 {
@@ -582,7 +582,7 @@ func contiguous(o *object, what string, sorted []mvcc.Region) error {
 	return nil
 }
 
-func distinctIDs(o *object, field string, rs []mvcc.Region) error {
+func distinctIDs(o *object, field string, rs []regioncache.Region) error {
 	seen := map[uint64]int{}
 	for i, r := range rs {
 		if j, dup := seen[r.ID]; dup {
@@ -798,7 +798,7 @@ func scanExpect(o *object, s *Scan) ([]KV, error) {
 		if err != nil {
 			return nil, o.errorf("expect[%d]: %v", i, err)
 		}
-		if !(&mvcc.Region{Start: s.Start, End: s.End}).Contains(k) {
+		if !(&regioncache.Region{Start: s.Start, End: s.End}).Contains(k) {
 			return nil, o.errorf("expect[%d]: key %s is outside the scanned range [%s, %s)",
 				i, fmtKey(k), fmtKey(s.Start), fmtEnd(s.End))
 		}
@@ -890,7 +890,7 @@ func parseFailpoint(o *object) (*Failpoint, error) {
 	return &Failpoint{Name: name, Action: a}, nil
 }
 
-func regionState(o *object) (uint64, lifecycle.State, error) {
+func regionState(o *object) (uint64, regioncache.State, error) {
 	id, err := o.needUint("region", true)
 	if err != nil {
 		return 0, 0, err
@@ -903,7 +903,7 @@ func regionState(o *object) (uint64, lifecycle.State, error) {
 	if err != nil {
 		return 0, 0, o.errorf("field \"state\": %v", err)
 	}
-	return id, st, nil
+	return id, regioncache.State(st), nil
 }
 
 func (p *parser) wait(o *object) (*Wait, error) {

@@ -6,8 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/regioncache/regioncache/internal/lifecycle"
-	"github.com/regioncache/regioncache/internal/mvcc"
+	"github.com/regioncache/regioncache"
 )
 
 // Kind names an op. Its String is the op's name in the file.
@@ -83,7 +82,7 @@ type Put struct {
 }
 
 // Mutation returns the put as the write the engines take.
-func (p *Put) Mutation() mvcc.Mutation { return mvcc.Mutation{Key: p.Key, Ts: p.Ts, Value: p.Value} }
+func (p *Put) Mutation() Mutation { return Mutation{Key: p.Key, Ts: p.Ts, Value: p.Value} }
 
 // Delete writes a delete marker version.
 type Delete struct {
@@ -92,38 +91,47 @@ type Delete struct {
 }
 
 // Mutation returns the delete as the write the engines take.
-func (d *Delete) Mutation() mvcc.Mutation {
-	return mvcc.Mutation{Key: d.Key, Ts: d.Ts, Tombstone: true}
+func (d *Delete) Mutation() Mutation {
+	return Mutation{Key: d.Key, Ts: d.Ts, Tombstone: true}
+}
+
+// Mutation is one write of a batch: a version of Key at Ts, Value or (with
+// Tombstone) a delete marker.
+type Mutation struct {
+	Key       []byte
+	Ts        uint64
+	Value     []byte
+	Tombstone bool
 }
 
 // Batch is one atomic write; Ops are in file order, deletes have Tombstone set.
 type Batch struct {
-	Ops []mvcc.Mutation
+	Ops []Mutation
 }
 
 // Load asks for a region to be loaded.
 type Load struct {
-	Region mvcc.Region
+	Region regioncache.Region
 }
 
 // Evict drops a region from memory. Reason is one of EvictReasons.
 type Evict struct {
-	Region mvcc.Region
+	Region regioncache.Region
 	Reason string
 }
 
 // Split reports a split in the host. Into is in file order; the parser has
 // checked that, taken in key order, it partitions Region's range.
 type Split struct {
-	Region mvcc.Region
-	Into   []mvcc.Region
+	Region regioncache.Region
+	Into   []regioncache.Region
 }
 
 // Merge reports a merge in the host. Regions is in file order; the parser has
 // checked that, taken in key order, they are adjacent and Into covers them.
 type Merge struct {
-	Regions []mvcc.Region
-	Into    mvcc.Region
+	Regions []regioncache.Region
+	Into    regioncache.Region
 }
 
 // GetExpect is what a get asserts. The file distinguishes three cases: no
@@ -168,7 +176,7 @@ type Scan struct {
 // Snapshot takes a read snapshot of Region at Ts and holds it under Name.
 type Snapshot struct {
 	Name   string
-	Region mvcc.Region
+	Region regioncache.Region
 	Ts     uint64
 	Source Source
 }
@@ -197,7 +205,7 @@ type Failpoint struct {
 type Wait struct {
 	Idle      bool
 	Region    uint64
-	State     lifecycle.State
+	State     regioncache.State
 	Failpoint string
 	Count     int
 	Timeout   time.Duration
@@ -220,7 +228,7 @@ const (
 type Expect struct {
 	Assert       Assertion
 	Region       uint64
-	State        lifecycle.State
+	State        regioncache.State
 	Counter      string
 	Value        uint64
 	MemoryAtMost uint64
@@ -283,7 +291,7 @@ func fmtValue(v []byte) string {
 	return fmt.Sprintf("%q", v)
 }
 
-func fmtRegions(rs []mvcc.Region) string {
+func fmtRegions(rs []regioncache.Region) string {
 	parts := make([]string, len(rs))
 	for i, r := range rs {
 		parts[i] = r.String()

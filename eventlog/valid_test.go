@@ -9,13 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regioncache/regioncache"
 	"github.com/regioncache/regioncache/eventlog"
-	"github.com/regioncache/regioncache/internal/lifecycle"
-	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
-func reg(id, ver uint64, start, end string) mvcc.Region {
-	r := mvcc.Region{ID: id, Version: ver, Start: []byte(start)}
+func reg(id, ver uint64, start, end string) regioncache.Region {
+	r := regioncache.Region{ID: id, Version: ver, Start: []byte(start)}
 	if end != "" {
 		r.End = []byte(end)
 	}
@@ -55,7 +54,7 @@ func TestValidOps(t *testing.T) {
 			&eventlog.Put{Key: []byte("0X1"), Ts: 1, Value: []byte("v")}, ""},
 		{"delete", `{"op":"delete","key":"k","ts":7}`, &eventlog.Delete{Key: []byte("k"), Ts: 7}, `delete "k"@7`},
 		{"batch", `{"op":"batch","ops":[{"op":"put","key":"a","ts":1,"value":"x"},{"op":"delete","key":"0x00","ts":2}]}`,
-			&eventlog.Batch{Ops: []mvcc.Mutation{
+			&eventlog.Batch{Ops: []eventlog.Mutation{
 				{Key: []byte("a"), Ts: 1, Value: []byte("x")},
 				{Key: []byte{0}, Ts: 2, Tombstone: true},
 			}}, `batch of 2: put "a"@1 = "x", delete 0x00@2`},
@@ -70,11 +69,11 @@ func TestValidOps(t *testing.T) {
 		{"evict reason", `{"op":"evict","region":` + regionAM + `,"reason":"ingest_sst"}`,
 			&eventlog.Evict{Region: reg(409114, 214, "a", "m"), Reason: "ingest_sst"}, ""},
 		{"split", `{"op":"split","region":{"id":1,"version":5,"start":"a","end":"z"},"into":[{"id":2,"version":6,"start":"m","end":"z"},{"id":1,"version":6,"start":"a","end":"m"}]}`,
-			&eventlog.Split{Region: reg(1, 5, "a", "z"), Into: []mvcc.Region{reg(2, 6, "m", "z"), reg(1, 6, "a", "m")}}, ""},
+			&eventlog.Split{Region: reg(1, 5, "a", "z"), Into: []regioncache.Region{reg(2, 6, "m", "z"), reg(1, 6, "a", "m")}}, ""},
 		{"split three unbounded", `{"op":"split","region":{"id":1,"version":5,"start":""},"into":[{"id":1,"version":7,"start":"","end":"f"},{"id":3,"version":7,"start":"f","end":"q"},{"id":4,"version":8,"start":"q"}]}`,
-			&eventlog.Split{Region: reg(1, 5, "", ""), Into: []mvcc.Region{reg(1, 7, "", "f"), reg(3, 7, "f", "q"), reg(4, 8, "q", "")}}, ""},
+			&eventlog.Split{Region: reg(1, 5, "", ""), Into: []regioncache.Region{reg(1, 7, "", "f"), reg(3, 7, "f", "q"), reg(4, 8, "q", "")}}, ""},
 		{"merge", `{"op":"merge","regions":[{"id":2,"version":6,"start":"m","end":"z"},{"id":1,"version":6,"start":"a","end":"m"}],"into":{"id":2,"version":7,"start":"a","end":"z"}}`,
-			&eventlog.Merge{Regions: []mvcc.Region{reg(2, 6, "m", "z"), reg(1, 6, "a", "m")}, Into: reg(2, 7, "a", "z")},
+			&eventlog.Merge{Regions: []regioncache.Region{reg(2, 6, "m", "z"), reg(1, 6, "a", "m")}, Into: reg(2, 7, "a", "z")},
 			`merge region 2 v6 ["m", "z"), region 1 v6 ["a", "m") into region 2 v7 ["a", "z")`},
 		{"get no expectation", `{"op":"get","key":"a","ts":3}`, &eventlog.Get{Key: []byte("a"), Ts: 3}, `get "a"@3`},
 		{"get expect null", `{"op":"get","key":"a","ts":3,"expect":null}`,
@@ -121,7 +120,7 @@ func TestValidOps(t *testing.T) {
 			&eventlog.Failpoint{Name: "load/after-copy", Action: eventlog.Action{Kind: eventlog.ActionResume}}, ""},
 		{"wait idle", `{"op":"wait","until":"idle"}`, &eventlog.Wait{Idle: true, Timeout: 10 * time.Second}, "wait until idle (timeout 10s)"},
 		{"wait region", `{"op":"wait","region":7,"state":"loading_canceled","timeout":"1m"}`,
-			&eventlog.Wait{Region: 7, State: lifecycle.LoadingCanceled, Timeout: time.Minute}, "wait until region 7 is loading_canceled (timeout 1m0s)"},
+			&eventlog.Wait{Region: 7, State: regioncache.LoadingCanceled, Timeout: time.Minute}, "wait until region 7 is loading_canceled (timeout 1m0s)"},
 		{"wait failpoint (1.1)", pauseAfterCopy + `{"op":"wait","failpoint":"load/after-copy"}`,
 			&eventlog.Wait{Failpoint: "load/after-copy", Count: 1, Timeout: 10 * time.Second},
 			"wait until work is paused at load/after-copy (timeout 10s)"},
@@ -132,7 +131,7 @@ func TestValidOps(t *testing.T) {
 			pauseAfterCopy + `{"op":"wait","failpoint":"load/after-copy","count":1}`,
 			&eventlog.Wait{Failpoint: "load/after-copy", Count: 1, Timeout: 10 * time.Second}, ""},
 		{"expect state", `{"op":"expect","region":7,"state":"absent"}`,
-			&eventlog.Expect{Assert: eventlog.AssertState, Region: 7, State: lifecycle.Absent}, "expect region 7 is absent"},
+			&eventlog.Expect{Assert: eventlog.AssertState, Region: 7, State: regioncache.Absent}, "expect region 7 is absent"},
 		{"expect counter zero", `{"op":"expect","counter":"keys_loaded","value":0}`,
 			&eventlog.Expect{Assert: eventlog.AssertCounter, Counter: "keys_loaded", Value: 0}, "expect keys_loaded == 0"},
 		{"expect memory", `{"op":"expect","memory_at_most":"48MiB"}`,

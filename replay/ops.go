@@ -10,6 +10,7 @@ import (
 	"github.com/regioncache/regioncache"
 	"github.com/regioncache/regioncache/eventlog"
 	"github.com/regioncache/regioncache/internal/failpoint"
+	"github.com/regioncache/regioncache/internal/lifecycle"
 	"github.com/regioncache/regioncache/internal/mvcc"
 	"github.com/regioncache/regioncache/internal/private"
 )
@@ -109,7 +110,7 @@ func (r *runner) write(b *regioncache.Batch) outcome {
 }
 
 func (r *runner) load(p *eventlog.Load) outcome {
-	res, err := r.eng.Load(regioncache.Region(p.Region))
+	res, err := r.eng.Load(p.Region)
 	var rej *regioncache.LoadRejectedError
 	switch {
 	case errors.As(err, &rej):
@@ -120,19 +121,19 @@ func (r *runner) load(p *eventlog.Load) outcome {
 		case rej.Conflict != nil:
 			why += " with " + rej.Conflict.String()
 		}
-		return outcome{text: "rejected (" + why + ")", marks: []Mark{{Kind: MarkLoadRejected, Region: regioncache.Region(p.Region), Detail: why}}}
+		return outcome{text: "rejected (" + why + ")", marks: []Mark{{Kind: MarkLoadRejected, Region: p.Region, Detail: why}}}
 	case err != nil:
 		return outcome{fail: err.Error(), region: p.Region.ID}
 	case res == regioncache.LoadDeduplicated:
 		why := "already " + r.eng.RegionState(p.Region.ID).String()
-		return outcome{text: "deduplicated (" + why + ")", marks: []Mark{{Kind: MarkLoadDeduplicated, Region: regioncache.Region(p.Region), Detail: why}}}
+		return outcome{text: "deduplicated (" + why + ")", marks: []Mark{{Kind: MarkLoadDeduplicated, Region: p.Region, Detail: why}}}
 	default:
-		return outcome{text: "accepted", marks: []Mark{{Kind: MarkLoadAccepted, Region: regioncache.Region(p.Region)}}}
+		return outcome{text: "accepted", marks: []Mark{{Kind: MarkLoadAccepted, Region: p.Region}}}
 	}
 }
 
 func (r *runner) evict(p *eventlog.Evict) outcome {
-	reached, err := r.eng.Evict(regioncache.Region(p.Region), regioncache.EvictReason(p.Reason))
+	reached, err := r.eng.Evict(p.Region, regioncache.EvictReason(p.Reason))
 	if err != nil {
 		return outcome{fail: err.Error(), region: p.Region.ID}
 	}
@@ -147,11 +148,11 @@ func (r *runner) evict(p *eventlog.Evict) outcome {
 }
 
 func (r *runner) split(p *eventlog.Split) outcome {
-	return errOutcome(r.eng.Split(regioncache.Region(p.Region), publicRegions(p.Into)), "done")
+	return errOutcome(r.eng.Split(p.Region, p.Into), "done")
 }
 
 func (r *runner) merge(p *eventlog.Merge) outcome {
-	return errOutcome(r.eng.Merge(publicRegions(p.Regions), regioncache.Region(p.Into)), "done")
+	return errOutcome(r.eng.Merge(p.Regions, p.Into), "done")
 }
 
 // held returns the snapshot a read names, or why it cannot be used.
@@ -249,7 +250,7 @@ func diffPairs(got []regioncache.KV, want []eventlog.KV) string {
 
 func (r *runner) snapshot(p *eventlog.Snapshot) outcome {
 	out := outcome{asserts: p.Source != eventlog.AnySource, region: p.Region.ID}
-	s, err := r.eng.Snapshot(regioncache.Region(p.Region), p.Ts)
+	s, err := r.eng.Snapshot(p.Region, p.Ts)
 	if err != nil {
 		r.failed[p.Name] = r.curOp.Line
 		out.fail = err.Error()
@@ -285,7 +286,7 @@ func (r *runner) wait(ctx context.Context, p *eventlog.Wait) outcome {
 		err = private.Hooks(r.eng).WaitFailpointPaused(wctx, failpoint.Name(p.Failpoint), p.Count)
 	default:
 		out.region = p.Region
-		err = private.Hooks(r.eng).WaitRegionState(wctx, p.Region, p.State)
+		err = private.Hooks(r.eng).WaitRegionState(wctx, p.Region, lifecycle.State(p.State))
 	}
 	switch {
 	case err == nil && p.Idle:
@@ -348,7 +349,7 @@ func (r *runner) expect(p *eventlog.Expect) outcome {
 		out.region = p.Region
 		got := r.eng.RegionState(p.Region)
 		out.text = "it is " + got.String()
-		if got != regioncache.State(p.State) {
+		if got != p.State {
 			out.failf("it is %s", got)
 		}
 	case eventlog.AssertCounter:
@@ -477,13 +478,4 @@ func formatBytes(n int64) string {
 		i++
 	}
 	return fmt.Sprintf("%.1f%s (%d bytes)", v, units[i], n)
-}
-
-// publicRegions converts the event log's descriptors to the engine's.
-func publicRegions(rs []mvcc.Region) []regioncache.Region {
-	out := make([]regioncache.Region, len(rs))
-	for i, r := range rs {
-		out[i] = regioncache.Region(r)
-	}
-	return out
 }

@@ -27,7 +27,6 @@ import (
 
 	"github.com/regioncache/regioncache"
 	"github.com/regioncache/regioncache/eventlog"
-	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
 // Options configure a replay. The zero value runs as fast as it can on an
@@ -307,7 +306,7 @@ type runner struct {
 	curOp       eventlog.Op                      // and that op
 	ids         map[uint64]bool                  // region ids the ops named so far
 	unsupported map[string]bool                  // config settings the engine cannot take
-	named       []mvcc.Region                    // regions loaded, split or merged so far
+	named       []regioncache.Region             // regions loaded, split or merged so far
 	snaps       map[string]*regioncache.Snapshot // held snapshots by name
 	failed      map[string]int                   // snapshot names whose snapshot op failed, by line
 

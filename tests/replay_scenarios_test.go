@@ -69,14 +69,14 @@ func TestReplayScenariosCoverTheSpec(t *testing.T) {
 			case *eventlog.Expect:
 				switch p.Assert {
 				case eventlog.AssertState:
-					asserted[regioncache.State(p.State)] = true
+					asserted[p.State] = true
 				case eventlog.AssertCounter:
 					counters[p.Counter] = counters[p.Counter] || p.Value > 0
 				}
 			case *eventlog.Wait:
 				waitsOnFailpoint = waitsOnFailpoint || p.Failpoint != ""
 				if !p.Idle && p.Failpoint == "" {
-					asserted[regioncache.State(p.State)] = true
+					asserted[p.State] = true
 				}
 			}
 		}
