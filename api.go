@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/regioncache/regioncache/internal/evictreason"
 	"github.com/regioncache/regioncache/internal/lifecycle"
@@ -319,8 +320,14 @@ func (e *Engine) GC(safePoint uint64) error {
 // SafePoint is the engine's GC safe point.
 func (e *Engine) SafePoint() uint64 { return e.safePoint.Load() }
 
-// RegionState returns the state of a region id (Absent when not held).
-func (e *Engine) RegionState(id uint64) State { return State(e.sup.Board.Get(id).State) }
+// RegionState returns the state of a region id (Absent when not held, and
+// for every id once the engine is closed: a closed engine holds nothing).
+func (e *Engine) RegionState(id uint64) State {
+	if e.isClosed() {
+		return Absent
+	}
+	return State(e.sup.Board.Get(id).State)
+}
 
 // WaitIdle blocks until no region is pending, loading, loading_canceled or
 // evicting, none is pending_evict without a held snapshot, and no GC call or
@@ -417,9 +424,28 @@ func partition(parts []Region, start, end []byte) error {
 	return nil
 }
 
+// nestedError is an error about a part of a call (a split's source, a
+// merge's target) whose own error says the rest: it matches both with
+// errors.Is, and says "regioncache: " once.
+type nestedError struct {
+	outer error
+	part  string
+	inner error
+}
+
+func nested(outer error, part string, inner error) error {
+	return &nestedError{outer: outer, part: part, inner: inner}
+}
+
+func (e *nestedError) Error() string {
+	return e.outer.Error() + ": " + e.part + ": " + strings.TrimPrefix(e.inner.Error(), "regioncache: ")
+}
+
+func (e *nestedError) Unwrap() []error { return []error{e.outer, e.inner} }
+
 func validateSplit(source Region, into []Region) error {
 	if err := source.Validate(); err != nil {
-		return fmt.Errorf("%w: source: %w", ErrInvalidSplit, err)
+		return nested(ErrInvalidSplit, "source", err)
 	}
 	if len(into) < 2 {
 		return fmt.Errorf("%w: a split needs at least two parts", ErrInvalidSplit)
@@ -428,7 +454,7 @@ func validateSplit(source Region, into []Region) error {
 	ids := map[uint64]bool{}
 	for _, r := range into {
 		if err := r.Validate(); err != nil {
-			return fmt.Errorf("%w: part: %w", ErrInvalidSplit, err)
+			return nested(ErrInvalidSplit, "part", err)
 		}
 		if r.Version <= source.Version {
 			return fmt.Errorf("%w: %s is not newer than the source", ErrInvalidSplit, r)
@@ -452,7 +478,7 @@ func validateSplit(source Region, into []Region) error {
 
 func validateMerge(sources []Region, into Region) error {
 	if err := into.Validate(); err != nil {
-		return fmt.Errorf("%w: into: %w", ErrInvalidMerge, err)
+		return nested(ErrInvalidMerge, "into", err)
 	}
 	if len(sources) < 2 {
 		return fmt.Errorf("%w: a merge needs at least two sources", ErrInvalidMerge)

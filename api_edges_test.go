@@ -74,6 +74,12 @@ func TestAPIAfterClose(t *testing.T) {
 	if err := e.Put([]byte("a1"), 1, []byte("v")); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := e.Load(reg); err != nil {
+		t.Fatal(err)
+	}
+	if err := testutil.Hooks(e).WaitRegionState(testutil.Context(t), 1, regioncache.Active); err != nil {
+		t.Fatal(err)
+	}
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +116,10 @@ func TestAPIAfterClose(t *testing.T) {
 	if m, err := e.Metrics(); !errors.Is(err, regioncache.ErrClosed) || len(m.Regions) != 0 {
 		t.Errorf("Metrics after Close = %d regions, %v; want ErrClosed", len(m.Regions), err)
 	}
-	_ = e.RegionState(1)
+	// A closed engine holds nothing: the region it held is absent.
+	if st := e.RegionState(1); st != regioncache.Absent {
+		t.Errorf("RegionState after Close = %s, want absent", st)
+	}
 }
 
 // TestWaitFailpointPausedAfterClose: like every other wait, it must end when

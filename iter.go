@@ -57,6 +57,10 @@ type Iterator struct {
 	batchSize    int
 	fetch        func(start []byte, limit int) (kvs []KV, info ReadInfo, err error)
 	count        func(info ReadInfo)
+	// alive says why the iterator may not go on (its snapshot released, its
+	// engine closed), nil while it may: checked at every step, so that a
+	// batch fetched before is not served past that moment.
+	alive func() error
 
 	kvs  []KV // the current batch
 	pos  int  // index in kvs of the current pair
@@ -69,14 +73,14 @@ type Iterator struct {
 	closed  bool
 }
 
-func newIterator(o IterOptions, fetch func([]byte, int) ([]KV, ReadInfo, error), count func(ReadInfo)) (*Iterator, error) {
+func newIterator(o IterOptions, fetch func([]byte, int) ([]KV, ReadInfo, error), count func(ReadInfo), alive func() error) (*Iterator, error) {
 	if o.BatchSize == 0 {
 		o.BatchSize = DefaultIterBatchSize
 	}
 	if o.BatchSize < 0 || o.BatchSize > MaxIterBatchSize {
 		return nil, fmt.Errorf("%w: iterator batch size %d is out of range [1, %d]", ErrInvalidOptions, o.BatchSize, MaxIterBatchSize)
 	}
-	it := &Iterator{lower: bytes.Clone(o.LowerBound), upper: bytes.Clone(o.UpperBound), batchSize: o.BatchSize, fetch: fetch, count: count}
+	it := &Iterator{lower: bytes.Clone(o.LowerBound), upper: bytes.Clone(o.UpperBound), batchSize: o.BatchSize, fetch: fetch, count: count, alive: alive}
 	if it.lower == nil {
 		it.lower = []byte{}
 	}
@@ -106,7 +110,12 @@ func (e *Engine) NewIter(o IterOptions) (*Iterator, error) {
 		}
 		e.heat.Record(start, stepped, len(kvs))
 		return publicKVs(kvs), ReadInfo{Source: Source(src), Reason: DiskReason(why)}, nil
-	}, func(info ReadInfo) { e.countRead(info.Source, info.Reason) })
+	}, func(info ReadInfo) { e.countRead(info.Source, info.Reason) }, func() error {
+		if e.isClosed() {
+			return ErrClosed
+		}
+		return nil
+	})
 }
 
 // NewIter returns an iterator over the snapshot's visible keys of
@@ -122,7 +131,7 @@ func (s *Snapshot) NewIter(o IterOptions) (*Iterator, error) {
 	return newIterator(o, func(start []byte, limit int) ([]KV, ReadInfo, error) {
 		res, err := s.scan(start, upper, ts, limit, false)
 		return res.Pairs, res.ReadInfo, err
-	}, func(info ReadInfo) { s.e.countRead(info.Source, info.Reason) })
+	}, func(info ReadInfo) { s.e.countRead(info.Source, info.Reason) }, s.releasedErr)
 }
 
 // First moves to the first key of the range and reports whether there is
@@ -184,6 +193,10 @@ func (it *Iterator) Next() bool {
 		return false
 	}
 	if !it.Valid() {
+		return false
+	}
+	if err := it.alive(); err != nil {
+		it.err, it.kvs, it.pos = err, nil, 0
 		return false
 	}
 	if it.pos+1 < len(it.kvs) {

@@ -304,8 +304,9 @@ func TestIterLifecycle(t *testing.T) {
 		_ = it.Close()
 	}
 
-	// The engine closes under an open iterator: it stops with ErrClosed.
-	it, err = e.NewIter(regioncache.IterOptions{Ts: 5, BatchSize: 1})
+	// The engine closes under an open iterator: it stops with ErrClosed at
+	// once, even with the rest of the range in its batch.
+	it, err = e.NewIter(regioncache.IterOptions{Ts: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -377,18 +378,28 @@ func TestSnapshotIter(t *testing.T) {
 				t.Fatalf("cached %v, ts %d: got %s\nwant %s", cached, ts, testutil.FmtKVs(got), testutil.FmtKVs(want.Pairs))
 			}
 		}
-		it, err := s.NewIter(regioncache.IterOptions{BatchSize: 2})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !it.First() {
-			t.Fatal(it.Error())
+		// Pairs fetched before the release are not served after it, whatever
+		// the batch size (the default batch holds the whole region here).
+		for _, batch := range []int{2, 0} {
+			s, err := e.Snapshot(reg, 40)
+			if err != nil {
+				t.Fatal(err)
+			}
+			it, err := s.NewIter(regioncache.IterOptions{BatchSize: batch})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !it.First() {
+				t.Fatal(it.Error())
+			}
+			s.Release()
+			if it.Next() {
+				t.Fatalf("batch %d: Next after Release served %q", batch, it.Key())
+			}
+			if !errors.Is(it.Close(), regioncache.ErrReleased) {
+				t.Fatalf("batch %d: iterator through a released snapshot: %v", batch, it.Error())
+			}
 		}
 		s.Release()
-		for it.Next() {
-		}
-		if !errors.Is(it.Close(), regioncache.ErrReleased) {
-			t.Fatalf("iterator through a released snapshot: %v", it.Error())
-		}
 	}
 }

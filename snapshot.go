@@ -218,6 +218,16 @@ func (s *Snapshot) scan(start, end []byte, ts uint64, limit int, count bool) (Sc
 	return ScanResult{Pairs: publicKVs(kvs), ReadInfo: info}, nil
 }
 
+// releasedErr is ErrReleased once the snapshot is released, else nil.
+func (s *Snapshot) releasedErr() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.released {
+		return ErrReleased
+	}
+	return nil
+}
+
 // Release drops the snapshot. It is idempotent, and harmless after Close.
 func (s *Snapshot) Release() {
 	// Enter before taking s.mu, in the same order as reads, so Release

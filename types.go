@@ -151,12 +151,15 @@ func publicKVs(kvs []diskengine.KV) []KV {
 // Options.OnTransition.
 type Transition struct {
 	Region Region
-	// Gen is the region's incarnation: it rises every time the region is
-	// loaded anew.
+	// Gen is the region's incarnation: it rises every time the engine
+	// starts tracking the region anew (a load after it was gone, or a
+	// child of a split or merge).
 	Gen      uint64
 	From, To State
-	// Cause is the event that made the change, as the event-log spec names
-	// it (load, load_done, evict, ...).
+	// Cause says what made the change, for people (logs, the demo's
+	// timeline): for example "load", "loader_granted", "load_finished",
+	// "evict (manual)", "split of region 1 v1 [\"a\", \"m\")". It is not
+	// a stable vocabulary: test From and To, not Cause.
 	Cause string
 }
 

@@ -12,15 +12,16 @@
 //	evict_threshold     = "900MiB"                # default 90% of capacity
 //	stop_load_threshold = "800MiB"                # default 80% of capacity
 //	log_level           = "info"                  # off (default), error, warn, info, debug, trace: to standard error
+//	durability          = "sync"                  # sync (default): a write is on disk when Write returns; or "nosync"
 //
 //	[auto_load_evict]
 //	enabled                 = true
 //	interval                = "5m"                # a Go duration
 //	amplification_threshold = 10.0
-//	max_loads_per_round     = 16
+//	max_loads_per_round     = 256               # the default
 //
-// Logger, Registerer, ActorSystem and OnTransition are code, not
-// configuration: set them with Options.Apply.
+// Logger, Registerer, ActorSystem, OnTransition and Pebble are code, not
+// configuration: set them on the Options that Load returns, before Open.
 package config
 
 import (

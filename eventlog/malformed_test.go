@@ -88,7 +88,7 @@ func TestMalformed(t *testing.T) {
 		{"batch item missing op", `{"op":"batch","ops":[{"key":"a","ts":1}]}`, 1, `batch: ops[0]: missing field "op"`},
 		// regions.
 		{"load missing region", `{"op":"load"}`, 1, `load: missing field "region"`},
-		{"region start not below end", `{"op":"load","region":{"id":1,"version":1,"start":"m","end":"a"}}`, 1, `load: region: regioncache: invalid region region 1 v1 ["m", "a"): start "m" is not below end "a"`},
+		{"region start not below end", `{"op":"load","region":{"id":1,"version":1,"start":"m","end":"a"}}`, 1, `load: region: region 1 v1 ["m", "a"): start "m" is not below end "a"`},
 		{"region empty range", `{"op":"load","region":{"id":1,"version":1,"start":"m","end":"m"}}`, 1, `start "m" is not below end "m"`},
 		{"region unknown field", `{"op":"load","region":{"id":1,"ver":1,"start":"a"}}`, 1, `load: region: unknown field "ver"`},
 		{"region id zero", `{"op":"load","region":{"id":0,"version":1,"start":"a"}}`, 1, `load: region: field "id" must be a positive integer, got 0`},
@@ -120,7 +120,7 @@ func TestMalformed(t *testing.T) {
 		{"split ids repeat", `{"op":"split","region":` + region + `,"into":[{"id":1,"version":6,"start":"a","end":"m"},{"id":1,"version":6,"start":"m","end":"z"}]}`, 1,
 			`split: into[0] and into[1] have the same id 1`},
 		{"split bad part", `{"op":"split","region":` + region + `,"into":[{"id":1,"version":6,"start":"a","end":"m"},{"id":2,"version":6,"start":"z","end":"m"}]}`, 1,
-			`split: into[1]: regioncache: invalid region region 2 v6 ["z", "m"): start "z" is not below end "m"`},
+			`split: into[1]: region 2 v6 ["z", "m"): start "z" is not below end "m"`},
 		{"split missing into", `{"op":"split","region":` + region + `}`, 1, `split: missing field "into"`},
 		// merge.
 		{"merge one region", `{"op":"merge","regions":[` + region + `],"into":{"id":1,"version":6,"start":"a","end":"z"}}`, 1, `merge: field "regions" must list at least 2 regions`},

@@ -68,8 +68,8 @@ func Open(o Options) (*DB, error) {
 		l, err := pebble.LockDirectory(o.Dir, vfs.Default)
 		if err != nil {
 			if holder := lockHolder(err); holder != "" {
-				return nil, fmt.Errorf("%w: %s is locked by %s (its lock file %s is held): %w",
-					ErrLocked, o.Dir, holder, filepath.Join(o.Dir, "LOCK"), err)
+				return nil, fmt.Errorf("%w: %s is locked by %s (lock file %s)",
+					ErrLocked, o.Dir, holder, filepath.Join(o.Dir, "LOCK"))
 			}
 			return nil, fmt.Errorf("regioncache: locking %s: %w", o.Dir, err)
 		}

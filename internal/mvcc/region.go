@@ -24,11 +24,11 @@ var ErrInvalidRegion = errors.New("regioncache: invalid region")
 func (r Region) Validate() error {
 	switch {
 	case r.ID == 0:
-		return fmt.Errorf("%w %s: id must be positive", ErrInvalidRegion, r)
+		return fmt.Errorf("%w: %s: id must be positive", ErrInvalidRegion, r)
 	case r.Version == 0:
-		return fmt.Errorf("%w %s: version must be positive", ErrInvalidRegion, r)
+		return fmt.Errorf("%w: %s: version must be positive", ErrInvalidRegion, r)
 	case len(r.End) > 0 && bytes.Compare(r.Start, r.End) >= 0:
-		return fmt.Errorf("%w %s: start %s is not below end %s", ErrInvalidRegion, r, FormatKey(r.Start), FormatKey(r.End))
+		return fmt.Errorf("%w: %s: start %s is not below end %s", ErrInvalidRegion, r, FormatKey(r.Start), FormatKey(r.End))
 	}
 	return nil
 }
