@@ -1,17 +1,16 @@
 package actors
 
 import (
-	"bytes"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/tidwall/btree"
 
 	"github.com/regioncache/regioncache/internal/counters"
 	"github.com/regioncache/regioncache/internal/evictreason"
 	"github.com/regioncache/regioncache/internal/heat"
 	"github.com/regioncache/regioncache/internal/lifecycle"
 	"github.com/regioncache/regioncache/internal/mvcc"
+	"github.com/regioncache/regioncache/internal/rangeindex"
 	"github.com/regioncache/regioncache/messages"
 )
 
@@ -62,14 +61,12 @@ func (s *Supervisor) RunAutoLoadEvict(root *actor.RootContext) <-chan struct{} {
 }
 
 type knownRegions struct {
-	tree  *btree.BTreeG[mvcc.Region]
+	tree  *rangeindex.Index[mvcc.Region]
 	dirty bool
 }
 
 func newKnownRegions() *knownRegions {
-	return &knownRegions{tree: btree.NewBTreeGOptions(func(a, b mvcc.Region) bool {
-		return bytes.Compare(a.Start, b.Start) < 0
-	}, btree.Options{NoLocks: true})}
+	return &knownRegions{tree: rangeindex.New[mvcc.Region]()}
 }
 
 // note records the newest descriptor of a range: whatever it overlaps is
@@ -80,16 +77,7 @@ func (st *supervisorState) noteKnown(c actor.Context, r mvcc.Region) {
 	}
 	k := st.known
 	var stale []mvcc.Region
-	k.tree.Descend(mvcc.Region{Start: r.Start}, func(o mvcc.Region) bool {
-		if o.Overlaps(r) {
-			stale = append(stale, o)
-		}
-		return false
-	})
-	k.tree.Ascend(mvcc.Region{Start: r.Start}, func(o mvcc.Region) bool {
-		if len(r.End) > 0 && bytes.Compare(o.Start, r.End) >= 0 {
-			return false
-		}
+	k.tree.Overlapping(r.Start, r.End, func(o mvcc.Region) bool {
 		stale = append(stale, o)
 		return true
 	})
@@ -99,9 +87,10 @@ func (st *supervisorState) noteKnown(c actor.Context, r mvcc.Region) {
 		}
 	}
 	for _, o := range stale {
-		k.tree.Delete(o)
+		k.tree.Delete(o.Start)
 	}
-	k.tree.Set(r.Clone())
+	r = r.Clone()
+	k.tree.Set(r.Start, r.End, r)
 	if !k.dirty {
 		k.dirty = true
 		c.Send(c.Self(), &publishHeat{})
@@ -142,7 +131,7 @@ func (st *supervisorState) declare(c actor.Context, req *messages.DeclareRegions
 
 func (st *supervisorState) publishHeat() {
 	st.known.dirty = false
-	st.d.Auto.Heat.SetRegions(st.known.tree.Items())
+	st.d.Auto.Heat.SetRegions(st.known.tree.Values())
 }
 
 // autoState is the supervisor's part of automatic load and evict: heat

@@ -10,14 +10,12 @@
 package actors
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/scheduler"
 	"github.com/rs/zerolog"
-	"github.com/tidwall/btree"
 
 	"github.com/regioncache/regioncache/internal/actorlog"
 	"github.com/regioncache/regioncache/internal/counters"
@@ -26,6 +24,7 @@ import (
 	"github.com/regioncache/regioncache/internal/failpoint"
 	"github.com/regioncache/regioncache/internal/lifecycle"
 	"github.com/regioncache/regioncache/internal/mvcc"
+	"github.com/regioncache/regioncache/internal/rangeindex"
 	"github.com/regioncache/regioncache/loaderactor"
 	"github.com/regioncache/regioncache/messages"
 	"github.com/regioncache/regioncache/regionactor"
@@ -70,15 +69,13 @@ func Start(root *actor.RootContext, d Deps) *Supervisor {
 		d.Plane.OnJobsIdle(board.kick)
 	}
 	st := &supervisorState{
-		d:     d,
-		board: board,
-		byID:  make(map[uint64]*entry),
-		live:  make(map[incKey]*entry),
-		seen:  make(map[uint64]uint64),
-		known: newKnownRegions(),
-		ranges: btree.NewBTreeGOptions(func(a, b *entry) bool {
-			return bytes.Compare(a.region.Start, b.region.Start) < 0
-		}, btree.Options{NoLocks: true}),
+		d:      d,
+		board:  board,
+		byID:   make(map[uint64]*entry),
+		live:   make(map[incKey]*entry),
+		seen:   make(map[uint64]uint64),
+		known:  newKnownRegions(),
+		ranges: rangeindex.New[*entry](),
 	}
 	props := actor.PropsFromProducer(func() actor.Actor { return &supervisor{st: st} },
 		actor.WithReceiverMiddleware(actorlog.PanicGuard(d.Log)),
@@ -133,7 +130,7 @@ type supervisorState struct {
 	// incarnation: an older incarnation replaced in byID (its id reused by
 	// a split) is still told when its load job ends.
 	live    map[incKey]*entry
-	ranges  *btree.BTreeG[*entry]
+	ranges  *rangeindex.Index[*entry]
 	nextGen uint64
 	pool    *actor.PID
 	region  *regionactor.Deps
@@ -236,20 +233,8 @@ func (s *supervisor) Receive(c actor.Context) {
 // overlapping returns the entries whose range intersects r's, in key order.
 func (st *supervisorState) overlapping(r mvcc.Region) []*entry {
 	var out []*entry
-	pivot := &entry{region: mvcc.Region{Start: r.Start}}
-	st.ranges.Descend(pivot, func(e *entry) bool {
-		if bytes.Compare(e.region.Start, r.Start) < 0 && e.region.Overlaps(r) {
-			out = append(out, e)
-		}
-		return false
-	})
-	st.ranges.Ascend(pivot, func(e *entry) bool {
-		if len(r.End) > 0 && bytes.Compare(e.region.Start, r.End) >= 0 {
-			return false
-		}
-		if e.region.Overlaps(r) {
-			out = append(out, e)
-		}
+	st.ranges.Overlapping(r.Start, r.End, func(e *entry) bool {
+		out = append(out, e)
 		return true
 	})
 	return out
@@ -332,15 +317,15 @@ func (b *barrier) fire() {
 func (st *supervisorState) index(e *entry) {
 	st.byID[e.region.ID] = e
 	st.live[incKey{e.region.ID, e.gen}] = e
-	st.ranges.Set(e)
+	st.ranges.Set(e.region.Start, e.region.End, e)
 }
 
 func (st *supervisorState) unindex(e *entry) {
 	if cur, ok := st.byID[e.region.ID]; ok && cur == e {
 		delete(st.byID, e.region.ID)
 	}
-	if cur, ok := st.ranges.Get(e); ok && cur == e {
-		st.ranges.Delete(e)
+	if cur, ok := st.ranges.Get(e.region.Start); ok && cur == e {
+		st.ranges.Delete(e.region.Start)
 	}
 }
 

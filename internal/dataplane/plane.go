@@ -13,19 +13,17 @@
 package dataplane
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
 
-	"github.com/tidwall/btree"
-
 	"github.com/regioncache/regioncache/internal/diskengine"
 	"github.com/regioncache/regioncache/internal/evictreason"
 	"github.com/regioncache/regioncache/internal/memstore"
 	"github.com/regioncache/regioncache/internal/mvcc"
+	"github.com/regioncache/regioncache/internal/rangeindex"
 )
 
 // Plane is the data path of one engine.
@@ -38,14 +36,14 @@ type Plane struct {
 	// commitMu orders Pebble commits with capture start, activation,
 	// unpublishing and memory snapshots. Holders never wait for an actor.
 	commitMu sync.Mutex
-	routes   *btree.BTreeG[*Handle] // guarded by commitMu
+	routes   *rangeindex.Index[*Handle] // guarded by commitMu
 	// writeSeq is odd while a write is between its Pebble commit and the
 	// end of its application to memory (both under commitMu). A read that
 	// ends while it is odd may have seen part of that batch, so it waits
 	// for the write before it returns (see awaitWrite).
 	writeSeq atomic.Uint64
 	// published is an immutable copy of routes that readers search.
-	published atomic.Pointer[btree.BTreeG[*Handle]]
+	published atomic.Pointer[rangeindex.Index[*Handle]]
 
 	acct   *Account
 	limits Limits
@@ -123,7 +121,7 @@ func New(db *diskengine.DB, limits Limits) *Plane {
 		limits: limits,
 		acct:   NewAccount(limits.Capacity),
 		db:     db,
-		routes: btree.NewBTreeGOptions(func(a, b *Handle) bool { return bytes.Compare(a.Region.Start, b.Region.Start) < 0 }, btree.Options{NoLocks: true}),
+		routes: rangeindex.New[*Handle](),
 		snaps:  make(map[*diskSnap]struct{}),
 
 		charges: make(map[*Charge]struct{}),
@@ -317,15 +315,10 @@ func (p *Plane) unregister(h *Handle) {
 // supervisor never lets that happen; it is checked so a bug cannot corrupt reads.
 var ErrRouteConflict = errors.New("regioncache: route overlaps a published region")
 
-func (p *Plane) findLocked(rt *btree.BTreeG[*Handle], key []byte) *Handle {
-	var found *Handle
-	rt.Descend(&Handle{Region: mvcc.Region{Start: key}}, func(h *Handle) bool {
-		if h.Region.Contains(key) {
-			found = h
-		}
-		return false
-	})
-	return found
+// findLocked returns the handle in rt whose range contains key, or nil.
+func findLocked(rt *rangeindex.Index[*Handle], key []byte) *Handle {
+	h, _ := rt.Containing(key)
+	return h
 }
 
 func (p *Plane) publishLocked() { p.published.Store(p.routes.Copy()) }
@@ -337,24 +330,9 @@ func (p *Plane) BeginCapture(h *Handle) (DiskSnapshot, error) {
 	p.commitMu.Lock()
 	defer p.commitMu.Unlock()
 	var conflict *Handle
-	// Routes never overlap, so only the one starting at or before h and
-	// those starting inside h can.
-	pivot := &Handle{Region: mvcc.Region{Start: h.Region.Start}}
-	p.routes.Descend(pivot, func(o *Handle) bool {
-		if o.Region.Overlaps(h.Region) {
-			conflict = o
-		}
+	p.routes.Overlapping(h.Region.Start, h.Region.End, func(o *Handle) bool {
+		conflict = o
 		return false
-	})
-	p.routes.Ascend(pivot, func(o *Handle) bool {
-		if len(h.Region.End) > 0 && bytes.Compare(o.Region.Start, h.Region.End) >= 0 {
-			return false
-		}
-		if o.Region.Overlaps(h.Region) {
-			conflict = o
-			return false
-		}
-		return true
 	})
 	if conflict != nil {
 		return DiskSnapshot{}, fmt.Errorf("%w: %s overlaps %s", ErrRouteConflict, h.Region, conflict.Region)
@@ -371,7 +349,7 @@ func (p *Plane) BeginCapture(h *Handle) (DiskSnapshot, error) {
 	}
 	h.mu.Unlock()
 	p.register(h)
-	p.routes.Set(h)
+	p.routes.Set(h.Region.Start, h.Region.End, h)
 	p.publishLocked()
 	return snap, nil
 }
@@ -454,8 +432,8 @@ func (p *Plane) Activate(h *Handle, run *memstore.Run, runHeld bool, copy *Charg
 func (p *Plane) Unpublish(h *Handle) {
 	p.commitMu.Lock()
 	defer p.commitMu.Unlock()
-	if cur, ok := p.routes.Get(h); ok && cur == h {
-		p.routes.Delete(h)
+	if cur, ok := p.routes.Get(h.Region.Start); ok && cur == h {
+		p.routes.Delete(h.Region.Start)
 		p.publishLocked()
 	}
 	h.mu.Lock()
@@ -680,7 +658,7 @@ func (p *Plane) commit(muts []mvcc.Mutation, sync bool) (durable func() error, d
 	}
 	var shares []share
 	for _, m := range muts {
-		h := p.findLocked(rt, m.Key)
+		h := findLocked(rt, m.Key)
 		if h == nil {
 			continue
 		}
@@ -714,8 +692,8 @@ func (p *Plane) commit(muts []mvcc.Mutation, sync bool) (durable func() error, d
 	p.checkPressure()
 	if len(dropped) > 0 {
 		for _, h := range dropped {
-			if cur, ok := p.routes.Get(h); ok && cur == h {
-				p.routes.Delete(h)
+			if cur, ok := p.routes.Get(h.Region.Start); ok && cur == h {
+				p.routes.Delete(h.Region.Start)
 			}
 		}
 		p.publishLocked()
@@ -842,11 +820,11 @@ func (p *Plane) Split(h *Handle, children []mvcc.Region, gens []uint64) []*Handl
 	}
 	p.unregister(h)
 	h.capturing, h.readable = false, false
-	if cur, ok := p.routes.Get(h); ok && cur == h {
-		p.routes.Delete(h)
+	if cur, ok := p.routes.Get(h.Region.Start); ok && cur == h {
+		p.routes.Delete(h.Region.Start)
 		for _, c := range out {
 			if c.capturing || c.readable {
-				p.routes.Set(c)
+				p.routes.Set(c.Region.Start, c.Region.End, c)
 			}
 		}
 		p.publishLocked()

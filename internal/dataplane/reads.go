@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"github.com/regioncache/regioncache/internal/diskengine"
-	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
 // Source says where a read was served from.
@@ -99,7 +98,7 @@ func (p *Plane) awaitWrite() {
 func (p *Plane) Get(key []byte, ts uint64) (value []byte, found bool, src Source, why DiskReason, err error) {
 	defer p.awaitWrite()
 	why = NotCached
-	if h := p.findLocked(p.published.Load(), key); h != nil {
+	if h := findLocked(p.published.Load(), key); h != nil {
 		h.mu.RLock()
 		if h.readable {
 			if ts > h.safePoint {
@@ -163,16 +162,10 @@ func (p *Plane) scanOnce(start, end []byte, ts uint64, limit int) (kvs []diskeng
 	for !full() && (len(end) == 0 || bytes.Compare(pos, end) < 0) {
 		// The handle covering pos, or the first one starting after it.
 		var cover, next *Handle
-		if h := p.findLocked(rt, pos); h != nil {
+		if h := findLocked(rt, pos); h != nil {
 			cover = h
 		} else {
-			rt.Ascend(&Handle{Region: mvcc.Region{Start: pos}}, func(h *Handle) bool {
-				if bytes.Compare(h.Region.Start, pos) > 0 {
-					next = h
-					return false
-				}
-				return true
-			})
+			next, _ = rt.After(pos)
 		}
 		if cover != nil {
 			segEnd := minEnd(end, cover.Region.End)
