@@ -131,9 +131,6 @@ func New(db *diskengine.DB, limits Limits) *Plane {
 	return p
 }
 
-// DB is the disk engine.
-func (p *Plane) DB() *diskengine.DB { return p.db }
-
 // MemoryUsed is the accounted bytes of every cached version, including copies
 // in progress and data kept for snapshots, until actually released. It is
 // never negative.

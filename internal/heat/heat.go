@@ -44,9 +44,6 @@ type Tracker struct {
 // Enable turns recording on.
 func (t *Tracker) Enable() { t.enabled.Store(true) }
 
-// Enabled reports whether reads are recorded.
-func (t *Tracker) Enabled() bool { return t.enabled.Load() }
-
 // Record attributes one read that started at key to its region.
 func (t *Tracker) Record(key []byte, stepped, returned int) {
 	if !t.enabled.Load() {

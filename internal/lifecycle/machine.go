@@ -263,6 +263,3 @@ type Result struct {
 	// Why explains an Ignored or Rejected outcome for the log.
 	Why string
 }
-
-// Changed reports whether the step moved the region to another state.
-func (r Result) Changed(prev Machine) bool { return prev.State != r.Next.State }
