@@ -90,7 +90,7 @@ func checkPebbleTemplate(p *pebble.Options) error {
 	var errs []error
 	refuse := func(set bool, field, why string) {
 		if set {
-			errs = append(errs, fmt.Errorf("Pebble.%s is set: %s", field, why))
+			errs = append(errs, fmt.Errorf("the Pebble template sets %s: %s", field, why))
 		}
 	}
 	refuse(p.FS != nil, "FS", "Options.Dir decides where the data lives (empty: in memory)")
@@ -110,7 +110,7 @@ func checkPebbleTemplate(p *pebble.Options) error {
 	c := p.Clone()
 	c.EnsureDefaults()
 	if err := c.Validate(); err != nil {
-		return fmt.Errorf("Pebble: %w", err)
+		return fmt.Errorf("the Pebble template: %w", err)
 	}
 	return nil
 }

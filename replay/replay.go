@@ -302,13 +302,12 @@ type runner struct {
 	// pacing: the previous op with an "at" and when it started.
 	prevAt, prevAtWall time.Time
 
-	cur         int                              // index of the op running or last run
-	curOp       eventlog.Op                      // and that op
-	ids         map[uint64]bool                  // region ids the ops named so far
-	unsupported map[string]bool                  // config settings the engine cannot take
-	named       []regioncache.Region             // regions loaded, split or merged so far
-	snaps       map[string]*regioncache.Snapshot // held snapshots by name
-	failed      map[string]int                   // snapshot names whose snapshot op failed, by line
+	cur    int                              // index of the op running or last run
+	curOp  eventlog.Op                      // and that op
+	ids    map[uint64]bool                  // region ids the ops named so far
+	named  []regioncache.Region             // regions loaded, split or merged so far
+	snaps  map[string]*regioncache.Snapshot // held snapshots by name
+	failed map[string]int                   // snapshot names whose snapshot op failed, by line
 
 	// inflight is closed when the goroutine of the last await returns; it
 	// is still open after ctx ended in the middle of an op.

@@ -152,10 +152,3 @@ func compareKey(mem, disk []mvcc.Version, safePoint uint64, add func(key []byte,
 		add(memBase.Key, memBase.Ts, describe(*memBase), want)
 	}
 }
-
-func versionLess(a, b mvcc.Version) bool {
-	if c := bytes.Compare(a.Key, b.Key); c != 0 {
-		return c < 0
-	}
-	return a.Ts > b.Ts
-}

@@ -90,7 +90,8 @@ func (p *Plane) awaitWrite() {
 		}
 	}
 	p.commitMu.Lock()
-	p.commitMu.Unlock() //nolint:staticcheck // an empty critical section: waiting for the writer is the point
+	//lint:ignore SA2001 an empty critical section: waiting for the writer is the point
+	p.commitMu.Unlock()
 }
 
 // Get reads the newest version of key at or below ts, from memory when the

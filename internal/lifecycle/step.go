@@ -50,7 +50,7 @@ func stepLoad(m Machine, e Load) Result {
 	}
 	if m.State == Absent {
 		return Result{
-			Next:    Machine{State: Pending, Inc: Incarnation{Region: e.Region, Gen: e.Gen}},
+			Next:    Machine{State: Pending, Inc: Incarnation(e)},
 			Effects: []Effect{RequestLoader},
 		}
 	}
@@ -71,7 +71,7 @@ func stepLoad(m Machine, e Load) Result {
 		// A pending region holds no data and no loader yet: a newer
 		// descriptor simply replaces it.
 		return Result{
-			Next:    Machine{State: Pending, Inc: Incarnation{Region: e.Region, Gen: e.Gen}},
+			Next:    Machine{State: Pending, Inc: Incarnation(e)},
 			Effects: []Effect{CancelLoaderRequest, RequestLoader},
 			Why:     fmt.Sprintf("replaces pending version %d", cur.Version),
 		}

@@ -63,7 +63,7 @@ type namedEvent struct {
 	ev   lifecycle.Event
 }
 
-var loadErr = errors.New("pebble: injected")
+var errInjected = errors.New("pebble: injected")
 
 // events covers every event type, each with the variants that matter.
 var events = []namedEvent{
@@ -76,8 +76,8 @@ var events = []namedEvent{
 	{"granted_stale", lifecycle.LoaderGranted{Gen: staleGen}},
 	{"finished_complete", lifecycle.LoadFinished{Gen: curGen, Result: lifecycle.CopyComplete, SafePoint: 20}},
 	{"finished_complete_stale", lifecycle.LoadFinished{Gen: staleGen, Result: lifecycle.CopyComplete, SafePoint: 20}},
-	{"finished_failed", lifecycle.LoadFinished{Gen: curGen, Result: lifecycle.CopyFailed, Err: loadErr}},
-	{"finished_failed_stale", lifecycle.LoadFinished{Gen: staleGen, Result: lifecycle.CopyFailed, Err: loadErr}},
+	{"finished_failed", lifecycle.LoadFinished{Gen: curGen, Result: lifecycle.CopyFailed, Err: errInjected}},
+	{"finished_failed_stale", lifecycle.LoadFinished{Gen: staleGen, Result: lifecycle.CopyFailed, Err: errInjected}},
 	{"finished_abandoned", lifecycle.LoadFinished{Gen: curGen, Result: lifecycle.CopyAbandoned}},
 	{"finished_abandoned_stale", lifecycle.LoadFinished{Gen: staleGen, Result: lifecycle.CopyAbandoned}},
 	{"evict", lifecycle.Evict{Reason: "auto_evict"}},
