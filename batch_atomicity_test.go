@@ -13,7 +13,7 @@ import (
 	"github.com/regioncache/regioncache/internal/testutil"
 )
 
-// TestBatchAtomicAcrossMemoryAndDisk is issue 11 point 2: one batch writes
+// TestBatchAtomicAcrossMemoryAndDisk: one batch writes
 // "a" and "m" (each in a cached region) and "z" (not cached); once a read
 // has returned a version of a batch, every read that starts later must see
 // the whole batch, and a scan sees whole batches. The reader reads one key,

@@ -11,7 +11,7 @@ import (
 // reported before the caller looked. Region actors report a step before they
 // start the work it causes (a loader's copy, a releaser), so after work was
 // seen paused at a failpoint, syncBoard makes the Board show the transitions
-// that led to it (issue 11 point 4: what the engine says is what it does).
+// that led to it: what the engine says is what it does.
 func (e *Engine) syncBoard(ctx context.Context) error {
 	req := &messages.Sync{Reply: messages.NewReply[struct{}]()}
 	e.system.Root.Send(e.sup.PID, req)

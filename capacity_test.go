@@ -14,7 +14,7 @@ import (
 	"github.com/regioncache/regioncache/internal/testutil"
 )
 
-// TestLoadTooBigForCapacityDoesNotGrowTheHeap is issue 11 point 6: loading
+// TestLoadTooBigForCapacityDoesNotGrowTheHeap: loading
 // a region far larger than the capacity must stop at the first chunk that
 // does not fit, before allocating the rest. Before the fix a loader reserved
 // bytes only every 4,096 versions, after copying them: this load allocated

@@ -29,7 +29,7 @@ const durabilityKeysPerBatch = 4
 
 func durabilityKey(batch, i int) []byte { return []byte(fmt.Sprintf("b%07d/%d", batch, i)) }
 
-// TestAcknowledgedWritesSurviveSIGKILL is issue 11 point 1: a host killed
+// TestAcknowledgedWritesSurviveSIGKILL: a host killed
 // with SIGKILL must keep every write whose Write returned. The test re-runs
 // its own binary as a child that writes batches (part of them into a cached
 // region) and reports each acknowledged batch on stdout; the parent kills it

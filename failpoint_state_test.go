@@ -9,8 +9,8 @@ import (
 	"github.com/regioncache/regioncache/internal/testutil"
 )
 
-// TestStateShownWhenFailpointWaitReturns is issue 11 point 4 for work paused
-// at a failpoint: once a wait on the failpoint returns, RegionState shows
+// TestStateShownWhenFailpointWaitReturns: what the engine says is what it
+// does, for work paused at a failpoint: once a wait on the failpoint returns, RegionState shows
 // every transition that led to the paused work. Before the fix the region
 // actor started the releaser (or sent the loader its copy) before its step
 // report reached the supervisor, so the wait could return while the Board

@@ -11,7 +11,7 @@ import (
 	"github.com/regioncache/regioncache/internal/testutil"
 )
 
-// Idle means settled (issue 10 point 4, ARCHITECTURE invariant 10): at no
+// Idle means settled (ARCHITECTURE invariant 10): at no
 // moment may the engine look idle while work it has already decided on is
 // still to come (a merged region's reload, the eviction of an id a split
 // reused, an automatic round's evictions). If it did, WaitIdle could return

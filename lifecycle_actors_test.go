@@ -10,7 +10,7 @@ import (
 	"github.com/regioncache/regioncache/internal/testutil"
 )
 
-// Issue 10, points 1 to 4, on real actors: new incarnations of a region id,
+// The lifecycle on real actors: new incarnations of a region id,
 // snapshots that hold every child of a split, a memory account that is never
 // negative and exact when idle, and load counters that add up.
 
@@ -246,8 +246,8 @@ func TestSnapshotBeforeSplitHoldsEveryChild(t *testing.T) {
 	}
 }
 
-// TestSplitGCEvictNeverNegative is the issue's "split, GC, evict, WaitIdle":
-// a sampler reads the account all along and it is never below zero; idle,
+// TestSplitGCEvictNeverNegative runs split, GC, evict, WaitIdle while a
+// sampler reads the account all along and it is never below zero; idle,
 // it is exactly what is held, and zero once everything is gone.
 func TestSplitGCEvictNeverNegative(t *testing.T) {
 	for run := 0; run < 12; run++ {

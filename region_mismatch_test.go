@@ -10,7 +10,7 @@ import (
 	"github.com/regioncache/regioncache/internal/testutil"
 )
 
-// TestContradictingDescriptorsAreRefused is issue 11 point 3: the engine
+// TestContradictingDescriptorsAreRefused: the engine
 // holds 1 v1 ["a","m"); a call naming 1 v1 ["a","z") (same id and version,
 // another range) is a host error. Before the fix Split, Snapshot and Load
 // accepted it (deduplicated it, or served it from memory) and reads of "n"
@@ -90,7 +90,7 @@ func TestContradictingDescriptorsAreRefused(t *testing.T) {
 	}
 }
 
-// TestMergeRefusesDuplicateSources is issue 11 point 7: a merge naming a
+// TestMergeRefusesDuplicateSources: a merge naming a
 // source id twice (here with two ranges) was accepted.
 func TestMergeRefusesDuplicateSources(t *testing.T) {
 	e, err := regioncache.Open(regioncache.Options{})

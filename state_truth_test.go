@@ -15,13 +15,13 @@ import (
 	"github.com/regioncache/regioncache/internal/testutil"
 )
 
-// TestWriteOverCapacityStateIsTrueWhenWriteReturns is issue 11 point 4: a
+// TestWriteOverCapacityStateIsTrueWhenWriteReturns: a
 // write that would pass the capacity stops its region serving from memory;
 // once Write has returned, RegionState must no longer say active (and once
 // WaitIdle has returned, the region is gone). Before the fix the eviction
 // was only sent to the supervisor, and RegionState said active after Write
 // and WaitIdle in 199 runs of 200; this test failed in its first round.
-// It runs 200 rounds, the count of the issue's observation.
+// It runs 200 rounds, the count of the runs in which that was observed.
 func TestWriteOverCapacityStateIsTrueWhenWriteReturns(t *testing.T) {
 	const capacity, rounds = 64 << 10, 200
 	e, err := regioncache.Open(regioncache.Options{Capacity: capacity})
@@ -88,8 +88,8 @@ func TestWriteOverCapacityStateIsTrueWhenWriteReturns(t *testing.T) {
 	}
 }
 
-// TestActivationThatCannotBeReadIsNeverReportedActive is issue 11 point 4's
-// second path: a load whose copy is complete but cannot be made readable
+// TestActivationThatCannotBeReadIsNeverReportedActive is the second path by
+// which a state could be reported before it was true: a load whose copy is complete but cannot be made readable
 // (here the capacity refuses the bytes of rebasing a key written during the
 // load at or below the safe point) must never be reported active. The load
 // is held at load/after-copy while the write is captured and the safe point

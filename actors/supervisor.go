@@ -247,8 +247,10 @@ func (st *supervisorState) answer(req *messages.LoadRegion, o messages.Outcome) 
 	}
 }
 
-// clearOverlaps makes room for r: overlapping pending regions with an older
-// version are superseded; any other overlap refuses the load. A region of
+// clearOverlaps makes room for r: overlapping pending regions of another id
+// with an older version are superseded; any other overlap of another id
+// refuses the load (the region of r's own id is not in the way: the caller
+// steps it with the load, and its actor decides). A region of
 // another id that is on its way out (loading_canceled, pending_evict,
 // evicting, or an eviction sent) refuses it with reason evicting, as TiKV's
 // load_region answers Evicting: retryable, the same load is accepted once

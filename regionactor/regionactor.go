@@ -81,9 +81,9 @@ type Init struct {
 
 // Props returns the props of a region actor, starting absent (init nil) or,
 // for a split's new child, in the parent's state with its share of the data.
-// Props without init are the same for every region: build them once
-// (SharedProps) rather than per spawn, since a host may hold a million
-// regions. The actor's state is created by the producer; its parent resumes
+// Props without init are the same for every region: the supervisor builds
+// them once (its regionProps) rather than per spawn, since a host may hold a
+// million regions. The actor's state is created by the producer; its parent resumes
 // it after a panic (never restarts it), so the state is never rebuilt.
 func Props(d *Deps, init *Init) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {

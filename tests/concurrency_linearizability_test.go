@@ -34,7 +34,7 @@ import (
 //     twin keys (adjacent, one region) and spread groups of three keys in
 //     different regions, so a read of one key of a batch that returns it
 //     obliges every later read of another key of it to see it, whether
-//     each is served from memory or disk (issue 11 point 2);
+//     each is served from memory or disk;
 //   - a snapshot is one moment for all its keys: twin keys always written
 //     together by one batch always read the same through it, and its Scan
 //     agrees with its Gets;

@@ -100,7 +100,7 @@ func TestRunawayInputIsRefusedWithBoundedMemory(t *testing.T) {
 
 // TestBigLogReplaysWithBoundedMemory: a log is checked in one pass and run
 // from a second, so memory does not grow with the file (before: a 57 MB log
-// took 950 MB). The bound is the issue's: the engine's own memory (measured
+// took 950 MB). The bound: the engine's own memory (measured
 // here on an empty log) plus 4x the file size.
 func TestBigLogReplaysWithBoundedMemory(t *testing.T) {
 	if raceEnabled {

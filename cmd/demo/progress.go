@@ -14,7 +14,7 @@ import (
 const progressMinOps = 500
 
 // progress is a one-line bar on a terminal, redrawn at most every
-// progressEvery; rows printed elsewhere on the same terminal clear it first.
+// redrawWait; rows printed elsewhere on the same terminal clear it first.
 type progress struct {
 	w          io.Writer
 	total      int

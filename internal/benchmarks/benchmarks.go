@@ -1,5 +1,5 @@
-// Package benchmarks measures the engine against the figures of issue #6 and
-// reports them side by side with the disk engine measured in the same run:
+// Package benchmarks measures the engine against its performance targets
+// (BENCHMARKS.md states each figure, its target and why) and reports them side by side with the disk engine measured in the same run:
 // absolute times on a shared 2-core machine are noise, ratios hold.
 //
 // Every figure drives the real engine through its public API (Write, Load,
@@ -52,14 +52,14 @@ type Report struct {
 	Figures []Figure
 }
 
-// Figure is one measured figure of the issue's table.
+// Figure is one measured figure of the targets' table.
 type Figure struct {
-	// Name is the issue's name of the figure (e.g. "load_vs_scan").
+	// Name is the figure's name in BENCHMARKS.md (e.g. "load_vs_scan").
 	Name string
 	// Value is the figure; Unit says what it counts.
 	Value float64
 	Unit  string
-	// Target is the issue's target ("<= 1.5"); Met says whether Value meets it.
+	// Target is the figure's target ("<= 1.5"); Met says whether Value meets it.
 	Target string
 	Met    bool
 	// Details are the measurements the value is computed from (times,
@@ -69,7 +69,7 @@ type Figure struct {
 	Note string
 }
 
-// Figure names, in the issue's order. Every report has each exactly once.
+// Figure names, in BENCHMARKS.md's order. Every report has each exactly once.
 const (
 	figLoadVsScan          = "load_vs_scan"
 	figMVCCScanSpeedup     = "mvcc_scan_speedup"
@@ -86,9 +86,9 @@ const (
 // figureNames lists every figure name in report order.
 var figureNames = []string{figLoadVsScan, figMVCCScanSpeedup, figGetSpeedup, figMemoryAmplification, figDedupStorm, figRegions1M, figWriteOverhead, figReadDuringLoad, figWorkloadP99Speedup, figWorkloadHitRatio}
 
-// targets are the targets of issue 12 (memory store v2), which keeps
-// regions_1m, write_overhead and read_during_load from issue 6: the
-// comparison and the bound.
+// targets are the targets set for the memory store v2 (the arena base runs),
+// which kept regions_1m, write_overhead and read_during_load from the first
+// store's targets: the comparison and the bound.
 var targets = map[string]struct {
 	op    string
 	bound float64

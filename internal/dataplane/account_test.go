@@ -64,8 +64,7 @@ func TestReservationTakesChunksAndStopsAtCapacity(t *testing.T) {
 	}
 }
 
-// TestAccountNeverPassesCapacityUnderRacingReservations is issue 11 point 5:
-// a loader reserving bytes while writes reserve theirs under the commit lock
+// TestAccountNeverPassesCapacityUnderRacingReservations: a loader reserving bytes while writes reserve theirs under the commit lock
 // drove the account past the capacity (the write checked, then added; the
 // loader's compare-and-swap landed in between). Now both go through
 // Account.Reserve. Before the fix this failed with the sampled maximum above

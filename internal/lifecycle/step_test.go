@@ -142,7 +142,8 @@ var (
 )
 
 // expectations returns the expected result of every (fixture, event) pair,
-// keyed "fixture/event". It is written from the lifecycle rules.
+// keyed "fixture/event". It is written from the lifecycle rules
+// (ARCHITECTURE.md, "Life of a region"), not from the code.
 func expectations() map[string]want {
 	w := map[string]want{}
 	// Rows common to many states.
@@ -320,7 +321,7 @@ type edge struct{ from, to lifecycle.State }
 
 func (e edge) String() string { return e.from.String() + "->" + e.to.String() }
 
-// allowed is the transition table. pending->pending is allowed only
+// allowed is the transition table of ARCHITECTURE.md ("Life of a region"). pending->pending is allowed only
 // as a replacement (a new incarnation); active->active is a change of held
 // snapshots or safe point. Other same-state steps are not state changes.
 var allowed = map[edge]bool{

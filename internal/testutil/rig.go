@@ -67,7 +67,8 @@ func (l *LogLines) Matching(substr string) []string {
 
 type Edge struct{ From, To regioncache.State }
 
-// AllowedTransitions is the issue's transition table as the engine reports it (a
+// AllowedTransitions is the transition table (ARCHITECTURE.md, "Life of a
+// region") as the engine reports it (a
 // replaced pending region is reported as pending -> absent for the old
 // incarnation and absent -> pending for the new one).
 var AllowedTransitions = map[Edge]bool{
@@ -154,7 +155,7 @@ func (m Model) Scan(start, end []byte, ts uint64, limit int) []regioncache.KV {
 	return out
 }
 
-// versionsIn is how many versions (delete markers included) lie in r.
+// VersionsIn is how many versions (delete markers included) lie in r.
 func (m Model) VersionsIn(r regioncache.Region) int64 {
 	var n int64
 	for k, vs := range m {
@@ -165,7 +166,7 @@ func (m Model) VersionsIn(r regioncache.Region) int64 {
 	return n
 }
 
-// probeTs is every interesting read timestamp: each written ts, its
+// ProbeTs is every interesting read timestamp: each written ts, its
 // neighbours, and the extremes.
 func (m Model) ProbeTs() []uint64 {
 	set := map[uint64]bool{1: true, mvcc.MaxTS: true}
@@ -294,7 +295,7 @@ func Del(key string, ts uint64) mvcc.Mutation {
 	return mvcc.Mutation{Key: []byte(key), Ts: ts, Tombstone: true}
 }
 
-// fillRange writes n keys prefix+"%03d" with versions at ts 10 and 20, a
+// FillRange writes n keys prefix+"%03d" with versions at ts 10 and 20, a
 // delete marker at 30 on every fourth key and a put at 40 after it on every
 // eighth, plus keys with 0x00 and 0xFF bytes and one key just outside.
 func (r *Rig) FillRange(prefix string, n int) {
@@ -406,7 +407,7 @@ func (r *Rig) Counter(name string) int64 {
 	return v
 }
 
-// wantCounters asserts the named counters.
+// WantCounters asserts the named counters.
 func (r *Rig) WantCounters(want map[string]int64) {
 	r.T.Helper()
 	for name, v := range want {
@@ -437,7 +438,7 @@ func (r *Rig) MustCheck() {
 // AnySource accepts every read source.
 const AnySource = regioncache.Source(255)
 
-// checkGets reads every key of the model inside reg (and the keys just outside
+// CheckGets reads every key of the model inside reg (and the keys just outside
 // it) at every probe ts and compares with the model; inside reg, reads above
 // minMemTs must come from want.
 func (r *Rig) CheckGets(reg regioncache.Region, want regioncache.Source, minMemTs uint64) {
@@ -460,7 +461,7 @@ func (r *Rig) CheckGets(reg regioncache.Region, want regioncache.Source, minMemT
 	}
 }
 
-// checkScans scans reg (and a range wider than it) at every probe ts with
+// CheckScans scans reg (and a range wider than it) at every probe ts with
 // several limits and compares with the model.
 func (r *Rig) CheckScans(reg regioncache.Region, want regioncache.Source, minMemTs uint64) {
 	r.T.Helper()
@@ -499,7 +500,7 @@ func FmtKVs(kvs []regioncache.KV) string {
 	return "[" + strings.Join(parts, " ") + "]"
 }
 
-// regionStatus returns the Stats entry of region id.
+// RegionStatus returns the Stats entry of region id.
 func (r *Rig) RegionStatus(id uint64) (regioncache.RegionMetrics, bool) {
 	for _, s := range Metrics(r.T, r.E).Regions {
 		if s.Region.ID == id {
@@ -509,13 +510,15 @@ func (r *Rig) RegionStatus(id uint64) (regioncache.RegionMetrics, bool) {
 	return regioncache.RegionMetrics{}, false
 }
 
-// stateOf is everything a rejected request must not change.
+// EngineState is everything a rejected request must not change.
 type EngineState struct {
 	Regions  string
 	Memory   int64
 	Counters map[string]int64
 }
 
+// SnapshotState returns the engine's state now, to compare after a request
+// that must change nothing.
 func (r *Rig) SnapshotState() EngineState {
 	st := Metrics(r.T, r.E)
 	var regs []string
@@ -550,7 +553,7 @@ func mapsEqual(a, b map[string]int64) bool {
 	return true
 }
 
-// blockLoader makes the only loader of a Loaders: 1 engine busy: a blocker
+// BlockLoader makes the only loader of a Loaders: 1 engine busy: a blocker
 // region's copy is paused at load/before-copy. Any other load stays pending
 // until unblock. The blocker lives in ["a", "b").
 func (r *Rig) BlockLoader() (blocker regioncache.Region, unblock func()) {

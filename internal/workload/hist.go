@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// histBuckets per natural-log unit: about 2 % wide.
+// histScale is the number of buckets per natural-log unit: about 2 % wide.
 const histScale = 50
 
 // Hist counts durations in logarithmic buckets (about 2 % wide) from 1 ns to

@@ -81,7 +81,7 @@ type SideReport struct {
 	TotalReads, TotalHits int64
 }
 
-// Figure is one of the figures with its target.
+// Figure is one of the workload's figures with its target.
 type Figure struct {
 	Name   string
 	Value  float64

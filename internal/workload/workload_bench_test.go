@@ -7,7 +7,7 @@ import (
 )
 
 // BenchmarkWorkload runs a small workload per iteration (both sides, real
-// auto load/evict timer) and reports the figures of the last run:
+// auto load/evict timer) and reports the workload's figures of the last run:
 //
 //	go test ./internal/workload -run - -bench Workload -benchtime 1x
 //
