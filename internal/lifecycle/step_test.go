@@ -39,280 +39,66 @@ const (
 var inc = lifecycle.Incarnation{Region: regionV5, Gen: curGen}
 
 type fixture struct {
-	name string
-	m    lifecycle.Machine
+	name  string
+	label string // its row label in ARCHITECTURE.md's table
+	m     lifecycle.Machine
 }
 
 // fixtures covers every state; states whose behaviour depends on held
 // snapshots appear with and without them.
 var fixtures = []fixture{
-	{"absent", lifecycle.Machine{State: lifecycle.Absent, Inc: inc, Reason: "manual"}},
-	{"absent_zero", lifecycle.Machine{}},
-	{"pending", lifecycle.Machine{State: lifecycle.Pending, Inc: inc}},
-	{"loading", lifecycle.Machine{State: lifecycle.Loading, Inc: inc}},
-	{"active", lifecycle.Machine{State: lifecycle.Active, Inc: inc, SafePoint: safePt}},
-	{"active_snap", lifecycle.Machine{State: lifecycle.Active, Inc: inc, SafePoint: safePt, Snapshots: 1}},
-	{"loading_canceled", lifecycle.Machine{State: lifecycle.LoadingCanceled, Inc: inc, Reason: "manual"}},
-	{"pending_evict", lifecycle.Machine{State: lifecycle.PendingEvict, Inc: inc, SafePoint: safePt, Snapshots: 1, Reason: "manual"}},
-	{"pending_evict_2", lifecycle.Machine{State: lifecycle.PendingEvict, Inc: inc, SafePoint: safePt, Snapshots: 2, Reason: "manual"}},
-	{"evicting", lifecycle.Machine{State: lifecycle.Evicting, Inc: inc, SafePoint: safePt, Reason: "manual"}},
+	{"absent", "absent", lifecycle.Machine{State: lifecycle.Absent, Inc: inc, Reason: "manual"}},
+	{"absent_zero", "absent", lifecycle.Machine{}},
+	{"pending", "pending", lifecycle.Machine{State: lifecycle.Pending, Inc: inc}},
+	{"loading", "loading", lifecycle.Machine{State: lifecycle.Loading, Inc: inc}},
+	{"active", "active", lifecycle.Machine{State: lifecycle.Active, Inc: inc, SafePoint: safePt}},
+	{"active_snap", "active, snapshots held", lifecycle.Machine{State: lifecycle.Active, Inc: inc, SafePoint: safePt, Snapshots: 1}},
+	{"loading_canceled", "loading_canceled", lifecycle.Machine{State: lifecycle.LoadingCanceled, Inc: inc, Reason: "manual"}},
+	{"pending_evict", "pending_evict, one snapshot held", lifecycle.Machine{State: lifecycle.PendingEvict, Inc: inc, SafePoint: safePt, Snapshots: 1, Reason: "manual"}},
+	{"pending_evict_2", "pending_evict, two snapshots held", lifecycle.Machine{State: lifecycle.PendingEvict, Inc: inc, SafePoint: safePt, Snapshots: 2, Reason: "manual"}},
+	{"evicting", "evicting", lifecycle.Machine{State: lifecycle.Evicting, Inc: inc, SafePoint: safePt, Reason: "manual"}},
 }
 
 type namedEvent struct {
-	name string
-	ev   lifecycle.Event
+	name  string
+	label string // its name in ARCHITECTURE.md's table
+	ev    lifecycle.Event
 }
 
 var errInjected = errors.New("pebble: injected")
 
 // events covers every event type, each with the variants that matter.
 var events = []namedEvent{
-	{"load_same", lifecycle.Load{Region: regionV5, Gen: newGen}},
-	{"load_newer", lifecycle.Load{Region: regionV6, Gen: newGen}},
-	{"load_older", lifecycle.Load{Region: regionV4, Gen: newGen}},
-	{"load_other_id", lifecycle.Load{Region: otherID, Gen: newGen}},
-	{"load_invalid", lifecycle.Load{Region: invalid, Gen: newGen}},
-	{"granted", lifecycle.LoaderGranted{Gen: curGen}},
-	{"granted_stale", lifecycle.LoaderGranted{Gen: staleGen}},
-	{"finished_complete", lifecycle.LoadFinished{Gen: curGen, Result: lifecycle.CopyComplete, SafePoint: 20}},
-	{"finished_complete_stale", lifecycle.LoadFinished{Gen: staleGen, Result: lifecycle.CopyComplete, SafePoint: 20}},
-	{"finished_failed", lifecycle.LoadFinished{Gen: curGen, Result: lifecycle.CopyFailed, Err: errInjected}},
-	{"finished_failed_stale", lifecycle.LoadFinished{Gen: staleGen, Result: lifecycle.CopyFailed, Err: errInjected}},
-	{"finished_abandoned", lifecycle.LoadFinished{Gen: curGen, Result: lifecycle.CopyAbandoned}},
-	{"finished_abandoned_stale", lifecycle.LoadFinished{Gen: staleGen, Result: lifecycle.CopyAbandoned}},
-	{"evict", lifecycle.Evict{Reason: "auto_evict"}},
-	{"snap", lifecycle.SnapshotAcquire{Version: 5, Ts: 50}},
-	{"snap_version", lifecycle.SnapshotAcquire{Version: 6, Ts: 50}},
-	{"snap_too_old", lifecycle.SnapshotAcquire{Version: 5, Ts: safePt}},
-	{"release", lifecycle.SnapshotRelease{Gen: curGen}},
-	{"release_stale", lifecycle.SnapshotRelease{Gen: staleGen}},
-	{"mem_released", lifecycle.MemoryReleased{Gen: curGen}},
-	{"mem_released_stale", lifecycle.MemoryReleased{Gen: staleGen}},
-	{"safe_point", lifecycle.AdvanceSafePoint{SafePoint: 30}},
-	{"safe_point_lower", lifecycle.AdvanceSafePoint{SafePoint: 5}},
-	{"supersede", lifecycle.Supersede{Gen: curGen}},
-	{"supersede_stale", lifecycle.Supersede{Gen: staleGen}},
-	{"split", lifecycle.Split{Children: []mvcc.Region{childKeep, childOther}, Gens: []uint64{curGen, 11}}},
-	{"split_stale", lifecycle.Split{Children: []mvcc.Region{childKeep, childOther}, Gens: []uint64{staleGen, 11}}},
-	{"split_other_id", lifecycle.Split{Children: []mvcc.Region{childOther, childKeep}, Gens: []uint64{curGen, 11}}},
-	{"split_malformed", lifecycle.Split{Children: []mvcc.Region{childKeep, childOther}, Gens: []uint64{curGen}}},
-	{"split_empty", lifecycle.Split{}},
-}
-
-// --- expectations ------------------------------------------------------------
-
-// want is the expected result of one step. next nil means "unchanged".
-type want struct {
-	outcome  lifecycle.Outcome
-	reject   lifecycle.RejectReason
-	next     *lifecycle.Machine
-	effects  []lifecycle.Effect
-	counters []string
-	job      lifecycle.JobPart
-}
-
-func mach(state lifecycle.State, i lifecycle.Incarnation, snaps int, sp uint64, reason string) *lifecycle.Machine {
-	return &lifecycle.Machine{State: state, Inc: i, Snapshots: snaps, SafePoint: sp, Reason: reason}
-}
-
-func ignored(effects ...lifecycle.Effect) want {
-	return want{outcome: lifecycle.Ignored, effects: effects}
-}
-
-func rejected(r lifecycle.RejectReason) want {
-	return want{outcome: lifecycle.Rejected, reject: r, counters: []string{"loads_rejected"}}
-}
-
-func notCached(r lifecycle.RejectReason) want { return want{outcome: lifecycle.NotCached, reject: r} }
-
-var dedup = want{outcome: lifecycle.Deduplicated, counters: []string{"loads_deduplicated"}}
-
-func applied(next *lifecycle.Machine, effects []lifecycle.Effect, counters ...string) want {
-	return want{outcome: lifecycle.Applied, next: next, effects: effects, counters: counters}
-}
-
-func effs(e ...lifecycle.Effect) []lifecycle.Effect { return e }
-
-func jobEnd(w want, part lifecycle.JobPart) want { w.job = part; return w }
-
-var (
-	incNew   = lifecycle.Incarnation{Region: regionV5, Gen: newGen}
-	incNewV6 = lifecycle.Incarnation{Region: regionV6, Gen: newGen}
-	incOther = lifecycle.Incarnation{Region: otherID, Gen: newGen}
-)
-
-// expectations returns the expected result of every (fixture, event) pair,
-// keyed "fixture/event". It is written from the lifecycle rules
-// (ARCHITECTURE.md, "Life of a region"), not from the code.
-func expectations() map[string]want {
-	w := map[string]want{}
-	// Rows common to many states.
-	for _, f := range fixtures {
-		w[f.name+"/load_invalid"] = rejected(lifecycle.RejectVersion)
-		w[f.name+"/granted"] = ignored(lifecycle.DeclineLoader)
-		w[f.name+"/granted_stale"] = ignored(lifecycle.DeclineLoader)
-		for _, r := range []string{"complete", "failed", "abandoned"} {
-			w[f.name+"/finished_"+r] = ignored(lifecycle.DropStaleCopy)
-			w[f.name+"/finished_"+r+"_stale"] = ignored(lifecycle.DropStaleCopy)
-		}
-		w[f.name+"/evict"] = ignored()
-		for _, s := range []string{"snap", "snap_version", "snap_too_old"} {
-			w[f.name+"/"+s] = notCached(lifecycle.RejectNotActive)
-		}
-		for _, s := range []string{"release", "release_stale", "mem_released", "mem_released_stale",
-			"safe_point", "safe_point_lower", "supersede", "supersede_stale",
-			"split", "split_stale", "split_other_id", "split_malformed", "split_empty"} {
-			w[f.name+"/"+s] = ignored()
-		}
-		// Loads of the same id into an evicted incarnation are refused.
-		if f.m.State.Evicted() {
-			for _, l := range []string{"load_same", "load_newer", "load_older"} {
-				w[f.name+"/"+l] = rejected(lifecycle.RejectEvicting)
-			}
-		}
-		if f.m.State != lifecycle.Absent {
-			w[f.name+"/load_other_id"] = ignored()
-		}
-	}
-
-	// absent: any valid load starts a new incarnation.
-	for _, a := range []string{"absent", "absent_zero"} {
-		w[a+"/load_same"] = applied(mach(lifecycle.Pending, incNew, 0, 0, ""), effs(lifecycle.RequestLoader))
-		w[a+"/load_newer"] = applied(mach(lifecycle.Pending, incNewV6, 0, 0, ""), effs(lifecycle.RequestLoader))
-		w[a+"/load_older"] = applied(mach(lifecycle.Pending, lifecycle.Incarnation{Region: regionV4, Gen: newGen}, 0, 0, ""), effs(lifecycle.RequestLoader))
-		w[a+"/load_other_id"] = applied(mach(lifecycle.Pending, incOther, 0, 0, ""), effs(lifecycle.RequestLoader))
-	}
-
-	// A split narrows a loading, active or loading_canceled incarnation to
-	// its first child; the load job and the generation stay with it.
-	for _, n := range []string{"loading", "active", "active_snap", "loading_canceled"} {
-		var f fixture
-		for _, x := range fixtures {
-			if x.name == n {
-				f = x
-			}
-		}
-		next := f.m
-		next.Inc.Region = childKeep
-		var e []lifecycle.Effect
-		if n != "loading_canceled" {
-			e = effs(lifecycle.SplitData)
-		}
-		w[n+"/split"] = applied(&next, e)
-	}
-
-	// pending
-	w["pending/load_same"] = dedup
-	w["pending/load_newer"] = applied(mach(lifecycle.Pending, incNewV6, 0, 0, ""),
-		effs(lifecycle.CancelLoaderRequest, lifecycle.RequestLoader))
-	w["pending/load_older"] = rejected(lifecycle.RejectStale)
-	w["pending/granted"] = applied(mach(lifecycle.Loading, inc, 0, 0, ""), effs(lifecycle.StartCopy), "loads_started")
-	w["pending/evict"] = applied(mach(lifecycle.Absent, inc, 0, 0, "auto_evict"), effs(lifecycle.CancelLoaderRequest), "evictions")
-	w["pending/supersede"] = applied(mach(lifecycle.Absent, inc, 0, 0, "superseded"), effs(lifecycle.CancelLoaderRequest))
-
-	// loading
-	w["loading/load_same"] = dedup
-	w["loading/load_newer"] = rejected(lifecycle.RejectVersion)
-	w["loading/load_older"] = rejected(lifecycle.RejectStale)
-	// The end of a load job is counted by the job (JobEnd over its parts),
-	// not by the step: each region reports its part.
-	w["loading/finished_complete"] = jobEnd(applied(mach(lifecycle.Active, inc, 0, 20, ""), effs(lifecycle.Activate)), lifecycle.JobActivated)
-	w["loading/finished_failed"] = jobEnd(applied(mach(lifecycle.Absent, inc, 0, 0, ""), effs(lifecycle.Unpublish, lifecycle.DiscardCopy)), lifecycle.JobFailed)
-	w["loading/finished_abandoned"] = jobEnd(applied(mach(lifecycle.Absent, inc, 0, 0, ""), effs(lifecycle.Unpublish, lifecycle.DiscardCopy)), lifecycle.JobFailed)
-	w["loading/evict"] = applied(mach(lifecycle.LoadingCanceled, inc, 0, 0, "auto_evict"), effs(lifecycle.CancelCopy), "evictions")
-
-	// active, without and with a held snapshot
-	for _, a := range []struct {
-		name  string
-		snaps int
-	}{{"active", 0}, {"active_snap", 1}} {
-		n := a.name
-		w[n+"/load_same"] = dedup
-		w[n+"/load_newer"] = rejected(lifecycle.RejectVersion)
-		w[n+"/load_older"] = rejected(lifecycle.RejectStale)
-		w[n+"/snap"] = applied(mach(lifecycle.Active, inc, a.snaps+1, safePt, ""), effs(lifecycle.TakeSnapshot))
-		w[n+"/snap_version"] = notCached(lifecycle.RejectVersion)
-		w[n+"/snap_too_old"] = notCached(lifecycle.RejectTooOld)
-		w[n+"/safe_point"] = applied(mach(lifecycle.Active, inc, a.snaps, 30, ""), effs(lifecycle.RunGC))
-		w[n+"/safe_point_lower"] = applied(nil, nil) // safe points never go down
-	}
-	w["active/evict"] = applied(mach(lifecycle.Evicting, inc, 0, safePt, "auto_evict"),
-		effs(lifecycle.Unpublish, lifecycle.ReleaseMemory), "evictions")
-	w["active_snap/evict"] = applied(mach(lifecycle.PendingEvict, inc, 1, safePt, "auto_evict"),
-		effs(lifecycle.Unpublish), "evictions")
-	w["active_snap/release"] = applied(mach(lifecycle.Active, inc, 0, safePt, ""), nil)
-
-	// loading_canceled: only the job's end moves it, always to absent.
-	for _, r := range []string{"complete", "failed", "abandoned"} {
-		w["loading_canceled/finished_"+r] = jobEnd(applied(mach(lifecycle.Absent, inc, 0, 0, ""),
-			effs(lifecycle.DiscardCopy)), lifecycle.JobCanceled)
-	}
-
-	// pending_evict: held snapshots keep it; the last release moves on.
-	w["pending_evict/release"] = applied(mach(lifecycle.Evicting, inc, 0, safePt, "manual"), effs(lifecycle.ReleaseMemory))
-	w["pending_evict_2/release"] = applied(mach(lifecycle.PendingEvict, inc, 1, safePt, "manual"), nil)
-
-	// evicting: only its own memory release ends it.
-	w["evicting/mem_released"] = applied(mach(lifecycle.Absent, inc, 0, 0, "manual"), nil)
-	return w
-}
-
-func stepSafely(m lifecycle.Machine, ev lifecycle.Event) (res lifecycle.Result, panicked any) {
-	defer func() { panicked = recover() }()
-	return lifecycle.Step(m, ev), nil
-}
-
-// TestStepTable checks every state x every event against the expectations,
-// and that the table has exactly one row per pair.
-func TestStepTable(t *testing.T) {
-	exp := expectations()
-	used := map[string]bool{}
-	for _, f := range fixtures {
-		for _, e := range events {
-			key := f.name + "/" + e.name
-			t.Run(key, func(t *testing.T) {
-				w, ok := exp[key]
-				if !ok {
-					t.Fatalf("no expectation for %s", key)
-				}
-				used[key] = true
-				res, p := stepSafely(f.m, e.ev)
-				if p != nil {
-					t.Fatalf("Step panicked: %v", p)
-				}
-				if res.Outcome != w.outcome {
-					t.Errorf("outcome = %d, want %d (why %q)", res.Outcome, w.outcome, res.Why)
-				}
-				if res.Reject != w.reject {
-					t.Errorf("reject = %s, want %s", res.Reject, w.reject)
-				}
-				wantNext := f.m
-				if w.next != nil {
-					wantNext = *w.next
-				}
-				if !reflect.DeepEqual(res.Next, wantNext) {
-					t.Errorf("next = %+v\n want %+v", res.Next, wantNext)
-				}
-				if !slices.Equal(res.Effects, w.effects) {
-					t.Errorf("effects = %v, want %v", res.Effects, w.effects)
-				}
-				if got := counterNames(res.Counters); !slices.Equal(got, w.counters) {
-					t.Errorf("counters = %v, want %v", res.Counters, w.counters)
-				}
-				if res.Job != w.job {
-					t.Errorf("job part = %s, want %s", res.Job, w.job)
-				}
-				if (res.Outcome == lifecycle.Ignored || res.Outcome == lifecycle.Rejected) && res.Why == "" {
-					t.Errorf("%v outcome without a reason for the log", res.Outcome)
-				}
-			})
-		}
-	}
-	for key := range exp {
-		if !used[key] {
-			t.Errorf("expectation %s matches no fixture/event pair", key)
-		}
-	}
+	{"load_same", "Load, same version", lifecycle.Load{Region: regionV5, Gen: newGen}},
+	{"load_newer", "Load, newer version", lifecycle.Load{Region: regionV6, Gen: newGen}},
+	{"load_older", "Load, older version", lifecycle.Load{Region: regionV4, Gen: newGen}},
+	{"load_other_id", "Load, another id", lifecycle.Load{Region: otherID, Gen: newGen}},
+	{"load_invalid", "Load, invalid descriptor", lifecycle.Load{Region: invalid, Gen: newGen}},
+	{"granted", "LoaderGranted", lifecycle.LoaderGranted{Gen: curGen}},
+	{"granted_stale", "LoaderGranted, earlier gen", lifecycle.LoaderGranted{Gen: staleGen}},
+	{"finished_complete", "LoadFinished, complete", lifecycle.LoadFinished{Gen: curGen, Result: lifecycle.CopyComplete, SafePoint: 20}},
+	{"finished_complete_stale", "LoadFinished, complete, earlier gen", lifecycle.LoadFinished{Gen: staleGen, Result: lifecycle.CopyComplete, SafePoint: 20}},
+	{"finished_failed", "LoadFinished, failed", lifecycle.LoadFinished{Gen: curGen, Result: lifecycle.CopyFailed, Err: errInjected}},
+	{"finished_failed_stale", "LoadFinished, failed, earlier gen", lifecycle.LoadFinished{Gen: staleGen, Result: lifecycle.CopyFailed, Err: errInjected}},
+	{"finished_abandoned", "LoadFinished, abandoned", lifecycle.LoadFinished{Gen: curGen, Result: lifecycle.CopyAbandoned}},
+	{"finished_abandoned_stale", "LoadFinished, abandoned, earlier gen", lifecycle.LoadFinished{Gen: staleGen, Result: lifecycle.CopyAbandoned}},
+	{"evict", "Evict", lifecycle.Evict{Reason: "auto_evict"}},
+	{"snap", "SnapshotAcquire", lifecycle.SnapshotAcquire{Version: 5, Ts: 50}},
+	{"snap_version", "SnapshotAcquire, another version", lifecycle.SnapshotAcquire{Version: 6, Ts: 50}},
+	{"snap_too_old", "SnapshotAcquire, at or below the safe point", lifecycle.SnapshotAcquire{Version: 5, Ts: safePt}},
+	{"release", "SnapshotRelease", lifecycle.SnapshotRelease{Gen: curGen}},
+	{"release_stale", "SnapshotRelease, earlier gen", lifecycle.SnapshotRelease{Gen: staleGen}},
+	{"mem_released", "MemoryReleased", lifecycle.MemoryReleased{Gen: curGen}},
+	{"mem_released_stale", "MemoryReleased, earlier gen", lifecycle.MemoryReleased{Gen: staleGen}},
+	{"safe_point", "AdvanceSafePoint", lifecycle.AdvanceSafePoint{SafePoint: 30}},
+	{"safe_point_lower", "AdvanceSafePoint, lower", lifecycle.AdvanceSafePoint{SafePoint: 5}},
+	{"supersede", "Supersede", lifecycle.Supersede{Gen: curGen}},
+	{"supersede_stale", "Supersede, earlier gen", lifecycle.Supersede{Gen: staleGen}},
+	{"split", "Split", lifecycle.Split{Children: []mvcc.Region{childKeep, childOther}, Gens: []uint64{curGen, 11}}},
+	{"split_stale", "Split, earlier gen", lifecycle.Split{Children: []mvcc.Region{childKeep, childOther}, Gens: []uint64{staleGen, 11}}},
+	{"split_other_id", "Split, first child of another id", lifecycle.Split{Children: []mvcc.Region{childOther, childKeep}, Gens: []uint64{curGen, 11}}},
+	{"split_malformed", "Split, children and gens differ", lifecycle.Split{Children: []mvcc.Region{childKeep, childOther}, Gens: []uint64{curGen}}},
+	{"split_empty", "Split, no children", lifecycle.Split{}},
 }
 
 // --- transition table and properties -------------------------------------------
@@ -434,7 +220,7 @@ func checkInvariants(t *testing.T, lbl func() string, m lifecycle.Machine) {
 // nil event, and the allowed table against the declared states.
 func TestStepProperties(t *testing.T) {
 	for _, f := range fixtures {
-		for _, e := range append(slices.Clone(events), namedEvent{"nil", nil}) {
+		for _, e := range append(slices.Clone(events), namedEvent{name: "nil"}) {
 			label := f.name + "/" + e.name
 			res, p := stepSafely(f.m, e.ev)
 			if p != nil {
