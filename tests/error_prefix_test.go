@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-// TestErrorSentinelsCarryThePrefix (issue 11 point 12) reads every
+// TestErrorSentinelsCarryThePrefix reads every
 // package-level exported error variable of the repository (Err... =
 // errors.New or fmt.Errorf), internal packages included, since their
 // sentinels reach callers wrapped or as they are, and checks that its text

@@ -16,8 +16,7 @@ import (
 //
 //   - the memory account is never negative, and has never passed the
 //     capacity, at any moment since the engine opened (its peak), with no
-//     byte charged past a reservation (issue 11 point 5, checked here for
-//     every op of the model, scenario and TiKV logs, the storms and the
+//     byte charged past a reservation (checked here for every op of the model, scenario and TiKV logs, the storms and the
 //     soak);
 //   - loads_completed + loads_canceled + loads_failed <= loads_started <=
 //     loads_requested (one load job ends exactly once, whatever its split
