@@ -22,9 +22,12 @@ const module = "github.com/regioncache/regioncache"
 // listedPackage is the part of `go list -json` the layering rules read.
 type listedPackage struct {
 	ImportPath string
+	Dir        string
 	Standard   bool
-	Imports    []string // direct imports of the non-test files
-	Deps       []string // every package the non-test files need, transitively
+	// TestGoFiles and XTestGoFiles are the package's test files.
+	TestGoFiles, XTestGoFiles []string
+	Imports                   []string // direct imports of the non-test files
+	Deps                      []string // every package the non-test files need, transitively
 }
 
 // listPackages runs `go list -json` over the module's packages.
@@ -215,6 +218,33 @@ func TestArchitecturePackageMap(t *testing.T) {
 		}
 		if n > 1 {
 			t.Errorf("ARCHITECTURE.md's package map names %s %d times", name, n)
+		}
+	}
+}
+
+// TestEveryTestPackageChecksLeaks: goleak runs in every test package,
+// through the one helper (leaktest.Main, or MainAfter for a package whose
+// tests share a fixture) that knows which goroutines may outlive a test.
+func TestEveryTestPackageChecksLeaks(t *testing.T) {
+	for rel, p := range listPackages(t) {
+		files := append(slices.Clone(p.TestGoFiles), p.XTestGoFiles...)
+		if len(files) == 0 {
+			continue
+		}
+		found := false
+		for _, f := range files {
+			src, err := os.ReadFile(filepath.Join(p.Dir, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Contains(src, []byte("func TestMain(")) &&
+				(bytes.Contains(src, []byte("leaktest.Main(m)")) || bytes.Contains(src, []byte("leaktest.MainAfter(m,"))) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("package %s has tests but no TestMain calling leaktest.Main(m) (or MainAfter)", rel)
 		}
 	}
 }

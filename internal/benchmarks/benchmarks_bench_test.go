@@ -11,7 +11,6 @@ package benchmarks
 import (
 	"context"
 	"flag"
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -19,8 +18,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"go.uber.org/goleak"
 
 	"github.com/regioncache/regioncache"
 	"github.com/regioncache/regioncache/internal/testutil/leaktest"
@@ -54,21 +51,14 @@ func sharedBench(b *testing.B) *bench {
 	return fixtureB
 }
 
+// TestMain checks that no goroutine outlives the tests and benchmarks once
+// the fixture every benchmark shares is closed.
 func TestMain(m *testing.M) {
-	flag.Parse()
-	code := m.Run()
-	if fixtureB != nil {
-		fixtureB.close()
-	}
-	// Goroutines must not outlive the tests and benchmarks; the fixture is
-	// shared by every benchmark, so leaktest.Main cannot run the check.
-	if code == 0 {
-		if err := goleak.Find(leaktest.Options...); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
+	leaktest.MainAfter(m, func() {
+		if fixtureB != nil {
+			fixtureB.close()
 		}
-	}
-	os.Exit(code)
+	})
 }
 
 // ensure puts region r in the wanted state (active or not cached).

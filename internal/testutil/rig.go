@@ -26,6 +26,7 @@ import (
 	"github.com/regioncache/regioncache"
 	"github.com/regioncache/regioncache/internal/failpoint"
 	"github.com/regioncache/regioncache/internal/mvcc"
+	"github.com/regioncache/regioncache/internal/testutil/reference"
 )
 
 // Wait bounds every wait; it only turns a hang into a failure.
@@ -87,103 +88,59 @@ var AllowedTransitions = map[Edge]bool{
 
 // --- reference model of what was written ---------------------------------------------
 
-type modelVersion struct {
-	value string
-	tomb  bool
-}
+// Model is every version the test wrote, in the reference store (package
+// reference, which the randomized tests of tests/model render against too):
+// the answer any read must give.
+type Model struct{ s *reference.Store }
 
-// Model is every version the test wrote: the answer any read must give.
-type Model map[string]map[uint64]modelVersion
+// NewModel returns an empty model.
+func NewModel() Model { return Model{s: reference.NewStore()} }
 
+// Apply records the mutations of one written batch.
 func (m Model) Apply(muts []mvcc.Mutation) {
 	for _, mu := range muts {
-		vs := m[string(mu.Key)]
-		if vs == nil {
-			vs = map[uint64]modelVersion{}
-			m[string(mu.Key)] = vs
-		}
-		vs[mu.Ts] = modelVersion{value: string(mu.Value), tomb: mu.Tombstone}
+		m.s.Apply(mu.Key, mu.Ts, mu.Value, mu.Tombstone)
 	}
 }
 
-func (m Model) Clone() Model {
-	out := Model{}
-	for k, vs := range m {
-		out[k] = map[uint64]modelVersion{}
-		for ts, v := range vs {
-			out[k][ts] = v
-		}
-	}
-	return out
-}
+// Clone returns a copy of the model that later writes do not change (what
+// a snapshot taken now must keep answering); it can be read while the rig
+// writes.
+func (m Model) Clone() Model { return Model{s: m.s.Clone()} }
 
+// Get returns the newest value of key at or below ts.
 func (m Model) Get(key string, ts uint64) (string, bool) {
-	best, found := uint64(0), false
-	for vts := range m[key] {
-		if vts <= ts && (!found || vts > best) {
-			best, found = vts, true
-		}
-	}
-	if !found || m[key][best].tomb {
-		return "", false
-	}
-	return m[key][best].value, true
+	val, ok := m.s.Get([]byte(key), ts)
+	return string(val), ok
 }
 
-func (m Model) Keys() []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}
-
+// Scan returns up to limit (0: no limit) visible pairs of [start, end) at ts.
 func (m Model) Scan(start, end []byte, ts uint64, limit int) []regioncache.KV {
 	var out []regioncache.KV
-	for _, k := range m.Keys() {
-		if bytes.Compare([]byte(k), start) < 0 || (len(end) > 0 && bytes.Compare([]byte(k), end) >= 0) {
-			continue
-		}
-		if v, ok := m.Get(k, ts); ok {
-			out = append(out, regioncache.KV{Key: []byte(k), Value: []byte(v)})
-			if limit > 0 && len(out) == limit {
-				break
-			}
-		}
+	for _, kv := range m.s.Scan(start, end, ts, limit) {
+		out = append(out, regioncache.KV{Key: kv.Key, Value: kv.Value})
 	}
 	return out
 }
 
+// Keys is every key written, in order.
+func (m Model) Keys() []string { return m.s.Keys() }
+
 // VersionsIn is how many versions (delete markers included) lie in r.
-func (m Model) VersionsIn(r regioncache.Region) int64 {
-	var n int64
-	for k, vs := range m {
-		if r.Contains([]byte(k)) {
-			n += int64(len(vs))
-		}
-	}
-	return n
-}
+func (m Model) VersionsIn(r regioncache.Region) int64 { return m.s.DistinctVersions(r.Start, r.End) }
 
 // ProbeTs is every interesting read timestamp: each written ts, its
 // neighbours, and the extremes.
 func (m Model) ProbeTs() []uint64 {
-	set := map[uint64]bool{1: true, mvcc.MaxTS: true}
-	for _, vs := range m {
-		for ts := range vs {
-			set[ts], set[ts+1] = true, true
-			if ts > 1 {
-				set[ts-1] = true
-			}
+	out := []uint64{1, mvcc.MaxTS}
+	for _, ts := range m.s.Timestamps() {
+		out = append(out, ts, ts+1)
+		if ts > 1 {
+			out = append(out, ts-1)
 		}
 	}
-	var out []uint64
-	for ts := range set {
-		out = append(out, ts)
-	}
 	slices.Sort(out)
-	return out
+	return slices.Compact(out)
 }
 
 // --- the rig: one engine, its history and its model --------------------------------
@@ -211,7 +168,7 @@ type Rig struct {
 func NewRig(t testing.TB, loaders int) *Rig {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), Wait)
-	r := &Rig{T: t, Ctx: ctx, Log: &LogLines{}, Model: Model{}}
+	r := &Rig{T: t, Ctx: ctx, Log: &LogLines{}, Model: NewModel()}
 	logger := zerolog.New(r.Log).Level(zerolog.DebugLevel)
 	e, err := regioncache.Open(regioncache.Options{Loaders: loaders, Logger: &logger, OnTransition: r.Record})
 	if err != nil {

@@ -1,3 +1,26 @@
+// Package model holds the random program generator, the renderer that
+// writes programs as event logs (docs/event-log.md) with the reference
+// store's answers, and the shrinker, which the randomized tests in package
+// tests use.
+//
+//   - The reference store is internal/testutil/reference's, shared with
+//     the rule tests' harness: a plain multi-version map with no cache, no
+//     regions and no concurrency.
+//   - Generate(seed) builds a Program: the host's region table at the start
+//     and ops in which that table evolves by splits and merges (children and
+//     merged regions get higher versions; one child keeps the source's id),
+//     with loads and evictions of current and stale descriptors, writes
+//     (single, batched, delete markers, some below a key's newest version),
+//     reads at every interesting ts, snapshots and their release, GC that
+//     never passes a write in flight, failpoints (pause, resume, error,
+//     panic, delay, off; a pause is always let go within a few ops), waits,
+//     checks and "settle" ops after which the generator knows which region
+//     is active. The seed alone decides the program (math/rand/v2 PCG).
+//   - Render writes a Program as an event log in which every get and scan
+//     carries the reference model's answer, and sources are asserted only
+//     where they are certain (see Render).
+//   - Shrink reduces a failing Program by delta debugging over its ops,
+//     re-rendering each candidate so that expectations are recomputed.
 package model
 
 import (

@@ -4,6 +4,8 @@
 package leaktest
 
 import (
+	"fmt"
+	"os"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -25,6 +27,23 @@ var Options = []goleak.Option{
 //
 //	func TestMain(m *testing.M) { leaktest.Main(m) }
 func Main(m *testing.M) { goleak.VerifyTestMain(m, Options...) }
+
+// MainAfter is Main for a package whose tests share a fixture that lives
+// until the last test: after closes it, once every test has run and before
+// the check.
+//
+//	func TestMain(m *testing.M) { leaktest.MainAfter(m, closeFixture) }
+func MainAfter(m *testing.M, after func()) {
+	code := m.Run()
+	after()
+	if code == 0 {
+		if err := goleak.Find(Options...); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak: goroutines outlived the tests:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 // Check verifies, once the test and its cleanups have run, that no goroutine
 // the test started is still running, so the failure names the test that

@@ -1,29 +1,14 @@
-// Package model holds the reference model, the random program generator, the
-// renderer that writes programs as event logs (docs/event-log.md) and
-// the shrinker, which the randomized tests in package tests use.
-//
-//   - Store is the reference: a plain multi-version map with no cache, no
-//     regions and no concurrency; View is the store as of an earlier moment,
-//     which is what a snapshot must keep answering.
-//   - Generate(seed) builds a Program: the host's region table at the start
-//     and ops in which that table evolves by splits and merges (children and
-//     merged regions get higher versions; one child keeps the source's id),
-//     with loads and evictions of current and stale descriptors, writes
-//     (single, batched, delete markers, some below a key's newest version),
-//     reads at every interesting ts, snapshots and their release, GC that
-//     never passes a write in flight, failpoints (pause, resume, error,
-//     panic, delay, off; a pause is always let go within a few ops), waits,
-//     checks and "settle" ops after which the generator knows which region
-//     is active. The seed alone decides the program (math/rand/v2 PCG).
-//   - Render writes a Program as an event log in which every get and scan
-//     carries the reference model's answer, and sources are asserted only
-//     where they are certain (see Render).
-//   - Shrink reduces a failing Program by delta debugging over its ops,
-//     re-rendering each candidate so that expectations are recomputed.
-package model
+// Package reference is the reference store every test of reads compares
+// the engine with: a plain multi-version map with no cache, no regions and
+// no concurrency. The rule tests reach it through internal/testutil's Rig
+// (Rig.Model); the randomized tests render their programs' expectations
+// from it (tests/model). View is the store as of an earlier moment, which
+// is what a snapshot must keep answering.
+package reference
 
 import (
 	"bytes"
+	"slices"
 	"sort"
 )
 
@@ -135,4 +120,49 @@ func (s *Store) Get(key []byte, ts uint64) ([]byte, bool) { return s.Now().Get(k
 // Scan reads the store as it is now.
 func (s *Store) Scan(start, end []byte, ts uint64, limit int) []KV {
 	return s.Now().Scan(start, end, ts, limit)
+}
+
+// Keys returns every key written so far, in order.
+func (s *Store) Keys() []string { return slices.Clone(s.sorted) }
+
+// DistinctVersions is how many versions of keys in [start, end) (an empty
+// end is unbounded) the disk keeps: one per key and ts, since writing a key
+// at a ts it already has replaces that version. Delete markers count.
+func (s *Store) DistinctVersions(start, end []byte) int64 {
+	var n int64
+	i := sort.SearchStrings(s.sorted, string(start))
+	for ; i < len(s.sorted); i++ {
+		k := s.sorted[i]
+		if len(end) > 0 && k >= string(end) {
+			break
+		}
+		seen := map[uint64]bool{}
+		for _, v := range s.keys[k] {
+			seen[v.Ts] = true
+		}
+		n += int64(len(seen))
+	}
+	return n
+}
+
+// Timestamps returns every ts written so far, in order, each once.
+func (s *Store) Timestamps() []uint64 {
+	var out []uint64
+	for _, vs := range s.keys {
+		for _, v := range vs {
+			out = append(out, v.Ts)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// Clone returns a copy of the store that shares nothing with it: unlike a
+// View, it can be read while the original is written by another goroutine.
+func (s *Store) Clone() *Store {
+	c := &Store{keys: make(map[string][]Version, len(s.keys)), sorted: slices.Clone(s.sorted), seq: s.seq}
+	for k, vs := range s.keys {
+		c.keys[k] = slices.Clone(vs) // a Version's Value is never modified
+	}
+	return c
 }
