@@ -22,11 +22,7 @@ import (
 // "a" in memory had not happened yet, and this test failed within its
 // first thousands of reads.
 func TestBatchAtomicAcrossMemoryAndDisk(t *testing.T) {
-	e, err := regioncache.Open(regioncache.Options{Durability: regioncache.DurabilityNoSync})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := testutil.Open(t, regioncache.Options{Durability: regioncache.DurabilityNoSync})
 	keys := []string{"a", "m", "z"}
 	write := func(n uint64) error {
 		b := new(regioncache.Batch)

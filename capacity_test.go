@@ -28,11 +28,7 @@ func TestLoadTooBigForCapacityDoesNotGrowTheHeap(t *testing.T) {
 		versions  = 96 // 48 MiB
 		bound     = capacity + 16<<20
 	)
-	e, err := regioncache.Open(regioncache.Options{Dir: t.TempDir(), Capacity: capacity})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := testutil.Open(t, regioncache.Options{Dir: t.TempDir(), Capacity: capacity})
 	value := make([]byte, valueSize)
 	for i := 0; i < versions; i++ {
 		value[0] = byte(i)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/regioncache/regioncache"
+	"github.com/regioncache/regioncache/internal/testutil"
 )
 
 // durabilityChildDir, when set, makes TestAcknowledgedWritesSurviveSIGKILL
@@ -178,11 +179,7 @@ func TestDurabilitySettingsAreChecked(t *testing.T) {
 			t.Errorf("ParseDurability(%q) = %v, %v", c.in, got, err)
 		}
 	}
-	e, err := regioncache.Open(regioncache.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := testutil.Open(t, regioncache.Options{})
 	if got := e.Options().Durability; got != regioncache.DurabilitySync {
 		t.Fatalf("default durability %s, want sync", got)
 	}

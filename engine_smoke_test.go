@@ -10,11 +10,7 @@ import (
 )
 
 func TestSmoke(t *testing.T) {
-	e, err := regioncache.Open(regioncache.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := testutil.Open(t, regioncache.Options{})
 	b := new(regioncache.Batch)
 	for i := 0; i < 100; i++ {
 		b.Put([]byte{'a', byte(i)}, 10, []byte{'v', byte(i)})

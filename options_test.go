@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/regioncache/regioncache"
+	"github.com/regioncache/regioncache/internal/testutil"
 )
 
 func TestOpenFillsDefaults(t *testing.T) {
@@ -26,11 +27,7 @@ func TestOpenFillsDefaults(t *testing.T) {
 	if err := o.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	e, err := regioncache.Open(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := testutil.Open(t, o)
 	got := e.Options()
 	if got.Loaders != 3 || got.AutoLoadEvict.MaxLoadsPerRound != regioncache.DefaultMaxLoadsPerRound {
 		t.Errorf("effective options: %+v", got)
@@ -38,11 +35,7 @@ func TestOpenFillsDefaults(t *testing.T) {
 }
 
 func TestZeroOptionsDefaults(t *testing.T) {
-	e, err := regioncache.Open(regioncache.Options{Capacity: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := testutil.Open(t, regioncache.Options{Capacity: 1000})
 	o := e.Options()
 	if o.Loaders != regioncache.DefaultLoaders || o.Capacity != 1000 || o.EvictThreshold != 900 || o.StopLoadThreshold != 800 {
 		t.Errorf("defaults: loaders %d capacity %d evict %d stop %d", o.Loaders, o.Capacity, o.EvictThreshold, o.StopLoadThreshold)

@@ -44,11 +44,7 @@ func TestContradictingDescriptorsAreRefused(t *testing.T) {
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			e, err := regioncache.Open(regioncache.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer e.Close()
+			e := testutil.Open(t, regioncache.Options{})
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			for _, k := range []string{"b", "n", "q"} {
@@ -64,7 +60,7 @@ func TestContradictingDescriptorsAreRefused(t *testing.T) {
 			}
 			before := testutil.Metrics(t, e)
 
-			err = c.call(e)
+			err := c.call(e)
 			var mismatch *regioncache.RegionMismatchError
 			if !errors.Is(err, regioncache.ErrRegionMismatch) || !errors.As(err, &mismatch) {
 				t.Fatalf("%s of %s: %v, want a RegionMismatchError", c.name, wrong, err)
@@ -93,11 +89,7 @@ func TestContradictingDescriptorsAreRefused(t *testing.T) {
 // TestMergeRefusesDuplicateSources: a merge naming a
 // source id twice (here with two ranges) was accepted.
 func TestMergeRefusesDuplicateSources(t *testing.T) {
-	e, err := regioncache.Open(regioncache.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := testutil.Open(t, regioncache.Options{})
 	for _, c := range []struct {
 		name    string
 		sources []regioncache.Region

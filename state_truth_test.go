@@ -24,11 +24,7 @@ import (
 // It runs 200 rounds, the count of the runs in which that was observed.
 func TestWriteOverCapacityStateIsTrueWhenWriteReturns(t *testing.T) {
 	const capacity, rounds = 64 << 10, 200
-	e, err := regioncache.Open(regioncache.Options{Capacity: capacity})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := testutil.Open(t, regioncache.Options{Capacity: capacity})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	big := make([]byte, capacity)
@@ -50,6 +46,7 @@ func TestWriteOverCapacityStateIsTrueWhenWriteReturns(t *testing.T) {
 		if _, err := e.Load(r); err != nil {
 			t.Fatal(err)
 		}
+		var err error
 		if whileLoading {
 			err = hooks.WaitFailpointPaused(ctx, failpoint.LoadAfterCopy, 1)
 		} else {

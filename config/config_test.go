@@ -11,6 +11,7 @@ import (
 
 	"github.com/regioncache/regioncache"
 	"github.com/regioncache/regioncache/config"
+	"github.com/regioncache/regioncache/internal/testutil"
 )
 
 func load(t *testing.T, name string) (regioncache.Options, error) {
@@ -57,11 +58,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := regioncache.Open(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := testutil.Open(t, o)
 	eff := e.Options()
 	if eff.Capacity != 1<<30 || eff.EvictThreshold != (1<<30)/100*90 || eff.Loaders != regioncache.DefaultLoaders {
 		t.Errorf("effective: capacity %d evict %d loaders %d", eff.Capacity, eff.EvictThreshold, eff.Loaders)

@@ -26,11 +26,7 @@ var region = regioncache.Region{ID: 7, Version: 2, Start: []byte("a"), End: []by
 // memory and held by one snapshot.
 func engine(t *testing.T, opts regioncache.Options) *regioncache.Engine {
 	t.Helper()
-	e, err := regioncache.Open(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Close() })
+	e := testutil.Open(t, opts)
 	b := new(regioncache.Batch)
 	for i := 0; i < 10; i++ {
 		b.Put([]byte(fmt.Sprintf("k%d", i)), 10, []byte("v"))

@@ -76,11 +76,7 @@ func TestRegionKeysAreWrittenAsEventLogsWriteThem(t *testing.T) {
 			t.Errorf("KeyText(%q) = %q, want %q", tt.key, got, tt.want)
 		}
 	}
-	e, err := regioncache.Open(regioncache.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := testutil.Open(t, regioncache.Options{})
 	if _, err := e.Load(regioncache.Region{ID: 3, Version: 1, Start: []byte("cart/"), End: []byte{0xff, 0x00}}); err != nil {
 		t.Fatal(err)
 	}
