@@ -153,7 +153,6 @@ func TestLayering(t *testing.T) {
 			"loaderactor": "the loaders (design card)",
 			"cmd/demo":    "the demo command (design card)",
 			"tests":       "the end-to-end tests (design card)",
-			"tests/model": "the tests' reference model",
 			"examples":    "embedding examples",
 		}
 		for rel := range pkgs {

@@ -14,15 +14,15 @@ import (
 	"github.com/regioncache/regioncache/eventlog"
 	"github.com/regioncache/regioncache/internal/testutil/leaktest"
 	"github.com/regioncache/regioncache/replay"
-	"github.com/regioncache/regioncache/tests/model"
+	"github.com/regioncache/regioncache/tests/internal/model"
 )
 
-// Model-based random testing: tests/model generates a program (the host's
+// Model-based random testing: tests/internal/model generates a program (the host's
 // region table evolving by splits and merges, loads and evictions with
 // current and stale descriptors, writes, reads, snapshots, GC, failpoints),
 // renders it as an event log whose every read carries the reference model's
 // answer, and the log runs through package replay, the code behind
-// `demo replay`. A failing log is shrunk (tests/model.Shrink) and written to
+// `demo replay`. A failing log is shrunk (tests/internal/model.Shrink) and written to
 // a file whose path, with the seed and the log itself, the test prints.
 //
 //	go test ./tests -run TestRandomLogs                 # the CI seeds

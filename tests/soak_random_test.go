@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/regioncache/regioncache/internal/testutil/leaktest"
-	"github.com/regioncache/regioncache/tests/model"
+	"github.com/regioncache/regioncache/tests/internal/model"
 )
 
 var flagSoak = flag.Duration("soak", 0, "run TestSoak for this long (e.g. -soak=10m); skipped when 0")

@@ -89,7 +89,7 @@ var AllowedTransitions = map[Edge]bool{
 // --- reference model of what was written ---------------------------------------------
 
 // Model is every version the test wrote, in the reference store (package
-// reference, which the randomized tests of tests/model render against too):
+// reference, which the randomized tests of tests/internal/model render against too):
 // the answer any read must give.
 type Model struct{ s *reference.Store }
 

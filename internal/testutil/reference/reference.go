@@ -2,7 +2,7 @@
 // the engine with: a plain multi-version map with no cache, no regions and
 // no concurrency. The rule tests reach it through internal/testutil's Rig
 // (Rig.Model); the randomized tests render their programs' expectations
-// from it (tests/model). View is the store as of an earlier moment, which
+// from it (tests/internal/model). View is the store as of an earlier moment, which
 // is what a snapshot must keep answering.
 package reference
 
