@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/regioncache/regioncache/internal/diskengine"
+	"github.com/regioncache/regioncache/internal/mvcc"
 )
 
 // Source says where a read was served from.
@@ -169,7 +170,7 @@ func (p *Plane) scanOnce(start, end []byte, ts uint64, limit int) (kvs []diskeng
 			next, _ = rt.After(pos)
 		}
 		if cover != nil {
-			segEnd := minEnd(end, cover.Region.End)
+			segEnd := mvcc.MinEnd(end, cover.Region.End)
 			served := false
 			cover.mu.RLock()
 			if cover.readable && ts > cover.safePoint {
@@ -207,7 +208,7 @@ func (p *Plane) scanOnce(start, end []byte, ts uint64, limit int) (kvs []diskeng
 		}
 		segEnd := end
 		if next != nil {
-			segEnd = minEnd(end, next.Region.Start)
+			segEnd = mvcc.MinEnd(end, next.Region.Start)
 		}
 		sawDisk = true
 		if why == Cached {
@@ -245,20 +246,6 @@ func (p *Plane) diskScan(kvs *[]diskengine.KV, start, end []byte, ts uint64, lim
 	got, stepped, err := p.db.Reader().ScanStepped(start, end, ts, rest)
 	*kvs = append(*kvs, got...)
 	return stepped, err
-}
-
-// minEnd is the smaller of two range ends, where empty means unbounded.
-func minEnd(a, b []byte) []byte {
-	switch {
-	case len(a) == 0:
-		return b
-	case len(b) == 0:
-		return a
-	case bytes.Compare(a, b) <= 0:
-		return a
-	default:
-		return b
-	}
 }
 
 // ErrClosed reports use of a closed plane.

@@ -530,7 +530,7 @@ func (v *View) Release() (freed *Run) {
 // changed.
 func (s *Store) Split(lo, hi []byte) *Store {
 	c := &Store{View: View{base: s.base.Ref()}}
-	c.setBounds(maxStart(lo, s.lo), minEnd(hi, s.hi))
+	c.setBounds(maxStart(lo, s.lo), mvcc.MinEnd(hi, s.hi))
 	in := func(k string) bool {
 		return k >= str(lo) && (len(hi) == 0 || k < str(hi))
 	}
@@ -566,20 +566,6 @@ func maxStart(a, b []byte) []byte {
 		return a
 	}
 	return b
-}
-
-// minEnd is the smaller of two range ends, where empty means unbounded.
-func minEnd(a, b []byte) []byte {
-	switch {
-	case len(a) == 0:
-		return b
-	case len(b) == 0:
-		return a
-	case bytes.Compare(a, b) <= 0:
-		return a
-	default:
-		return b
-	}
 }
 
 // VersionBytes is what one version costs in a write layer's account: what

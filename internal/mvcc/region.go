@@ -105,6 +105,20 @@ func RangesOverlap(s1, e1, s2, e2 []byte) bool {
 	return true
 }
 
+// MinEnd is the smaller of two range ends, where empty means unbounded.
+func MinEnd(a, b []byte) []byte {
+	switch {
+	case len(a) == 0:
+		return b
+	case len(b) == 0:
+		return a
+	case bytes.Compare(a, b) <= 0:
+		return a
+	default:
+		return b
+	}
+}
+
 // FormatKey renders a key for logs: printable UTF-8 quoted, anything else
 // as 0x-hex (KeyText, quoted when it is text).
 func FormatKey(k []byte) string {
