@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/regioncache/regioncache/internal/dataplane"
 	"github.com/regioncache/regioncache/internal/diskengine"
@@ -35,8 +36,10 @@ type Snapshot struct {
 	charge  *dataplane.Charge
 	holders *messages.SnapshotHolders
 
-	mu       sync.Mutex
-	released bool
+	mu sync.Mutex
+	// released is set once, under mu; an iterator reads it at every step
+	// without taking mu.
+	released atomic.Bool
 }
 
 // Snapshot takes a read view of region r at ts. It is served from memory
@@ -126,7 +129,7 @@ func (s *Snapshot) Get(key []byte, ts uint64) (GetResult, error) {
 	defer exit()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.released {
+	if s.released.Load() {
 		return GetResult{}, ErrReleased
 	}
 	if !s.region.Contains(key) {
@@ -177,7 +180,7 @@ func (s *Snapshot) scan(start, end []byte, ts uint64, limit int, count bool) (Sc
 	defer exit()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.released {
+	if s.released.Load() {
 		return ScanResult{}, ErrReleased
 	}
 	if bytes.Compare(start, s.region.Start) < 0 {
@@ -220,9 +223,7 @@ func (s *Snapshot) scan(start, end []byte, ts uint64, limit int, count bool) (Sc
 
 // releasedErr is ErrReleased once the snapshot is released, else nil.
 func (s *Snapshot) releasedErr() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.released {
+	if s.released.Load() {
 		return ErrReleased
 	}
 	return nil
@@ -239,10 +240,10 @@ func (s *Snapshot) Release() {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.released {
+	if s.released.Load() {
 		return
 	}
-	s.released = true
+	s.released.Store(true)
 	s.e.snapsHeld[s.info.Source].Add(-1)
 	s.disk.Close()
 	// The view's hold on its base run goes now: the region may already have

@@ -58,8 +58,6 @@ type State uint8
 
 // The region states. (They are numbered as the engine's state machine
 // numbers them; TestRootConstantsMatchInternal checks it.)
-
-// The region states.
 const (
 	// Absent: the engine holds nothing for the region.
 	Absent State = iota
