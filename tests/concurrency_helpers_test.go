@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/regioncache/regioncache"
+	"github.com/regioncache/regioncache/tests/internal/model"
 )
 
 // hostTable is the host's region table in a concurrent test: a partition of
@@ -28,18 +29,11 @@ type hostTable struct {
 func newHostTable(bounds [][]byte, initial int, rng *rand.Rand) *hostTable {
 	h := &hostTable{bounds: bounds, nextVer: 1}
 	cuts := pickCuts(rng, bounds, nil, nil, initial-1)
-	start := []byte{}
-	for i := 0; i <= len(cuts); i++ {
-		var end []byte
-		if i < len(cuts) {
-			end = cuts[i]
-		}
-		h.nextID++
-		r := regioncache.Region{ID: h.nextID, Version: h.nextVer, Start: start, End: end}
-		h.table = append(h.table, r)
-		h.history = append(h.history, r)
-		start = end
+	for _, r := range model.Partition(cuts, h.nextID+1, h.nextVer) {
+		h.table = append(h.table, regioncache.Region(r))
 	}
+	h.history = append(h.history, h.table...)
+	h.nextID += uint64(len(h.table))
 	h.nextVer++
 	return h
 }

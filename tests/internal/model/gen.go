@@ -126,21 +126,29 @@ func (g *gen) setup(o Options) {
 	// The host's initial table: 1 to 4 regions partitioning the key space.
 	n := 1 + g.rng.IntN(4)
 	cuts := g.pickBounds(nil, nil, n-1)
-	start := []byte{}
 	g.nextVer = 1
+	g.table = append(g.table, Partition(cuts, g.nextID+1, g.nextVer)...)
+	g.history = append(g.history, g.table...)
+	g.nextID += uint64(len(g.table))
+	g.nextVer++
+	g.p.Initial = slices.Clone(g.table)
+}
+
+// Partition is the key space cut at cuts (sorted, distinct, none empty):
+// len(cuts)+1 regions with ids from firstID up, all at version, the first
+// from the empty key, the last unbounded.
+func Partition(cuts [][]byte, firstID, version uint64) []mvcc.Region {
+	out := make([]mvcc.Region, 0, len(cuts)+1)
+	start := []byte{}
 	for i := 0; i <= len(cuts); i++ {
 		var end []byte
 		if i < len(cuts) {
 			end = cuts[i]
 		}
-		g.nextID++
-		r := mvcc.Region{ID: g.nextID, Version: g.nextVer, Start: start, End: end}
-		g.table = append(g.table, r)
-		g.history = append(g.history, r)
+		out = append(out, mvcc.Region{ID: firstID + uint64(i), Version: version, Start: start, End: end})
 		start = end
 	}
-	g.nextVer++
-	g.p.Initial = slices.Clone(g.table)
+	return out
 }
 
 // pickBounds picks up to n distinct split points strictly inside [start, end).
