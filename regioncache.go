@@ -279,6 +279,7 @@ func Open(opts Options) (*Engine, error) {
 		},
 		OnAccountError: func(what string) { log.Error().Str("what", what).Msg("memory account error") },
 	})
+	e.plane.SetFailpoints(e.fps)
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.system = opts.ActorSystem
 	if e.system == nil {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/regioncache/regioncache"
 	"github.com/regioncache/regioncache/internal/failpoint"
 	"github.com/regioncache/regioncache/internal/testutil"
@@ -175,4 +177,132 @@ func TestActivationThatCannotBeReadIsNeverReportedActive(t *testing.T) {
 		t.Fatalf("read after the failed activation: source %s, %d bytes, %v", res.Source, len(res.Value), err)
 	}
 	testutil.MustCheck(t, e)
+}
+
+// TestActivationWhoseRebaseReadFailsIsNeverReportedActive is the read-error
+// variant of the test above: the capacity is ample, and the disk read that
+// rebases a key written during the load (at or below the safe point, which
+// passed it) fails at failpoint.ActivateRebaseRead. The region must never be
+// reported active, its eviction must name read_error, the engine's log must
+// carry the disk's error, and every read must still answer what the disk
+// holds; with the failpoint off, a second load serves the same data.
+func TestActivationWhoseRebaseReadFailsIsNeverReportedActive(t *testing.T) {
+	var (
+		engine atomic.Pointer[regioncache.Engine]
+		mu     sync.Mutex
+		seen   []string
+		logs   testutil.LogLines
+	)
+	r := regioncache.Region{ID: 7, Version: 1, Start: []byte("a"), End: []byte("b")}
+	logger := zerolog.New(&logs)
+	e := testutil.Open(t, regioncache.Options{
+		Logger: &logger,
+		OnTransition: func(tr regioncache.Transition) {
+			if tr.Region.ID != r.ID {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			seen = append(seen, fmt.Sprintf("%s->%s (%s; RegionState %s)", tr.From, tr.To, tr.Cause, engine.Load().RegionState(r.ID)))
+		},
+	})
+	engine.Store(e)
+	ctx := testutil.Context(t)
+	hooks := testutil.Hooks(e)
+
+	rebased, other := []byte("a/k"), []byte("a/j")
+	for _, kv := range []struct {
+		key   []byte
+		ts    uint64
+		value string
+	}{{rebased, 5, "old"}, {other, 5, "other"}} {
+		if err := e.Put(kv.key, kv.ts, []byte(kv.value)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := hooks.Failpoint(failpoint.LoadAfterCopy, "pause"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Load(r); err != nil {
+		t.Fatal(err)
+	}
+	if err := hooks.WaitFailpointPaused(ctx, failpoint.LoadAfterCopy, 1); err != nil {
+		t.Fatal(err)
+	}
+	// Captured during the load, then passed by the safe point: activation
+	// must read the key's disk version at 10 to rebase it, and that read fails.
+	if err := e.Put(rebased, 7, []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.GC(10); err != nil {
+		t.Fatal(err)
+	}
+	if err := hooks.Failpoint(failpoint.ActivateRebaseRead, "error"); err != nil {
+		t.Fatal(err)
+	}
+	if err := hooks.Failpoint(failpoint.LoadAfterCopy, "resume"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.WaitIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	mu.Lock()
+	got := slices.Clone(seen)
+	mu.Unlock()
+	for _, s := range got {
+		if strings.Contains(s, "->active") || strings.Contains(s, "RegionState active") {
+			t.Errorf("region reported active although its copy never became readable: %s", s)
+		}
+	}
+	if t.Failed() {
+		t.Fatalf("transitions: %q", got)
+	}
+	if s := e.RegionState(r.ID); s != regioncache.Absent {
+		t.Fatalf("region %s after WaitIdle, want absent; transitions %q", s, got)
+	}
+	if !slices.ContainsFunc(got, func(s string) bool { return strings.Contains(s, "read_error") }) {
+		t.Fatalf("no transition names read_error: %q", got)
+	}
+	m := testutil.Metrics(t, e)
+	if m.Loads.Completed != 0 || m.Loads.Failed != 1 || m.Evictions != 1 || m.Memory.Used != 0 {
+		t.Fatalf("loads completed %d, failed %d, evictions %d, memory %d; want 0, 1, 1, 0 (transitions %q)",
+			m.Loads.Completed, m.Loads.Failed, m.Evictions, m.Memory.Used, got)
+	}
+	if lines := logs.Matching(string(failpoint.ActivateRebaseRead)); len(lines) != 1 || !strings.Contains(lines[0], `"region":7`) ||
+		!strings.Contains(lines[0], "injected error") {
+		t.Fatalf("log lines naming the failed read: %q, want one naming region 7 and the disk's error", lines)
+	}
+
+	// Nothing was lost: every read answers what the disk holds, before and
+	// after a second load with the failpoint off.
+	wantReads := func(when string, src regioncache.Source) {
+		t.Helper()
+		for _, c := range []struct {
+			key  []byte
+			ts   uint64
+			want string
+		}{{rebased, 6, "old"}, {rebased, 20, "new"}, {other, 20, "other"}} {
+			want := src
+			if c.ts < 10 {
+				want = regioncache.FromDisk // below the safe point: memory no longer holds it
+			}
+			res, err := e.Get(c.key, c.ts)
+			if err != nil || string(res.Value) != c.want || res.Source != want {
+				t.Fatalf("%s: get %s@%d = %q from %s, %v; want %q from %s", when, c.key, c.ts, res.Value, res.Source, err, c.want, want)
+			}
+		}
+		testutil.MustCheck(t, e)
+	}
+	wantReads("after the failed activation", regioncache.FromDisk)
+	if err := hooks.Failpoint(failpoint.ActivateRebaseRead, "off"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Load(r); err != nil {
+		t.Fatal(err)
+	}
+	if err := hooks.WaitRegionState(ctx, r.ID, regioncache.Active); err != nil {
+		t.Fatal(err)
+	}
+	wantReads("after a second load", regioncache.FromMemory)
 }

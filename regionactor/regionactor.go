@@ -329,7 +329,12 @@ func (a *regionActor) perform(c actor.Context, eff lifecycle.Effect, in *effectI
 		cd := in.copyDone
 		// The copy becomes the base run, bounded to the region's range (a
 		// region split while loading shares the copy with its siblings).
-		in.notReadable = a.d.Plane.Activate(a.st.handle, cd.Run, cd.RunHeld, cd.Copy, m.SafePoint)
+		var readErr error
+		in.notReadable, readErr = a.d.Plane.Activate(a.st.handle, cd.Run, cd.RunHeld, cd.Copy, m.SafePoint)
+		if readErr != nil {
+			a.d.Log.Error().Err(readErr).Uint64("region", m.Inc.Region.ID).
+				Msg("activation: a key written during the load could not be read from disk to rebase it; the region is evicted, reads go to disk")
+		}
 		cd.RunHeld = false
 		letGoCopy(cd)
 		a.d.count(counters.KeysLoaded, int64(cd.Keys))

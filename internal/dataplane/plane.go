@@ -13,6 +13,7 @@
 package dataplane
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/regioncache/regioncache/internal/diskengine"
 	"github.com/regioncache/regioncache/internal/evictreason"
+	"github.com/regioncache/regioncache/internal/failpoint"
 	"github.com/regioncache/regioncache/internal/memstore"
 	"github.com/regioncache/regioncache/internal/mvcc"
 	"github.com/regioncache/regioncache/internal/rangeindex"
@@ -63,7 +65,15 @@ type Plane struct {
 	snapMu sync.Mutex
 	snaps  map[*diskSnap]struct{} // open Pebble snapshots, closed at Close
 	closed bool
+
+	// fps are the engine's failpoints (nil: none); the data path has one,
+	// failpoint.ActivateRebaseRead.
+	fps *failpoint.Set
 }
+
+// SetFailpoints gives the plane the engine's failpoints; call it before the
+// plane serves anything.
+func (p *Plane) SetFailpoints(fps *failpoint.Set) { p.fps = fps }
 
 // Limits bound the memory of cached data. Zero values disable a limit.
 type Limits struct {
@@ -364,8 +374,9 @@ func (p *Plane) BeginCapture(h *Handle) (DiskSnapshot, error) {
 // evict it before it reports the region active: a key captured during the
 // load could not be rebased (the disk read failed, or the capacity refused
 // the bytes), or a write over capacity stopped capturing the region's writes
-// while it loaded (the copy lacks that write and every later one).
-func (p *Plane) Activate(h *Handle, run *memstore.Run, runHeld bool, copy *Charge, safePoint uint64) (dropReason string) {
+// while it loaded (the copy lacks that write and every later one). readErr
+// is the disk's error when the reason is "read_error", for the caller to log.
+func (p *Plane) Activate(h *Handle, run *memstore.Run, runHeld bool, copy *Charge, safePoint uint64) (dropReason string, readErr error) {
 	p.commitMu.Lock()
 	defer p.commitMu.Unlock()
 	h.mu.Lock()
@@ -374,7 +385,7 @@ func (p *Plane) Activate(h *Handle, run *memstore.Run, runHeld bool, copy *Charg
 		if runHeld {
 			p.DropRun(run)
 		}
-		return ""
+		return "", nil
 	}
 	if run != nil && run.Len() > 0 {
 		if runHeld {
@@ -402,7 +413,7 @@ func (p *Plane) Activate(h *Handle, run *memstore.Run, runHeld bool, copy *Charg
 			dropReason = string(evictreason.MemoryLimitReached)
 		}
 	case err != nil:
-		dropReason = string(evictreason.ReadError)
+		dropReason, readErr = string(evictreason.ReadError), err
 	case p.acct.Reserve(need) != nil:
 		dropReason = string(evictreason.MemoryLimitReached)
 	}
@@ -421,7 +432,7 @@ func (p *Plane) Activate(h *Handle, run *memstore.Run, runHeld bool, copy *Charg
 	h.readable = dropReason == ""
 	p.touch(h) // a fresh region is not the least recently read
 	p.checkPressure()
-	return dropReason
+	return dropReason, readErr
 }
 
 // Unpublish stops serving reads from h and applying writes to it. Its memory
@@ -755,6 +766,11 @@ func (p *Plane) baseLocked(key []byte, safePoint uint64) (*mvcc.Version, error) 
 // at most (the bases and the marks hiding the base run's versions).
 func (p *Plane) basesLocked(keys [][]byte, safePoint uint64) (bases []*mvcc.Version, need int64, err error) {
 	for _, k := range keys {
+		if p.fps != nil {
+			if err := p.fps.Eval(context.Background(), failpoint.ActivateRebaseRead); err != nil {
+				return nil, 0, fmt.Errorf("reading %q at or below %d to rebase it: %w", k, safePoint, err)
+			}
+		}
 		b, err := p.baseLocked(k, safePoint)
 		if err != nil {
 			return nil, 0, err

@@ -23,8 +23,20 @@ const (
 	EvictBeforeDelete Name = "evict/before-delete"
 )
 
-// Names lists every failpoint the engine has, in spec order.
+// Names lists every failpoint of the event-log spec, in spec order: the
+// ones a log can name.
 var Names = []Name{LoadBeforeCopy, LoadAfterCopy, EvictBeforeDelete}
+
+// ActivateRebaseRead is at activation, before the disk read of each key
+// written during the load at or below the safe point, which must be rebased
+// onto its disk version. It is not in the event-log spec (a log cannot name
+// it; Go tests arm it through the engine's hooks) and only error is useful
+// there: the read runs under the data plane's commit lock, so pause or delay
+// there holds every write until resume.
+const ActivateRebaseRead Name = "activate/rebase-read"
+
+// all is every failpoint a Set has: the spec's and the engine's own.
+var all = append(append([]Name(nil), Names...), ActivateRebaseRead)
 
 // ParseName returns the failpoint called s, or an error matching ErrUnknown.
 func ParseName(s string) (Name, error) {
@@ -128,9 +140,9 @@ type Set struct {
 
 // NewSet returns the engine's failpoints, all off.
 func NewSet() *Set {
-	s := &Set{points: make(map[Name]*point, len(Names))}
+	s := &Set{points: make(map[Name]*point, len(all))}
 	s.cond = sync.NewCond(&s.mu)
-	for _, n := range Names {
+	for _, n := range all {
 		s.points[n] = &point{}
 	}
 	return s
@@ -154,7 +166,7 @@ func (s *Set) Arm(name Name, a Action) error {
 
 // DisarmAll turns every failpoint off, releasing paused work.
 func (s *Set) DisarmAll() {
-	for _, n := range Names {
+	for _, n := range all {
 		_ = s.Arm(n, Action{Kind: Off})
 	}
 }
