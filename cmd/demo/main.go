@@ -5,6 +5,8 @@
 //	demo replay [flags] FILE...   replay event logs ("-": standard input)
 //	demo serve [flags] [LOG]      watch an engine live over HTTP
 //	demo bench [flags]            measure the engine
+//	demo workload [flags]         a skewed MVCC workload, both sides
+//	demo version                  the module version and VCS revision
 //
 // The event log format is a public contract, specified in
 // docs/event-log.md (version 1.1). Exit status: 0 when every expectation held, 1
@@ -75,6 +77,8 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return c.run(ctx, rest, stdin, stdout, stderr)
 	}
 	switch name {
+	case "-version", "--version":
+		return commands["version"].run(ctx, rest, stdin, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		if len(rest) == 0 {
 			fmt.Fprint(stdout, mainUsage())
@@ -84,6 +88,12 @@ func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 			return c.run(ctx, []string{"--help"}, stdin, stdout, stderr)
 		}
 		fmt.Fprintf(stderr, "demo help: no help on %q; topics: %s\n", strings.Join(rest, " "), strings.Join(commandNames(), ", "))
+		return exitUsage
+	}
+	if strings.HasPrefix(name, "-") {
+		// As the flag package does: the error, then the usage, on stderr.
+		fmt.Fprintf(stderr, "demo: flag provided but not defined: %s (demo itself takes only --help and --version; a command's flags go after it, as in demo replay --json FILE)\n\n", name)
+		fmt.Fprint(stderr, mainUsage())
 		return exitUsage
 	}
 	fmt.Fprintf(stderr, "demo: unknown command %q; commands: %s (demo help explains them)\n", name, strings.Join(commandNames(), ", "))
