@@ -1,8 +1,9 @@
 // Package config reads regioncache.Options from a JSON or TOML file, for the
 // demo and for hosts that configure the engine from a file. A file sets only
 // what it names; the rest keeps the engine's documented defaults. Unknown
-// fields are errors naming the field, so a typo never goes unnoticed, and
-// the result is checked with Options.Validate.
+// fields are errors naming the field at FILE:LINE:COLUMN, so a typo never
+// goes unnoticed; every other error names FILE:LINE where it has one. The
+// result is checked with Options.Validate.
 //
 // The fields (TOML shown; JSON uses the same names):
 //
@@ -34,6 +35,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -96,36 +98,46 @@ func Load(path string) (regioncache.Options, error) {
 	return o, nil
 }
 
-// lineError is a problem at a line of the file.
+// lineError is a problem at a line of the file (and a column, when known:
+// 0 otherwise).
 type lineError struct {
-	line int
-	err  error
+	line, col int
+	err       error
 }
 
-func (e *lineError) Error() string { return fmt.Sprintf("line %d: %v", e.line, e.err) }
+func (e *lineError) Error() string {
+	if e.col > 0 {
+		return fmt.Sprintf("line %d, column %d: %v", e.line, e.col, e.err)
+	}
+	return fmt.Sprintf("line %d: %v", e.line, e.err)
+}
 func (e *lineError) Unwrap() error { return e.err }
 
 // fileError is what Load returns: "regioncache: config: FILE:LINE: what is
-// wrong" (FILE: without a line), with an inner error's own prefix left
-// out of the text (it is still in the chain for errors.Is).
+// wrong" (FILE:LINE:COLUMN: where the column is known, FILE: without a
+// line), with an inner error's own prefix left out of the text (it is still
+// in the chain for errors.Is).
 type fileError struct {
-	path string
-	line int
-	err  error
+	path      string
+	line, col int
+	err       error
 }
 
 func fileErr(path string, err error) error {
 	fe := &fileError{path: path, err: err}
 	var le *lineError
 	if errors.As(err, &le) {
-		fe.line, fe.err = le.line, le.err
+		fe.line, fe.col, fe.err = le.line, le.col, le.err
 	}
 	return fe
 }
 
 func (e *fileError) Error() string {
 	where := e.path
-	if e.line > 0 {
+	switch {
+	case e.line > 0 && e.col > 0:
+		where = fmt.Sprintf("%s:%d:%d", e.path, e.line, e.col)
+	case e.line > 0:
 		where = fmt.Sprintf("%s:%d", e.path, e.line)
 	}
 	return "regioncache: config: " + where + ": " + strings.Replace(e.err.Error(), "regioncache: ", "", 1)
@@ -239,6 +251,7 @@ func decodeObject(dec *json.Decoder, data []byte, path string, v reflect.Value) 
 		}
 	}
 	for dec.More() {
+		before := dec.InputOffset() // the key starts at the first quote after it
 		tok, err := dec.Token()
 		if err != nil {
 			return jsonSyntax(data, dec, err)
@@ -247,7 +260,8 @@ func decodeObject(dec *json.Decoder, data []byte, path string, v reflect.Value) 
 		line := lineAt(data, dec.InputOffset())
 		field, ok := fields[key]
 		if !ok {
-			return &lineError{line: line, err: fmt.Errorf("unknown field %q", path+key)}
+			at := before + int64(max(bytes.IndexByte(data[before:], '"'), 0))
+			return &lineError{line: lineAt(data, at), col: columnAt(data, at), err: fmt.Errorf("unknown field %q", path+key)}
 		}
 		if field.Kind() == reflect.Struct {
 			if err := decodeObject(dec, data, path+key+".", field); err != nil {
@@ -299,6 +313,12 @@ func lineAt(data []byte, offset int64) int {
 	return 1 + bytes.Count(data[:offset], []byte("\n"))
 }
 
+// columnAt is the 1-based column (in bytes) of a byte offset.
+func columnAt(data []byte, offset int64) int {
+	offset = min(max(offset, 0), int64(len(data)))
+	return int(offset) - bytes.LastIndexByte(data[:offset], '\n')
+}
+
 func readTOML(path string) (File, error) {
 	var f File
 	md, err := toml.DecodeFile(path, &f)
@@ -313,14 +333,111 @@ func readTOML(path string) (File, error) {
 		return File{}, errors.New(strings.TrimPrefix(err.Error(), "toml: "))
 	}
 	if undec := md.Undecoded(); len(undec) > 0 {
-		names := make([]string, len(undec))
-		for i, k := range undec {
-			names[i] = fmt.Sprintf("%q", k.String())
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return File{}, err
 		}
-		sort.Strings(names)
-		return File{}, fmt.Errorf("unknown field %s", strings.Join(names, ", "))
+		return File{}, unknownTOMLFields(data, undec)
 	}
 	return f, nil
+}
+
+// unknownTOMLFields names the keys the file sets that File does not have,
+// at the line and column of the first in the file (the decoder keeps key
+// positions to itself, so they are found in the text). A key inside an
+// unknown table is not named apart from its table.
+func unknownTOMLFields(data []byte, keys []toml.Key) error {
+	type unknown struct {
+		name      string
+		line, col int
+	}
+	var found []unknown
+	for _, k := range keys {
+		if slices.ContainsFunc(keys, func(p toml.Key) bool { return len(p) < len(k) && slices.Equal(p, k[:len(p)]) }) {
+			continue
+		}
+		line, col := tomlKeyPosition(data, k)
+		found = append(found, unknown{fmt.Sprintf("%q", k.String()), line, col})
+	}
+	sort.SliceStable(found, func(i, j int) bool {
+		a, b := found[i], found[j]
+		if (a.line > 0) != (b.line > 0) {
+			return a.line > 0 // located first
+		}
+		if a.line != b.line {
+			return a.line < b.line
+		}
+		return a.name < b.name
+	})
+	names := make([]string, len(found))
+	for i, u := range found {
+		names[i] = u.name
+	}
+	err := fmt.Errorf("unknown field %s", strings.Join(names, ", "))
+	if first := found[0]; first.line > 0 {
+		return &lineError{line: first.line, col: first.col, err: err}
+	}
+	return err
+}
+
+// tomlKeyPosition is the 1-based line and column where key is set in a
+// TOML file: a [table] header naming it, or a key = value line whose table
+// and (dotted) key make it up; 0, 0 when no line does (a key in an inline
+// table, for example).
+func tomlKeyPosition(data []byte, key toml.Key) (line, col int) {
+	var table []string
+	for i, text := range strings.Split(string(data), "\n") {
+		t := strings.TrimSpace(text)
+		indent := len(text) - len(strings.TrimLeft(text, " \t"))
+		switch {
+		case t == "" || strings.HasPrefix(t, "#"):
+			continue
+		case strings.HasPrefix(t, "["):
+			name := strings.Trim(strings.TrimSpace(strings.SplitN(t, "]", 2)[0]), "[ ")
+			if len(t) > 1 && t[1] == '[' { // an array of tables: [[name]]
+				name = strings.Trim(strings.TrimSpace(strings.SplitN(t, "]]", 2)[0]), "[ ")
+			}
+			table = tomlKeyParts(name)
+			if slices.Equal(table, key) {
+				return i + 1, indent + 1
+			}
+		default:
+			lhs, _, ok := strings.Cut(t, "=")
+			if !ok {
+				continue
+			}
+			if slices.Equal(append(slices.Clone(table), tomlKeyParts(lhs)...), key) {
+				return i + 1, indent + 1
+			}
+		}
+	}
+	return 0, 0
+}
+
+// tomlKeyParts splits a dotted TOML key (a.b, "a.b".c, 'x') into its parts.
+func tomlKeyParts(s string) []string {
+	var parts []string
+	s = strings.TrimSpace(s)
+	for s != "" {
+		var part string
+		if q := s[0]; q == '"' || q == '\'' {
+			end := strings.IndexByte(s[1:], q)
+			if end < 0 {
+				return nil
+			}
+			part, s = s[1:1+end], strings.TrimSpace(s[2+end:])
+		} else {
+			dot := strings.IndexByte(s, '.')
+			if dot < 0 {
+				dot = len(s)
+			}
+			part, s = strings.TrimSpace(s[:dot]), s[dot:]
+		}
+		parts = append(parts, part)
+		s = strings.TrimPrefix(strings.TrimSpace(s), ".")
+		s = strings.TrimSpace(s)
+	}
+	return parts
 }
 
 // Size is a byte count: an integer, or a string of digits with a unit B,

@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -70,10 +71,10 @@ func TestErrors(t *testing.T) {
 		file string
 		want []string // every one must be in the error
 	}{
-		{"unknown-field.toml", []string{"unknown-field.toml", `unknown field "capcity"`}},
-		{"unknown-nested.toml", []string{`unknown field "auto_load_evict.intervall"`}},
-		{"unknown-field.json", []string{"unknown-field.json", "unknown-field.json:3", `unknown field "capcity"`}},
-		{"unknown-nested.json", []string{"unknown-nested.json:2", `unknown field "auto_load_evict.intervall"`}},
+		{"unknown-field.toml", []string{"unknown-field.toml:2:1: ", `unknown field "capcity"`}},
+		{"unknown-nested.toml", []string{"unknown-nested.toml:3:1: ", `unknown field "auto_load_evict.intervall"`}},
+		{"unknown-field.json", []string{"unknown-field.json:3:3: ", `unknown field "capcity"`}},
+		{"unknown-nested.json", []string{"unknown-nested.json:2:40: ", `unknown field "auto_load_evict.intervall"`}},
 		{"bad-size.toml", []string{"bad-size.toml:1", `field "capacity"`, `bad size "64MB"`, "MiB"}},
 		{"bad-size.json", []string{"bad-size.json:2", `field "capacity"`, "bad size 1.5"}},
 		{"bad-duration.json", []string{"bad-duration.json:2", `field "auto_load_evict.interval"`, "bad duration 300", `"5m"`}},
@@ -106,5 +107,36 @@ func TestErrors(t *testing.T) {
 	}
 	if _, err := load(t, "invalid-thresholds.toml"); !errors.Is(err, regioncache.ErrInvalidOptions) {
 		t.Errorf("invalid options: %v does not match ErrInvalidOptions", err)
+	}
+}
+
+// TestUnknownFieldIsNamedAtItsLineAndColumn: a key the file format does not
+// have is refused at FILE:LINE:COLUMN, wherever and however it is written;
+// several are all named, from the first in the file.
+func TestUnknownFieldIsNamedAtItsLineAndColumn(t *testing.T) {
+	for _, c := range []struct {
+		name, text string
+		want       string // after "regioncache: config: FILE"
+	}{
+		{"top.toml", "loaders = 2\ncapcity = \"1GiB\"\n", `:2:1: unknown field "capcity"`},
+		{"indented.toml", "[auto_load_evict]\n  enabled = true\n  intervall = \"5m\"\n", `:3:3: unknown field "auto_load_evict.intervall"`},
+		{"dotted.toml", "loaders = 2\nauto_load_evict.intervall = \"5m\"\n", `:2:1: unknown field "auto_load_evict.intervall"`},
+		{"quoted.toml", "# a comment\n\"capcity\" = 1\n", `:2:1: unknown field "capcity"`},
+		{"table.toml", "loaders = 2\n\n[cache]\nsize = 1\nways = 4\n", `:3:1: unknown field "cache"`},
+		{"header comment.toml", "[auto_load_evict] # tuning\nenabled = true\nmax = 3\n", `:3:1: unknown field "auto_load_evict.max"`},
+		{"several.toml", "zeta = 1\nloaders = 2\nalpha = 2\n", `:1:1: unknown field "zeta", "alpha"`},
+		{"top.json", "{\"loaders\": 2, \"capcity\": 1}\n", `:1:16: unknown field "capcity"`},
+		{"nested.json", "{\n  \"auto_load_evict\": {\n    \"enabled\": true,\n    \"max\": 3\n  }\n}\n", `:4:5: unknown field "auto_load_evict.max"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), c.name)
+			if err := os.WriteFile(path, []byte(c.text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := config.Load(path)
+			if want := "regioncache: config: " + path + c.want; err == nil || err.Error() != want {
+				t.Fatalf("error %v\nwant  %s", err, want)
+			}
+		})
 	}
 }
