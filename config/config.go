@@ -31,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -79,6 +80,10 @@ func Load(path string) (regioncache.Options, error) {
 		f, err = readTOML(path)
 	default:
 		return regioncache.Options{}, fmt.Errorf("regioncache: config: %s: unknown format %q: want .json or .toml", path, ext)
+	}
+	var pathErr *fs.PathError
+	if errors.As(err, &pathErr) && pathErr.Path == path {
+		err = pathErr.Err // the message names the file already
 	}
 	if err != nil {
 		return regioncache.Options{}, fileErr(path, err)
@@ -320,8 +325,12 @@ func columnAt(data []byte, offset int64) int {
 }
 
 func readTOML(path string) (File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return File{}, err
+	}
 	var f File
-	md, err := toml.DecodeFile(path, &f)
+	md, err := toml.Decode(string(data), &f)
 	if err != nil {
 		var perr toml.ParseError
 		if errors.As(err, &perr) {
@@ -333,10 +342,6 @@ func readTOML(path string) (File, error) {
 		return File{}, errors.New(strings.TrimPrefix(err.Error(), "toml: "))
 	}
 	if undec := md.Undecoded(); len(undec) > 0 {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return File{}, err
-		}
 		return File{}, unknownTOMLFields(data, undec)
 	}
 	return f, nil

@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,7 +89,7 @@ func TestErrors(t *testing.T) {
 		{"negative-loaders.json", []string{"negative-loaders.json:1: loaders: ", "loaders -1 is out of range [1, 256]"}},
 		{"bad-log-level.toml", []string{`log_level "loud"`, "off, error, warn"}},
 		{"options.yaml", []string{`unknown format ".yaml"`, ".json or .toml"}},
-		{"missing.toml", []string{"missing.toml", "no such file"}},
+		{"missing.toml", []string{"missing.toml: no such file or directory"}},
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			_, err := load(t, c.file)
@@ -104,6 +105,9 @@ func TestErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+	if _, err := load(t, "missing.toml"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file: %v does not match fs.ErrNotExist", err)
 	}
 	if _, err := load(t, "invalid-thresholds.toml"); !errors.Is(err, regioncache.ErrInvalidOptions) {
 		t.Errorf("invalid options: %v does not match ErrInvalidOptions", err)

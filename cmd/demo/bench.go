@@ -91,12 +91,12 @@ func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	}
 	rep, err := benchmarks.Run(ctx, benchmarks.Options{Quick: *quick, Keys: keys})
 	if rep == nil {
-		fmt.Fprintf(stderr, "demo bench: %v\n", err)
+		fmt.Fprintf(stderr, "demo bench: %s\n", plain(err))
 		return exitFailed
 	}
 	if *asJSON {
 		if werr := rep.WriteJSON(stdout); werr != nil {
-			fmt.Fprintf(stderr, "demo bench: %v\n", werr)
+			fmt.Fprintf(stderr, "demo bench: %s\n", plain(werr))
 			return exitFailed
 		}
 	} else {
@@ -104,7 +104,7 @@ func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	}
 	if err != nil {
 		// Some figures could not be measured; the report says which.
-		fmt.Fprintf(stderr, "demo bench: %v\n", err)
+		fmt.Fprintf(stderr, "demo bench: %s\n", plain(err))
 		return exitFailed
 	}
 	if *failOnMiss && metCount(rep) < len(rep.Figures) {
@@ -304,13 +304,13 @@ func runGrowth(ctx context.Context, keysFlag, regionsFlag string, regionKeys int
 		err = errors.New("sizes must increase")
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "demo bench: --keys %q: %v\n", keysFlag, err)
+		fmt.Fprintf(stderr, "demo bench: --keys %q: %s\n", keysFlag, plain(err))
 		return exitUsage
 	}
 	var regions []int
 	if regionsFlag != "" {
 		if regions, err = parseCounts(regionsFlag); err != nil {
-			fmt.Fprintf(stderr, "demo bench: --regions %q: %v\n", regionsFlag, err)
+			fmt.Fprintf(stderr, "demo bench: --regions %q: %s\n", regionsFlag, plain(err))
 			return exitUsage
 		}
 	}
@@ -327,12 +327,12 @@ func runGrowth(ctx context.Context, keysFlag, regionsFlag string, regionKeys int
 	}
 	rep, err := benchmarks.RunGrowth(ctx, benchmarks.GrowthOptions{Keys: keys, Regions: regions, RegionKeys: regionKeys, Progress: progress})
 	if rep == nil {
-		fmt.Fprintf(stderr, "demo bench: %v\n", err)
+		fmt.Fprintf(stderr, "demo bench: %s\n", plain(err))
 		return exitFailed
 	}
 	if asJSON {
 		if werr := rep.WriteJSON(stdout); werr != nil {
-			fmt.Fprintf(stderr, "demo bench: %v\n", werr)
+			fmt.Fprintf(stderr, "demo bench: %s\n", plain(werr))
 			return exitFailed
 		}
 	} else {
@@ -347,12 +347,12 @@ func runGrowth(ctx context.Context, keysFlag, regionsFlag string, regionKeys int
 			}
 		}
 		if ferr != nil {
-			fmt.Fprintf(stderr, "demo bench: %v\n", ferr)
+			fmt.Fprintf(stderr, "demo bench: %s\n", plain(ferr))
 			return exitFailed
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "demo bench: %v\n", err)
+		fmt.Fprintf(stderr, "demo bench: %s\n", plain(err))
 		return exitFailed
 	}
 	return exitOK

@@ -166,6 +166,21 @@ Exit status: 0 when every expectation held, 1 when any failed, 2 when the
 input could not be used.
 `
 
+// libraryPrefix begins every error the library returns.
+const libraryPrefix = "regioncache: "
+
+// plain is an error of the library as the demo prints it, after its own
+// prefix ("demo replay: ...") or a file position (FILE:LINE: ...), which
+// already say where the message comes from: without "regioncache: "
+// wherever it begins a part of the message, so that each message says its
+// prefix once.
+func plain(err error) string { return plainText(err.Error()) }
+
+// plainText is plain for a message already formatted.
+func plainText(s string) string {
+	return strings.ReplaceAll(strings.TrimPrefix(s, libraryPrefix), ": "+libraryPrefix, ": ")
+}
+
 // newFlagSet returns the flag set of a subcommand. The flag package prints
 // a usage error itself; parseFlags adds a pointer to --help, and prints the
 // usage once, on stdout, when it is asked for.

@@ -104,7 +104,7 @@ func TestMalformed(t *testing.T) {
 		// problem at its config line, before anything runs (it was exit 2
 		// "opening the engine" with no line, after the header).
 		{"evict above capacity", `{"op": "config", "capacity": "8MiB", "evict_threshold": "16MiB"}`, 1,
-			"config: regioncache: invalid options: evict threshold 16777216 is above capacity 8388608"},
+			"config: invalid options: evict threshold 16777216 is above capacity 8388608"},
 		{"stop-load above capacity, set apart", "# c\n" + `{"op": "config", "capacity": "8MiB"}` + "\n" + `{"op": "config", "stop_load_threshold": "16MiB"}`, 3,
 			"stop-load threshold 16777216 is above capacity 8388608"},
 		{"bad duration", "# c\n" + `{"op": "sleep", "for": "10"}`, 2, "bad duration"},
@@ -161,7 +161,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"replay", "--nope", good}, "flag provided but not defined"},
 		{[]string{"replay", filepath.Join(t.TempDir(), "missing.jsonl")}, "no such file"},
 		{[]string{"replay", "--timeline", "x.png", good}, "want a .svg or .html file"},
-		{[]string{"replay", "--speed", "-2", good}, "--speed: regioncache: replay: speed must be a number from"},
+		{[]string{"replay", "--speed", "-2", good}, "demo replay: --speed -2: want a number from 0.001 to 1000"},
 		{[]string{"replay", t.TempDir()}, "no *.jsonl file in it"},
 		{[]string{"replay", "--quiet", "--verbose", good}, "cannot be combined"},
 		{[]string{"replay", "--log-level", "loud", good}, "--log-level"},
@@ -440,5 +440,45 @@ func TestStandardInputHasASizeCap(t *testing.T) {
 	}
 	if in.read > stdinLimit+1<<20 {
 		t.Errorf("read %d bytes of standard input, want the cap and little more", in.read)
+	}
+}
+
+// TestErrorsSayTheirPrefixOnce: an error the demo prints begins with the
+// command ("demo workload: ...") or, for a problem in a file, FILE:LINE:
+// and never repeats where it comes from: the library's "regioncache: " is
+// left out after the demo's own prefix (before, "demo workload: regioncache:
+// invalid workload settings: ...", "demo replay: --speed: regioncache:
+// replay: speed must be ...", "demo serve: regioncache: config: FILE:LINE:
+// ...", "FILE:1: config: regioncache: invalid options: ...").
+func TestErrorsSayTheirPrefixOnce(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	unknown := write("unknown.toml", "loaders = 2\ncapcity = \"1GiB\"\n")
+	above := write("above.toml", "capacity = \"8MiB\"\nevict_threshold = \"16MiB\"\n")
+	refused := write("refused.jsonl", `{"op": "config", "capacity": "8MiB", "evict_threshold": "16MiB"}`+"\n")
+	missing := filepath.Join(dir, "missing.toml")
+	for _, c := range []struct {
+		args []string
+		want string // the whole of stderr
+	}{
+		{[]string{"workload", "--regions", "1"}, "demo workload: invalid workload settings: regions 1: want 2..65536\n"},
+		{[]string{"workload", "--mix", "70/20"}, `demo workload: mix "70/20": want scan/get/write percentages, e.g. 70/25/5` + "\n"},
+		{[]string{"replay", "--speed", "0", refused}, "demo replay: --speed 0: want a number from 0.001 to 1000 (times the recorded pace)\n"},
+		{[]string{"replay", refused}, refused + ":1: config: invalid options: evict threshold 16777216 is above capacity 8388608\n"},
+		{[]string{"serve", "--addr", "127.0.0.1:0", refused}, refused + ":1: config: invalid options: evict threshold 16777216 is above capacity 8388608\n"},
+		{[]string{"serve", "--addr", "127.0.0.1:0", "--config", unknown}, unknown + `:2:1: unknown field "capcity"` + "\n"},
+		{[]string{"serve", "--addr", "127.0.0.1:0", "--config", above}, above + ":2: evict_threshold: invalid options: evict threshold 16777216 is above capacity 8388608\n"},
+		{[]string{"serve", "--addr", "127.0.0.1:0", "--config", missing}, missing + ": no such file or directory\n"},
+	} {
+		code, out, errOut := demo(t, "", c.args...)
+		if code != exitUsage || out != "" || errOut != c.want {
+			t.Errorf("demo %s: exit %d, stdout %q\nstderr %q\nwant   %q (exit 2)", strings.Join(c.args, " "), code, out, errOut, c.want)
+		}
 	}
 }

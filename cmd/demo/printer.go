@@ -125,7 +125,7 @@ func (p *printer) mark(m replay.Mark) {
 }
 
 func (p *printer) failure(f replay.Failure) {
-	line := fmt.Sprintf("%s:%d: %s", p.file, f.Line, f.Message)
+	line := fmt.Sprintf("%s:%d: %s", p.file, f.Line, plainText(f.Message))
 	if p.verbose {
 		p.pending = append(p.pending, line)
 		return

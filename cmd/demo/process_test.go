@@ -64,10 +64,10 @@ func TestUsageErrorsSayWhatIsWrongOnStderr(t *testing.T) {
 		{[]string{"bench", "--nope"}, "Run 'demo bench --help' for usage."},
 		{[]string{"serve", "a.jsonl", "b.jsonl"}, "one LOG at most, got 2 (a.jsonl, b.jsonl)"},
 		{[]string{"serve", "--config", "c.toml", "a.jsonl"}, "--config and LOG cannot be combined"},
-		{[]string{"replay", "--speed", "NaN", "x.jsonl"}, "--speed: regioncache: replay: speed must be a number from 0.001 to 1000"},
-		{[]string{"replay", "--speed", "1e-300", "x.jsonl"}, "got 1e-300"},
-		{[]string{"replay", "--speed", "0", "x.jsonl"}, "got 0"},
-		{[]string{"replay", "--speed", "+Inf", "x.jsonl"}, "got +Inf"},
+		{[]string{"replay", "--speed", "NaN", "x.jsonl"}, "demo replay: --speed NaN: want a number from 0.001 to 1000"},
+		{[]string{"replay", "--speed", "1e-300", "x.jsonl"}, "--speed 1e-300: want"},
+		{[]string{"replay", "--speed", "0", "x.jsonl"}, "--speed 0: want"},
+		{[]string{"replay", "--speed", "+Inf", "x.jsonl"}, "--speed +Inf: want"},
 	} {
 		code, out, errOut, _ := demoProcess(t, "", tt.args...)
 		if code != exitUsage || !strings.Contains(errOut, tt.msg) || out != "" || strings.Contains(errOut, "Usage") {
@@ -75,8 +75,8 @@ func TestUsageErrorsSayWhatIsWrongOnStderr(t *testing.T) {
 				strings.Join(tt.args, " "), code, out, errOut, tt.msg)
 		}
 		// One convention: the demo's own errors begin with the command
-		// (an event log's with FILE:LINE; the library's keep regioncache:
-		// after the command's words).
+		// (an event log's with FILE:LINE), and say that prefix once: the
+		// library's regioncache: is left out after it.
 		if want := "demo"; !strings.HasPrefix(errOut, want) {
 			t.Errorf("demo %s: stderr %q does not begin with %q", strings.Join(tt.args, " "), errOut, want)
 		}

@@ -139,7 +139,7 @@ func (in *input) check(r io.Reader) error {
 			// is the log's problem, at its config line, found before
 			// anything runs.
 			if err := replay.CheckConfig(in.log.Config); err != nil {
-				return &eventlog.ParseError{File: in.name, Line: in.log.ConfigLine, Msg: "config: " + err.Error()}
+				return &eventlog.ParseError{File: in.name, Line: in.log.ConfigLine, Msg: "config: " + plain(err)}
 			}
 			return nil
 		}
@@ -156,9 +156,9 @@ func (in *input) check(r io.Reader) error {
 func inputError(stderr io.Writer, cmd string, err error) int {
 	var perr *eventlog.ParseError
 	if errors.As(err, &perr) {
-		fmt.Fprintln(stderr, perr.Position())
+		fmt.Fprintln(stderr, plainText(perr.Position()))
 	} else {
-		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		fmt.Fprintf(stderr, "%s: %s\n", cmd, plain(err))
 	}
 	return exitUsage
 }
@@ -181,7 +181,7 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	fs.Visit(func(fl *flag.Flag) { speedSet = speedSet || fl.Name == "speed" })
 	if speedSet {
 		if err := replay.CheckSpeed(f.speed); err != nil {
-			return usage("--speed: %v", err)
+			return usage("--speed %g: want a number from %g to %g (times the recorded pace)", f.speed, replay.MinSpeed, replay.MaxSpeed)
 		}
 	}
 	if f.quiet && f.verbose {
@@ -189,7 +189,7 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	logger, err := engineLogger(f.logLevel, stderr)
 	if err != nil {
-		return usage("%v", err)
+		return usage("%s", plain(err))
 	}
 	var timelineWriter func(io.Writer, ...*replay.Result) error
 	if f.timeline != "" {
@@ -205,7 +205,7 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 
 	files, err = expandDirs(files)
 	if err != nil {
-		return usage("%v", err)
+		return usage("%s", plain(err))
 	}
 	// Read and check every file before anything runs; the replay reads it
 	// again as it runs, so that no log is ever held in memory whole.
@@ -221,7 +221,7 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			in.name = stdinName
 			spool, err := os.CreateTemp("", "demo-stdin-*.jsonl")
 			if err != nil {
-				return usage("standard input: %v", err)
+				return usage("standard input: %s", plain(err))
 			}
 			defer os.Remove(spool.Name())
 			err = in.check(io.TeeReader(&cappedReader{r: stdin, left: stdinLimit}, spool))
@@ -240,7 +240,7 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			in.open = func() (io.ReadCloser, error) { return os.Open(name) }
 			rc, err := in.open()
 			if err != nil {
-				return usage("%v", err)
+				return usage("%s", plain(err))
 			}
 			err = in.check(rc)
 			rc.Close()
@@ -259,12 +259,12 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	dataDirs, err := dataDirs(f.dataDir, files)
 	if err != nil {
-		return usage("%v", err)
+		return usage("%s", plain(err))
 	}
 	var timelineFile *os.File
 	if timelineWriter != nil {
 		if timelineFile, err = os.Create(f.timeline); err != nil {
-			return usage("--timeline: %v", err)
+			return usage("--timeline: %s", plain(err))
 		}
 		defer timelineFile.Close()
 	}
@@ -277,7 +277,7 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			err = cerr
 		}
 		if err != nil {
-			fmt.Fprintf(stderr, "demo replay: --timeline: %v\n", err)
+			fmt.Fprintf(stderr, "demo replay: --timeline: %s\n", plain(err))
 			return exitUsage
 		}
 		if !f.json && !f.quiet {
@@ -393,7 +393,7 @@ func replayAll(ctx context.Context, inputs []input, dirs []string, o runOptions,
 		}
 		rc, err := in.open()
 		if err != nil {
-			fmt.Fprintf(stderr, "demo replay: %v\n", err)
+			fmt.Fprintf(stderr, "demo replay: %s\n", plain(err))
 			return results, exitUsage
 		}
 		res, err := replay.RunSource(ctx, in.name, in.log.Config, eventlog.NewReader(in.name, rc), replay.Options{
@@ -412,10 +412,10 @@ func replayAll(ctx context.Context, inputs []input, dirs []string, o runOptions,
 			}
 			var perr *eventlog.ParseError
 			if errors.As(err, &perr) {
-				fmt.Fprintf(stderr, "%s (the file changed after it was checked)\n", perr.Position())
+				fmt.Fprintf(stderr, "%s (the file changed after it was checked)\n", plainText(perr.Position()))
 				return results, exitUsage
 			}
-			fmt.Fprintf(stderr, "demo replay: %s: %v\n", in.name, err)
+			fmt.Fprintf(stderr, "demo replay: %s: %s\n", in.name, plain(err))
 			return results, exitUsage
 		}
 		results = append(results, res)
@@ -426,7 +426,7 @@ func replayAll(ctx context.Context, inputs []input, dirs []string, o runOptions,
 		}
 		if f.json {
 			if err := json.NewEncoder(stdout).Encode(res); err != nil {
-				fmt.Fprintf(stderr, "demo replay: %v\n", err)
+				fmt.Fprintf(stderr, "demo replay: %s\n", plain(err))
 				return results, exitUsage
 			}
 			continue

@@ -53,7 +53,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		var err error
 		if log, err = eventlog.ParseFile(rest[0]); err == nil {
 			if cerr := replay.CheckConfig(log.Config); cerr != nil {
-				err = &eventlog.ParseError{File: log.Name, Line: log.ConfigLine, Msg: "config: " + cerr.Error()}
+				err = &eventlog.ParseError{File: log.Name, Line: log.ConfigLine, Msg: "config: " + plain(cerr)}
 			}
 		}
 		if err != nil {
@@ -63,7 +63,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", *addr)
 	if err != nil {
-		fmt.Fprintln(stderr, "demo serve:", err)
+		fmt.Fprintln(stderr, "demo serve:", plain(err))
 		return exitUsage
 	}
 	reg := prometheus.NewRegistry()
@@ -77,7 +77,9 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		if *cfgFile != "" {
 			if opts, err = config.Load(*cfgFile); err != nil {
 				ln.Close()
-				fmt.Fprintln(stderr, "demo serve:", err)
+				// A problem in the file is FILE:LINE: what is wrong, as in
+				// an event log.
+				fmt.Fprintln(stderr, strings.TrimPrefix(plain(err), "config: "))
 				return exitUsage
 			}
 		}
@@ -85,7 +87,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		e, err := regioncache.Open(opts)
 		if err != nil {
 			ln.Close()
-			fmt.Fprintln(stderr, "demo serve:", err)
+			fmt.Fprintln(stderr, "demo serve:", plain(err))
 			return exitUsage
 		}
 		serve(e)
@@ -99,7 +101,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	res, err := replay.Run(ctx, log, replay.Options{
 		Registerer: reg,
 		Observer: replay.Observer{Failure: func(f replay.Failure) {
-			fmt.Fprintf(stdout, "%s:%d: %s\n", log.Name, f.Line, f.Message) // as replay prints it
+			fmt.Fprintf(stdout, "%s:%d: %s\n", log.Name, f.Line, plainText(f.Message)) // as replay prints it
 		}},
 		OnOpen: serve,
 		BeforeClose: func() {
@@ -108,7 +110,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		},
 	})
 	if err != nil && !errors.Is(err, context.Canceled) {
-		fmt.Fprintln(stderr, "demo serve:", err)
+		fmt.Fprintln(stderr, "demo serve:", plain(err))
 		ln.Close()
 		return exitUsage
 	}
@@ -124,7 +126,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 
 func serveExit(err error, stderr io.Writer) int {
 	if err != nil {
-		fmt.Fprintln(stderr, "demo serve:", err)
+		fmt.Fprintln(stderr, "demo serve:", plain(err))
 		return exitFailed
 	}
 	return exitOK

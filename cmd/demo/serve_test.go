@@ -132,7 +132,7 @@ func TestServeRefusesAConfigTheEngineRefuses(t *testing.T) {
 	}
 	var stderr strings.Builder
 	c := run([]string{"serve", "--addr", "127.0.0.1:0", "--config", cfg}, nil, io.Discard, &stderr)
-	if want := "demo serve: regioncache: config: " + cfg + ":3: evict_threshold: invalid options: evict threshold 16777216 is above capacity 8388608"; c != exitUsage || !strings.Contains(stderr.String(), want) {
+	if want := cfg + ":3: evict_threshold: invalid options: evict threshold 16777216 is above capacity 8388608\n"; c != exitUsage || stderr.String() != want {
 		t.Fatalf("exit %d, stderr %q; want exit 2 and %q", c, stderr.String(), want)
 	}
 	log := filepath.Join(dir, "cfg.jsonl")
@@ -141,7 +141,7 @@ func TestServeRefusesAConfigTheEngineRefuses(t *testing.T) {
 	}
 	stderr.Reset()
 	c = run([]string{"serve", "--addr", "127.0.0.1:0", log}, nil, io.Discard, &stderr)
-	if want := log + ":1: config: regioncache: invalid options: evict threshold"; c != exitUsage || !strings.HasPrefix(stderr.String(), want) {
+	if want := log + ":1: config: invalid options: evict threshold"; c != exitUsage || !strings.HasPrefix(stderr.String(), want) {
 		t.Fatalf("exit %d, stderr %q; want exit 2 and %q...", c, stderr.String(), want)
 	}
 }

@@ -65,7 +65,7 @@ func runWorkload(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 	}
 	m, err := workload.ParseMix(*mix)
 	if err != nil {
-		fmt.Fprintf(stderr, "demo workload: %v\n", err)
+		fmt.Fprintf(stderr, "demo workload: %s\n", plain(err))
 		return exitUsage
 	}
 	if ext := strings.ToLower(filepath.Ext(*plot)); *plot != "" && ext != ".svg" && ext != ".html" {
@@ -80,7 +80,7 @@ func runWorkload(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 	}
 	rep, err := workload.Run(ctx, cfg)
 	if rep == nil {
-		fmt.Fprintf(stderr, "demo workload: %v\n", err)
+		fmt.Fprintf(stderr, "demo workload: %s\n", plain(err))
 		if errors.Is(err, workload.ErrConfig) {
 			return exitUsage
 		}
@@ -88,7 +88,7 @@ func runWorkload(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 	}
 	if *asJSON {
 		if werr := rep.WriteJSON(stdout); werr != nil {
-			fmt.Fprintf(stderr, "demo workload: %v\n", werr)
+			fmt.Fprintf(stderr, "demo workload: %s\n", plain(werr))
 			return exitFailed
 		}
 	} else {
@@ -96,12 +96,12 @@ func runWorkload(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 	}
 	if *plot != "" {
 		if perr := writePlot(*plot, rep); perr != nil {
-			fmt.Fprintf(stderr, "demo workload: %v\n", perr)
+			fmt.Fprintf(stderr, "demo workload: %s\n", plain(perr))
 			return exitFailed
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "demo workload: %v\n", err)
+		fmt.Fprintf(stderr, "demo workload: %s\n", plain(err))
 		return exitFailed
 	}
 	if *failOnMiss && !rep.Met() {
