@@ -87,13 +87,18 @@ type Init struct {
 // it after a panic (never restarts it), so the state is never rebuilt.
 func Props(d *Deps, init *Init) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		st := &regionState{}
+		a := &regionActor{d: d}
 		if init != nil {
-			st.m, st.handle, st.everHeld = init.Machine, init.Handle, true
-			st.holds, st.tally = init.Holds, init.Tally
+			a.st.m, a.st.handle, a.st.everHeld = init.Machine, init.Handle, true
+			if len(init.Holds) > 0 || init.Tally != nil {
+				x := a.st.extra()
+				x.holds, x.tally = init.Holds, init.Tally
+			}
 		}
-		return &regionActor{d: d, st: st}
-	}, actor.WithReceiverMiddleware(actorlog.PanicGuard(d.Log)), releaserSupervision,
+		return a
+		// No receiver middleware: it would give every region a context
+		// extension block (~180 B); Receive guards against panics itself.
+	}, releaserSupervision,
 		// A region actor is idle almost always: a lock-free mailbox holds no
 		// ring buffer while empty (the default keeps two, ~350 B).
 		actor.WithMailbox(actor.UnboundedLockfree()))
@@ -103,6 +108,11 @@ func Props(d *Deps, init *Init) *actor.Props {
 // releases the memory itself.
 var releaserSupervision = actor.WithSupervisor(actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { return actor.StopDirective }))
 
+// regionState is what a region actor holds. A host may hold a million
+// regions, nearly all of them idle, so it keeps only what every region
+// needs; what a region needs only while it loads, holds snapshots, compacts
+// or is timed evicting lives in x, allocated when first needed and dropped
+// when the region is idle again (see trim).
 type regionState struct {
 	m        lifecycle.Machine
 	handle   *dataplane.Handle
@@ -111,6 +121,12 @@ type regionState struct {
 	// everHeld: the actor has left absent once; back at absent it is done,
 	// and any load reaching it goes back to the supervisor.
 	everHeld bool
+	x        *regionExtra
+}
+
+// regionExtra is the part of a region's state that an idle region does not
+// use; nil means every field is zero.
+type regionExtra struct {
 	// family are the siblings split off while this region's load job ran;
 	// the job's end is theirs too.
 	family []familyMember
@@ -135,11 +151,42 @@ type regionState struct {
 	released      *messages.MemoryReleased
 }
 
+// extra returns the region's extra state, allocating it if it has none.
+func (st *regionState) extra() *regionExtra {
+	if st.x == nil {
+		st.x = &regionExtra{}
+	}
+	return st.x
+}
+
+// trim drops the extra state once nothing in it is in use.
+func (st *regionState) trim() {
+	x := st.x
+	if x != nil && len(x.family) == 0 && x.tally == nil && len(x.holds) == 0 && x.evictStart.IsZero() &&
+		x.evictReason == "" && x.compactor == nil && x.compactCancel == nil && !x.compactAgain && x.released == nil {
+		st.x = nil
+	}
+}
+
+// The nil-safe readers of the extra state.
+func (x *regionExtra) compacting() bool { return x != nil && x.compactor != nil }
+
+func (x *regionExtra) releasedWhileCompacting() bool { return x != nil && x.released != nil }
+
+func (x *regionExtra) jobTally() *messages.JobTally {
+	if x == nil {
+		return nil
+	}
+	return x.tally
+}
+
 type familyMember struct{ regionID, gen uint64 }
 
+// regionActor is one object per region (its state is not behind a pointer
+// of its own): a million regions pay one allocation each, not two.
 type regionActor struct {
 	d  *Deps
-	st *regionState
+	st regionState
 }
 
 // effectInput is what an event brought that its effects need.
@@ -160,6 +207,17 @@ type effectInput struct {
 }
 
 func (a *regionActor) Receive(c actor.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			actorlog.Panicked(a.d.Log, c.Self(), c.Message(), r)
+			panic(r) // supervision applies as usual: the parent resumes it
+		}
+	}()
+	a.receive(c)
+	a.st.trim()
+}
+
+func (a *regionActor) receive(c actor.Context) {
 	switch msg := c.Message().(type) {
 	case *messages.CompactionNeeded:
 		if msg.Gen == a.st.m.Inc.Gen {
@@ -183,25 +241,27 @@ func (a *regionActor) Receive(c actor.Context) {
 		if msg.Copy == nil && msg.Accounted > 0 {
 			msg.Copy = a.d.Plane.ChargeCopy(msg.Accounted)
 		}
-		if msg.Gen == a.st.m.Inc.Gen && len(a.st.family) > 0 {
+		if msg.Gen == a.st.m.Inc.Gen && a.st.x != nil && len(a.st.x.family) > 0 {
 			a.handOnToFamily(c, msg)
 		}
 		a.step(c, lifecycle.LoadFinished{Gen: msg.Gen, Result: msg.Result, Err: msg.Err, SafePoint: a.d.SafePoint()},
 			effectInput{copyDone: msg}, nil)
 	case *messages.ReleaseSnapshot:
-		a.st.holds = slices.DeleteFunc(a.st.holds, func(h *messages.SnapshotHolders) bool { return h == msg.Holders })
+		if x := a.st.x; x != nil {
+			x.holds = slices.DeleteFunc(x.holds, func(h *messages.SnapshotHolders) bool { return h == msg.Holders })
+		}
 		a.step(c, lifecycle.SnapshotRelease{Gen: msg.Gen}, effectInput{}, nil)
-		if a.st.compactAgain && a.st.compactor == nil && a.st.m.Snapshots == 0 && a.st.m.State == lifecycle.Active {
-			a.st.compactAgain = false
+		if x := a.st.x; x != nil && x.compactAgain && x.compactor == nil && a.st.m.Snapshots == 0 && a.st.m.State == lifecycle.Active {
+			x.compactAgain = false
 			if a.d.Plane.NeedsCompaction(a.st.handle) {
 				a.startCompaction(c)
 			}
 		}
 		c.Send(c.Parent(), &messages.SnapshotReleased{})
 	case *messages.MemoryReleased:
-		if a.st.compactor != nil {
-			a.st.compactCancel.Store(true)
-			a.st.released = msg
+		if x := a.st.x; x.compacting() {
+			x.compactCancel.Store(true)
+			x.released = msg
 			return
 		}
 		if msg.Gen == a.st.m.Inc.Gen && a.st.handle != nil {
@@ -359,8 +419,8 @@ func (a *regionActor) perform(c actor.Context, eff lifecycle.Effect, in *effectI
 			a.d.Plane.Unpublish(a.st.handle)
 		}
 	case lifecycle.ReleaseMemory:
-		if a.st.compactCancel != nil {
-			a.st.compactCancel.Store(true) // its result would be dropped
+		if x := a.st.x; x != nil && x.compactCancel != nil {
+			x.compactCancel.Store(true) // its result would be dropped
 		}
 		a.startRelease(c, in)
 	case lifecycle.TakeSnapshot:
@@ -380,14 +440,14 @@ func (a *regionActor) perform(c actor.Context, eff lifecycle.Effect, in *effectI
 // gives up (the region keeps its data) when the capacity refuses one.
 func (a *regionActor) startCompaction(c actor.Context) {
 	h := a.st.handle
-	if h == nil || a.st.released != nil {
+	if h == nil || a.st.x.releasedWhileCompacting() {
 		return
 	}
-	if a.st.compactor != nil || a.st.m.Snapshots > 0 {
+	if a.st.x.compacting() || a.st.m.Snapshots > 0 {
 		// One at a time; and none while snapshots read the region: the
 		// old run would stay for them beside the new one (twice the
 		// memory). The last release starts it.
-		a.st.compactAgain = true
+		a.st.extra().compactAgain = true
 		return
 	}
 	from, safePoint, ok := a.d.Plane.CompactionView(h)
@@ -403,17 +463,19 @@ func (a *regionActor) startCompaction(c actor.Context) {
 		run, err := memstore.Compact(from, safePoint, plane.Reserve, func() bool { return cancel.Load() || ctx.Err() != nil })
 		cc.Send(cc.Parent(), &messages.CompactionDone{Gen: gen, From: from, Run: run, Err: err})
 	}, actor.WithReceiverMiddleware(actorlog.PanicGuard(log)))
-	a.st.compactCancel = cancel
+	x := a.st.extra()
+	x.compactCancel = cancel
 	a.d.Plane.BeginJob() // the engine is not idle until it ends
-	a.st.compactor = c.Spawn(props)
+	x.compactor = c.Spawn(props)
 }
 
 // compactionDone installs a compaction's run, or drops it when the region
 // moved on (released, or another incarnation).
 func (a *regionActor) compactionDone(c actor.Context, msg *messages.CompactionDone) {
-	if a.st.compactor != nil {
-		c.Stop(a.st.compactor)
-		a.st.compactor, a.st.compactCancel = nil, nil
+	x := a.st.extra()
+	if x.compactor != nil {
+		c.Stop(x.compactor)
+		x.compactor, x.compactCancel = nil, nil
 		defer a.d.Plane.EndJob() // after the install and what follows it
 	}
 	switch {
@@ -422,19 +484,19 @@ func (a *regionActor) compactionDone(c actor.Context, msg *messages.CompactionDo
 			a.d.Log.Info().Err(msg.Err).Uint64("region", a.st.m.Inc.Region.ID).Msg("compaction gave up; the region keeps its data")
 		}
 		a.d.Plane.DiscardCompaction(msg.From, nil)
-	case a.st.handle != nil && msg.Gen == a.st.handle.Gen && a.st.released == nil:
+	case a.st.handle != nil && msg.Gen == a.st.handle.Gen && x.released == nil:
 		a.d.Plane.InstallCompaction(a.st.handle, msg.From, msg.Run)
 	default:
 		a.d.Plane.DiscardCompaction(msg.From, msg.Run)
 	}
-	if rel := a.st.released; rel != nil {
-		a.st.released = nil
-		a.st.compactAgain = false
+	if rel := x.released; rel != nil {
+		x.released = nil
+		x.compactAgain = false
 		c.Send(c.Self(), rel)
 		return
 	}
-	if a.st.compactAgain && msg.Err == nil {
-		a.st.compactAgain = false
+	if x.compactAgain && msg.Err == nil {
+		x.compactAgain = false
 		if a.d.Plane.NeedsCompaction(a.st.handle) {
 			a.startCompaction(c)
 		}
@@ -448,7 +510,7 @@ func (a *regionActor) startCopy(c actor.Context, in *effectInput) {
 	if err != nil {
 		// The copy cannot start: the job ends at once, as a failed load.
 		a.d.Log.Error().Err(err).Uint64("region", m.Inc.Region.ID).Msg("load cannot start")
-		a.st.tally = messages.NewJobTally(time.Time{})
+		a.st.extra().tally = messages.NewJobTally(time.Time{})
 		c.Send(a.d.Pool, &messages.LoaderDeclined{Worker: in.worker})
 		c.Send(c.Self(), &messages.CopyDone{Gen: m.Inc.Gen, Result: lifecycle.CopyFailed, Err: err})
 		return
@@ -458,7 +520,7 @@ func (a *regionActor) startCopy(c actor.Context, in *effectInput) {
 	if a.d.Timings != nil {
 		started = time.Now()
 	}
-	a.st.tally = messages.NewJobTally(started)
+	a.st.extra().tally = messages.NewJobTally(started)
 	job := &messages.Job{Inc: m.Inc, Region: c.Self(), Handle: h, Snapshot: snap, Ctx: a.d.Ctx, SafePoint: a.d.SafePoint()}
 	a.st.job = job
 	worker := in.worker
@@ -477,7 +539,8 @@ func (a *regionActor) takeSnapshot(c actor.Context, in *effectInput) {
 		return
 	}
 	holders := messages.NewSnapshotHolders(c.Self(), a.st.m.Inc.Gen)
-	a.st.holds = append(a.st.holds, holders)
+	x := a.st.extra()
+	x.holds = append(x.holds, holders)
 	in.snapshot = &messages.SnapshotGranted{OK: true, View: view, Holders: holders}
 }
 
@@ -514,16 +577,19 @@ func (a *regionActor) splitData(c actor.Context, in *effectInput) {
 	}
 	handles := a.d.Plane.Split(a.st.handle, in.children, in.gens)
 	a.st.handle = handles[0]
-	in.split = &messages.SplitResult{Handles: handles, Children: in.children, Gens: in.gens, State: m.State, SafePoint: m.SafePoint,
-		Holds: slices.Clone(a.st.holds)}
+	in.split = &messages.SplitResult{Handles: handles, Children: in.children, Gens: in.gens, State: m.State, SafePoint: m.SafePoint}
+	if x := a.st.x; x != nil {
+		in.split.Holds = slices.Clone(x.holds)
+	}
 	switch m.State {
 	case lifecycle.Loading:
-		if a.st.tally != nil {
-			a.st.tally.Join(len(in.children) - 1)
-			in.split.Tally = a.st.tally
+		x := a.st.extra()
+		if x.tally != nil {
+			x.tally.Join(len(in.children) - 1)
+			in.split.Tally = x.tally
 		}
 		for i := 1; i < len(in.children); i++ {
-			a.st.family = append(a.st.family, familyMember{regionID: in.children[i].ID, gen: in.gens[i]})
+			x.family = append(x.family, familyMember{regionID: in.children[i].ID, gen: in.gens[i]})
 		}
 	}
 }
@@ -535,8 +601,9 @@ func (a *regionActor) handOnToFamily(c actor.Context, cd *messages.CopyDone) {
 		a.d.Plane.ChargeRunFromCopy(cd.Run, cd.Copy)
 		cd.RunHeld = true
 	}
-	fam := &messages.FamilyCopyDone{Result: cd.Result, Err: cd.Err, Tally: a.st.tally}
-	for _, f := range a.st.family {
+	x := a.st.extra()
+	fam := &messages.FamilyCopyDone{Result: cd.Result, Err: cd.Err, Tally: x.tally}
+	for _, f := range x.family {
 		// Each sibling installs the same run: no bytes are copied, and the
 		// run is charged once, with a hold taken here for each sibling (a
 		// sibling may compact and let go before another installs).
@@ -551,7 +618,7 @@ func (a *regionActor) handOnToFamily(c actor.Context, cd *messages.CopyDone) {
 		}
 		fam.Siblings = append(fam.Siblings, sc)
 	}
-	a.st.family = nil
+	x.family = nil
 	c.Send(c.Parent(), fam)
 }
 
@@ -568,24 +635,25 @@ func (a *regionActor) time(prev lifecycle.Machine, res lifecycle.Result, ev life
 	for _, name := range res.Counters {
 		if name == counters.Evictions {
 			if e, ok := ev.(lifecycle.Evict); ok {
-				a.st.evictStart, a.st.evictReason = clock(), e.Reason
+				x := a.st.extra()
+				x.evictStart, x.evictReason = clock(), e.Reason
 			}
 		}
 	}
-	if res.Next.State == lifecycle.Absent && prev.State != lifecycle.Absent && !a.st.evictStart.IsZero() {
-		a.d.Timings.EvictDone(a.st.evictReason, clock().Sub(a.st.evictStart))
-		a.st.evictStart, a.st.evictReason = time.Time{}, ""
+	if x := a.st.x; x != nil && res.Next.State == lifecycle.Absent && prev.State != lifecycle.Absent && !x.evictStart.IsZero() {
+		a.d.Timings.EvictDone(x.evictReason, clock().Sub(x.evictStart))
+		x.evictStart, x.evictReason = time.Time{}, ""
 	}
 }
 
 // endJobPart reports this region's part of its load job's end; the last part
 // of the family counts the job's end, once (and times it).
 func (a *regionActor) endJobPart(part lifecycle.JobPart) {
-	t := a.st.tally
-	a.st.tally = nil
+	t := a.st.x.jobTally()
 	if t == nil {
 		return
 	}
+	a.st.x.tally = nil
 	countJobPart(a.d, t, part)
 }
 
