@@ -66,7 +66,7 @@ type knownRegions struct {
 }
 
 func newKnownRegions() *knownRegions {
-	return &knownRegions{tree: rangeindex.New[mvcc.Region]()}
+	return &knownRegions{tree: rangeindex.New(func(r mvcc.Region) ([]byte, []byte) { return r.Start, r.End })}
 }
 
 // note records the newest descriptor of a range: whatever it overlaps is
@@ -90,7 +90,7 @@ func (st *supervisorState) noteKnown(c actor.Context, r mvcc.Region) {
 		k.tree.Delete(o.Start)
 	}
 	r = r.Clone()
-	k.tree.Set(r.Start, r.End, r)
+	k.tree.Set(r)
 	if !k.dirty {
 		k.dirty = true
 		c.Send(c.Self(), &publishHeat{})

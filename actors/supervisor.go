@@ -75,7 +75,7 @@ func Start(root *actor.RootContext, d Deps) *Supervisor {
 		live:   make(map[incKey]*entry),
 		seen:   make(map[uint64]uint64),
 		known:  newKnownRegions(),
-		ranges: rangeindex.New[*entry](),
+		ranges: rangeindex.New(func(e *entry) ([]byte, []byte) { return e.region.Start, e.region.End }),
 	}
 	props := actor.PropsFromProducer(func() actor.Actor { return &supervisor{st: st} },
 		actor.WithReceiverMiddleware(actorlog.PanicGuard(d.Log)),
@@ -319,7 +319,7 @@ func (b *barrier) fire() {
 func (st *supervisorState) index(e *entry) {
 	st.byID[e.region.ID] = e
 	st.live[incKey{e.region.ID, e.gen}] = e
-	st.ranges.Set(e.region.Start, e.region.End, e)
+	st.ranges.Set(e)
 }
 
 func (st *supervisorState) unindex(e *entry) {

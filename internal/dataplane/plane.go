@@ -131,7 +131,7 @@ func New(db *diskengine.DB, limits Limits) *Plane {
 		limits: limits,
 		acct:   NewAccount(limits.Capacity),
 		db:     db,
-		routes: rangeindex.New[*Handle](),
+		routes: rangeindex.New(func(h *Handle) ([]byte, []byte) { return h.Region.Start, h.Region.End }),
 		snaps:  make(map[*diskSnap]struct{}),
 
 		charges: make(map[*Charge]struct{}),
@@ -356,7 +356,7 @@ func (p *Plane) BeginCapture(h *Handle) (DiskSnapshot, error) {
 	}
 	h.mu.Unlock()
 	p.register(h)
-	p.routes.Set(h.Region.Start, h.Region.End, h)
+	p.routes.Set(h)
 	p.publishLocked()
 	return snap, nil
 }
@@ -837,7 +837,7 @@ func (p *Plane) Split(h *Handle, children []mvcc.Region, gens []uint64) []*Handl
 		p.routes.Delete(h.Region.Start)
 		for _, c := range out {
 			if c.capturing || c.readable {
-				p.routes.Set(c.Region.Start, c.Region.End, c)
+				p.routes.Set(c)
 			}
 		}
 		p.publishLocked()

@@ -5,7 +5,9 @@
 // search is written, and tested, once.
 //
 // Entries are keyed by their start: setting an entry whose start is already
-// present replaces it. The search assumes what all three tables keep true:
+// present replaces it. A value knows its own range (the index is given a
+// function that reads it), so an entry holds the value and a copy of its
+// start only: a host may hold a million regions in each of these tables. The search assumes what all three tables keep true:
 // entries do not overlap one another, so at most one entry that starts
 // before a query range can reach into it, the last one that starts at or
 // before the query's start. The index is not safe for concurrent writers; a
@@ -22,25 +24,37 @@ import (
 
 // Index holds values of type V by key range.
 type Index[V any] struct {
-	tree *btree.BTreeG[entry[V]]
+	tree   *btree.BTreeG[entry[V]]
+	bounds func(V) (start, end []byte)
 }
 
+// entry keeps the start beside the value so that a search compares keys
+// without loading the value; the end is read from the value when needed.
 type entry[V any] struct {
-	start, end []byte
-	value      V
+	start []byte
+	value V
 }
 
 func byStart[V any](a, b entry[V]) bool { return bytes.Compare(a.start, b.start) < 0 }
 
-// New returns an empty index.
-func New[V any]() *Index[V] {
-	return &Index[V]{tree: btree.NewBTreeGOptions(byStart[V], btree.Options{NoLocks: true})}
+// New returns an empty index of values whose range bounds reads. The range
+// of a value must not change while the value is in the index.
+func New[V any](bounds func(V) (start, end []byte)) *Index[V] {
+	return &Index[V]{tree: btree.NewBTreeGOptions(byStart[V], btree.Options{NoLocks: true}), bounds: bounds}
 }
 
-// Set adds v under [start, end), replacing the entry that starts at start,
-// if any. The index keeps the slices: the caller must not modify them.
-func (x *Index[V]) Set(start, end []byte, v V) {
-	x.tree.Set(entry[V]{start: start, end: end, value: v})
+// end is the end of the entry's range.
+func (x *Index[V]) end(e entry[V]) []byte {
+	_, end := x.bounds(e.value)
+	return end
+}
+
+// Set adds v under its range, replacing the entry that starts where v
+// starts, if any. The index keeps v's start slice: the caller must not
+// modify it.
+func (x *Index[V]) Set(v V) {
+	start, _ := x.bounds(v)
+	x.tree.Set(entry[V]{start: start, value: v})
 }
 
 // Get returns the value of the entry that starts at start.
@@ -59,7 +73,7 @@ func (x *Index[V]) Len() int { return x.tree.Len() }
 
 // Copy returns a copy of the index in O(1): later changes to either do not
 // show in the other.
-func (x *Index[V]) Copy() *Index[V] { return &Index[V]{tree: x.tree.Copy()} }
+func (x *Index[V]) Copy() *Index[V] { return &Index[V]{tree: x.tree.Copy(), bounds: x.bounds} }
 
 // Scan calls fn for every entry in start order until fn returns false.
 func (x *Index[V]) Scan(fn func(v V) bool) {
@@ -78,7 +92,7 @@ func (x *Index[V]) Containing(key []byte) (V, bool) {
 	var found entry[V]
 	ok := false
 	x.tree.Descend(entry[V]{start: key}, func(e entry[V]) bool {
-		if (mvcc.Region{Start: e.start, End: e.end}).Contains(key) {
+		if (mvcc.Region{Start: e.start, End: x.end(e)}).Contains(key) {
 			found, ok = e, true
 		}
 		return false
@@ -109,7 +123,7 @@ func (x *Index[V]) Overlapping(start, end []byte, fn func(v V) bool) {
 	pivot := entry[V]{start: start}
 	more := true
 	x.tree.Descend(pivot, func(e entry[V]) bool {
-		if bytes.Compare(e.start, start) < 0 && mvcc.RangesOverlap(e.start, e.end, start, end) {
+		if bytes.Compare(e.start, start) < 0 && mvcc.RangesOverlap(e.start, x.end(e), start, end) {
 			more = fn(e.value)
 		}
 		return false
@@ -121,7 +135,7 @@ func (x *Index[V]) Overlapping(start, end []byte, fn func(v V) bool) {
 		if len(end) > 0 && bytes.Compare(e.start, end) >= 0 {
 			return false
 		}
-		if mvcc.RangesOverlap(e.start, e.end, start, end) {
+		if mvcc.RangesOverlap(e.start, x.end(e), start, end) {
 			return fn(e.value)
 		}
 		return true

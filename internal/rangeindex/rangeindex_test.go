@@ -11,13 +11,18 @@ import (
 
 func TestMain(m *testing.M) { leaktest.Main(m) }
 
+// bounds reads a range written "start-end".
+func bounds(r string) (start, end []byte) {
+	s, e, _ := strings.Cut(r, "-")
+	return []byte(s), []byte(e)
+}
+
 // build indexes ranges written "start-end" (an empty end is unbounded),
 // each valued by its own text.
 func build(ranges ...string) *rangeindex.Index[string] {
-	x := rangeindex.New[string]()
+	x := rangeindex.New(bounds)
 	for _, r := range ranges {
-		start, end, _ := strings.Cut(r, "-")
-		x.Set([]byte(start), []byte(end), r)
+		x.Set(r)
 	}
 	return x
 }
@@ -123,7 +128,7 @@ func TestContainingAndAfter(t *testing.T) {
 func TestSetGetDeleteCopy(t *testing.T) {
 	x := build("b-d", "h-k")
 	snap := x.Copy()
-	x.Set([]byte("b"), []byte("c"), "b-c") // same start: replaces
+	x.Set("b-c") // same start: replaces
 	x.Delete([]byte("h"))
 	x.Delete([]byte("zz")) // absent: no-op
 	if v, ok := x.Get([]byte("b")); !ok || v != "b-c" {
