@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/regioncache/regioncache/actors"
 	"github.com/regioncache/regioncache/internal/failpoint"
 	"github.com/regioncache/regioncache/internal/lifecycle"
 	"github.com/regioncache/regioncache/internal/private"
@@ -73,7 +72,7 @@ func (h engineHooks) WaitMemory(ctx context.Context, cond func(bytes int64) bool
 	case cond == nil:
 		return errors.New("regioncache: WaitMemory needs a condition, got nil")
 	}
-	if err := e.sup.Board.WaitUntil(ctx, func(map[uint64]actors.RegionStatus) bool { return cond(e.plane.MemoryUsed()) }); err != nil {
+	if err := e.sup.Board.WaitUntil(ctx, func() bool { return cond(e.plane.MemoryUsed()) }); err != nil {
 		return e.waitErr(ctx, err)
 	}
 	return nil

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"math"
 	"slices"
 	"sort"
 	"sync"
@@ -29,6 +30,45 @@ type RegionStatus struct {
 	pid             *actor.PID
 }
 
+// boardRecord is how the board keeps a RegionStatus: one per held region,
+// so a million regions make it worth keeping small (112 B against 152 B;
+// times are Unix nanoseconds, 0 for the zero time). The map holds it by
+// pointer: a map grows by doubling, so its slots are often half empty, and
+// an empty slot of 16 B costs less than one of 120 B.
+type boardRecord struct {
+	region          mvcc.Region
+	gen             uint64
+	handle          *dataplane.Handle
+	pid             *actor.PID
+	since, loadedAt int64
+	snapshots       int32
+	state           lifecycle.State
+}
+
+func recordOf(s RegionStatus) boardRecord {
+	return boardRecord{region: s.Region, gen: s.Gen, handle: s.Handle, pid: s.pid,
+		since: unixNanos(s.Since), loadedAt: unixNanos(s.LoadedAt), snapshots: int32(min(s.Snapshots, math.MaxInt32)), state: s.State}
+}
+
+func (r boardRecord) status() RegionStatus {
+	return RegionStatus{Region: r.region, Gen: r.gen, State: r.state, Snapshots: int(r.snapshots), Handle: r.handle,
+		Since: fromUnixNanos(r.since), LoadedAt: fromUnixNanos(r.loadedAt), pid: r.pid}
+}
+
+func unixNanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
 // Transition is one recorded state change.
 type Transition struct {
 	Region   mvcc.Region
@@ -51,11 +91,11 @@ type Board struct {
 	mu      sync.Mutex
 	changed *sync.Cond
 	// regions is the newest held incarnation of each id.
-	regions map[uint64]RegionStatus
+	regions map[uint64]*boardRecord
 	// older is, for the ids that hold more than one incarnation (an old one
 	// on its way out), every held incarnation but the newest; most ids have
 	// none, and so no entry (a million regions must not pay a map each).
-	older map[uint64][]RegionStatus
+	older map[uint64][]boardRecord
 	// busy counts the incarnations something is in flight for.
 	busy int
 	// inflight counts work the public API started that no region state
@@ -79,7 +119,7 @@ func (b *Board) kick() {
 }
 
 func newBoard() *Board {
-	b := &Board{regions: make(map[uint64]RegionStatus), older: make(map[uint64][]RegionStatus)}
+	b := &Board{regions: make(map[uint64]*boardRecord), older: make(map[uint64][]boardRecord)}
 	b.changed = sync.NewCond(&b.mu)
 	return b
 }
@@ -88,7 +128,8 @@ func newBoard() *Board {
 func (b *Board) set(s RegionStatus) {
 	b.mu.Lock()
 	id := s.Region.ID
-	cur, held := b.incarnationLocked(id, s.Gen)
+	rec, held := b.incarnationLocked(id, s.Gen)
+	cur := rec.status()
 	if held && busy(cur) {
 		b.busy--
 	}
@@ -110,7 +151,7 @@ func (b *Board) set(s RegionStatus) {
 		if s.State == lifecycle.Active && s.LoadedAt.IsZero() {
 			s.LoadedAt = now
 		}
-		b.putLocked(s)
+		b.putLocked(recordOf(s))
 		if busy(s) {
 			b.busy++
 		}
@@ -158,33 +199,35 @@ func (b *Board) Watch(f func(idle bool)) (stop func()) {
 }
 
 // incarnationLocked is the held incarnation (id, gen), if any.
-func (b *Board) incarnationLocked(id, gen uint64) (RegionStatus, bool) {
-	if s, ok := b.regions[id]; ok && s.Gen == gen {
-		return s, true
+func (b *Board) incarnationLocked(id, gen uint64) (boardRecord, bool) {
+	if s, ok := b.regions[id]; ok && s.gen == gen {
+		return *s, true
 	}
 	for _, s := range b.older[id] {
-		if s.Gen == gen {
+		if s.gen == gen {
 			return s, true
 		}
 	}
-	return RegionStatus{}, false
+	return boardRecord{}, false
 }
 
 // putLocked records s as a held incarnation, keeping regions[id] the
 // newest and older[id] the others.
-func (b *Board) putLocked(s RegionStatus) {
-	id := s.Region.ID
+func (b *Board) putLocked(s boardRecord) {
+	id := s.region.ID
 	newest, ok := b.regions[id]
 	switch {
-	case !ok || newest.Gen == s.Gen:
-		b.regions[id] = s
-	case s.Gen > newest.Gen:
-		b.regions[id] = s
-		b.older[id] = append(b.older[id], newest)
+	case !ok:
+		b.regions[id] = &s
+	case newest.gen == s.gen:
+		*newest = s
+	case s.gen > newest.gen:
+		b.older[id] = append(b.older[id], *newest)
+		*newest = s
 	default:
 		olds := b.older[id]
 		for i := range olds {
-			if olds[i].Gen == s.Gen {
+			if olds[i].gen == s.gen {
 				olds[i] = s
 				return
 			}
@@ -197,21 +240,21 @@ func (b *Board) putLocked(s RegionStatus) {
 // newest, the newest of the others (if any) takes its place.
 func (b *Board) removeLocked(id, gen uint64) {
 	olds := b.older[id]
-	if s, ok := b.regions[id]; ok && s.Gen == gen {
+	if s, ok := b.regions[id]; ok && s.gen == gen {
 		if len(olds) == 0 {
 			delete(b.regions, id)
 			return
 		}
 		top := 0
 		for i := range olds {
-			if olds[i].Gen > olds[top].Gen {
+			if olds[i].gen > olds[top].gen {
 				top = i
 			}
 		}
-		b.regions[id] = olds[top]
+		*s = olds[top]
 		olds = append(olds[:top], olds[top+1:]...)
 	} else {
-		olds = slices.DeleteFunc(olds, func(s RegionStatus) bool { return s.Gen == gen })
+		olds = slices.DeleteFunc(olds, func(s boardRecord) bool { return s.gen == gen })
 	}
 	if len(olds) == 0 {
 		delete(b.older, id)
@@ -262,7 +305,7 @@ func (b *Board) Get(id uint64) RegionStatus {
 	if !ok {
 		return RegionStatus{Region: mvcc.Region{ID: id}, State: lifecycle.Absent}
 	}
-	return s
+	return s.status()
 }
 
 // IsDuplicateLoad reports whether a load of r would certainly change nothing:
@@ -271,10 +314,10 @@ func (b *Board) IsDuplicateLoad(r mvcc.Region) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s, ok := b.regions[r.ID]
-	if !ok || s.Region.Version != r.Version || !s.Region.SameRange(r) {
+	if !ok || s.region.Version != r.Version || !s.region.SameRange(r) {
 		return false // a contradicting range is for the supervisor to refuse
 	}
-	return s.State == lifecycle.Pending || s.State == lifecycle.Loading || s.State == lifecycle.Active
+	return s.state == lifecycle.Pending || s.state == lifecycle.Loading || s.state == lifecycle.Active
 }
 
 // All returns every held region, ordered by start key.
@@ -282,7 +325,7 @@ func (b *Board) All() []RegionStatus {
 	b.mu.Lock()
 	out := make([]RegionStatus, 0, len(b.regions))
 	for _, s := range b.regions {
-		out = append(out, s)
+		out = append(out, s.status())
 	}
 	b.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool {
@@ -307,9 +350,10 @@ func (b *Board) idleLocked() bool {
 // errBoardClosed is returned by waits when the engine closes.
 var errBoardClosed = context.Canceled
 
-// WaitUntil blocks until cond holds over the board, the engine closes or
-// ctx ends.
-func (b *Board) WaitUntil(ctx context.Context, cond func(regions map[uint64]RegionStatus) bool) error {
+// WaitUntil blocks until cond holds, the engine closes or ctx ends. cond is
+// called with the board locked, once now and after every change: it must
+// not call the board.
+func (b *Board) WaitUntil(ctx context.Context, cond func() bool) error {
 	stop := context.AfterFunc(ctx, func() {
 		b.mu.Lock()
 		b.changed.Broadcast()
@@ -318,7 +362,7 @@ func (b *Board) WaitUntil(ctx context.Context, cond func(regions map[uint64]Regi
 	defer stop()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for !cond(b.regions) {
+	for !cond() {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -332,23 +376,23 @@ func (b *Board) WaitUntil(ctx context.Context, cond func(regions map[uint64]Regi
 
 // WaitJobs blocks until no background job (compaction) is in flight.
 func (b *Board) WaitJobs(ctx context.Context) error {
-	return b.WaitUntil(ctx, func(map[uint64]RegionStatus) bool { return b.jobs == nil || b.jobs() == 0 })
+	return b.WaitUntil(ctx, func() bool { return b.jobs == nil || b.jobs() == 0 })
 }
 
 // WaitIdle blocks until no incarnation is pending, loading, loading_canceled
 // or evicting, none is pending_evict without a held snapshot, no snapshot
 // release or GC call is still on its way, and no compaction is running.
 func (b *Board) WaitIdle(ctx context.Context) error {
-	return b.WaitUntil(ctx, func(map[uint64]RegionStatus) bool { return b.idleLocked() })
+	return b.WaitUntil(ctx, func() bool { return b.idleLocked() })
 }
 
 // WaitState blocks until region id is in state.
 func (b *Board) WaitState(ctx context.Context, id uint64, state lifecycle.State) error {
-	return b.WaitUntil(ctx, func(r map[uint64]RegionStatus) bool {
-		s, ok := r[id]
+	return b.WaitUntil(ctx, func() bool {
+		s, ok := b.regions[id]
 		if !ok {
 			return state == lifecycle.Absent
 		}
-		return s.State == state
+		return s.state == state
 	})
 }
