@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -66,18 +67,27 @@ func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		fmt.Fprintf(stderr, "demo bench: unexpected argument %q (demo bench takes only flags)\n", rest[0])
 		return exitUsage
 	}
+	// A flag that does not apply to the mode is refused, not ignored.
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if *growth {
+		if set["quick"] || set["fail-on-miss"] {
+			fmt.Fprintln(stderr, "demo bench: --quick and --fail-on-miss do not apply to --growth (it has no targets; --keys and --regions set its sizes)")
+			return exitUsage
+		}
 		return runGrowth(ctx, *keysFlag, *regionsFlag, *regionKeys, *asJSON, *svg, stdout, stderr)
 	}
-	if *svg != "" {
-		fmt.Fprintln(stderr, "demo bench: --svg needs --growth")
-		return exitUsage
+	for _, name := range []string{"svg", "regions", "region-keys"} {
+		if set[name] {
+			fmt.Fprintf(stderr, "demo bench: --%s needs --growth\n", name)
+			return exitUsage
+		}
 	}
 	keys := 0
 	if *keysFlag != "" {
-		ks, err := parseCounts(*keysFlag)
+		ks, err := parseCounts(*keysFlag, maxBenchVersions)
 		if err != nil || len(ks) != 1 {
-			fmt.Fprintf(stderr, "demo bench: --keys %q: want one positive count of versions\n", *keysFlag)
+			fmt.Fprintf(stderr, "demo bench: --keys %q: want one positive count of versions, at most %d\n", *keysFlag, maxBenchVersions)
 			return exitUsage
 		}
 		keys = ks[0]
@@ -282,13 +292,24 @@ func wrap(text string, width int) []string {
 	return lines
 }
 
-// parseCounts parses a comma-separated list of positive counts.
-func parseCounts(s string) ([]int, error) {
+// Bounds of demo bench's counts: beyond them a run cannot fit a machine
+// (run H measured about 160 bytes of memory per cached version, and a
+// million regions at about 2 KiB each).
+const (
+	maxBenchVersions = 1 << 27 // versions in one region, or in all of --regions
+	maxBenchRegions  = 1 << 21
+)
+
+// parseCounts parses a comma-separated list of positive counts of at most max.
+func parseCounts(s string, max int) ([]int, error) {
 	var out []int
 	for _, f := range strings.Split(s, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n <= 0 {
 			return nil, fmt.Errorf("%q is not a positive count", f)
+		}
+		if n > max {
+			return nil, fmt.Errorf("%d is more than %d", n, max)
 		}
 		out = append(out, n)
 	}
@@ -299,7 +320,7 @@ func runGrowth(ctx context.Context, keysFlag, regionsFlag string, regionKeys int
 	if keysFlag == "" {
 		keysFlag = "100000,1000000,4000000"
 	}
-	keys, err := parseCounts(keysFlag)
+	keys, err := parseCounts(keysFlag, maxBenchVersions)
 	if err == nil && !slices.IsSorted(keys) {
 		err = errors.New("sizes must increase")
 	}
@@ -309,7 +330,7 @@ func runGrowth(ctx context.Context, keysFlag, regionsFlag string, regionKeys int
 	}
 	var regions []int
 	if regionsFlag != "" {
-		if regions, err = parseCounts(regionsFlag); err != nil {
+		if regions, err = parseCounts(regionsFlag, maxBenchRegions); err != nil {
 			fmt.Fprintf(stderr, "demo bench: --regions %q: %s\n", regionsFlag, plain(err))
 			return exitUsage
 		}
@@ -317,6 +338,12 @@ func runGrowth(ctx context.Context, keysFlag, regionsFlag string, regionKeys int
 	if regionKeys <= 0 {
 		fmt.Fprintf(stderr, "demo bench: --region-keys %d: want a positive count\n", regionKeys)
 		return exitUsage
+	}
+	for _, n := range regions {
+		if int64(n)*int64(regionKeys) > maxBenchVersions {
+			fmt.Fprintf(stderr, "demo bench: --regions %d x --region-keys %d is more than %d versions\n", n, regionKeys, maxBenchVersions)
+			return exitUsage
+		}
 	}
 	if !asJSON {
 		fmt.Fprintln(stderr, "demo bench: measuring growth; this takes a while")

@@ -68,3 +68,50 @@ func fileContains(t *testing.T, path, s string) bool {
 	}
 	return bytes.Contains(b, []byte(s))
 }
+
+// TestNumericFlagsOutOfRangeAreUsageErrors: a count, percentage or interval
+// of zero or less, or beyond what a run can hold, is a usage error naming the
+// flag, never a silent fall back to the default (before, --ops 0 ran the
+// full million-op workload), and a flag that does not apply is refused.
+func TestNumericFlagsOutOfRangeAreUsageErrors(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"workload", "--ops", "0"}, "demo workload: --ops 0: want a positive count of operations (leave --ops out for its default)"},
+		{[]string{"workload", "--ops", "-5"}, "demo workload: --ops -5: want a positive count"},
+		{[]string{"workload", "--regions", "0"}, "--regions 0: want a positive count of regions"},
+		{[]string{"workload", "--keys", "0"}, "--keys 0: want a positive count of keys"},
+		{[]string{"workload", "--versions", "-1"}, "--versions -1: want a positive count of versions"},
+		{[]string{"workload", "--chunk", "0"}, "--chunk 0: want a positive count"},
+		{[]string{"workload", "--readers", "0"}, "--readers 0: want a positive count of readers"},
+		{[]string{"workload", "--evict-percent", "0"}, "--evict-percent 0: want a positive percentage"},
+		{[]string{"workload", "--stop-load-percent", "-1"}, "--stop-load-percent -1: want a positive percentage"},
+		{[]string{"workload", "--interval", "0s"}, "--interval 0s: want a positive duration"},
+		{[]string{"workload", "--interval", "1us"}, "interval 1µs: want at least 1ms"},
+		{[]string{"workload", "--versions", "100000"}, "versions on disk: want at most 134217728"},
+		{[]string{"workload", "--readers", "5000"}, "readers 5000: want 1..1024"},
+		{[]string{"workload", "--ops", "99999999999"}, "at most 4294967296"},
+		{[]string{"workload", "--chunk", "2000000"}, "chunk 2000000: want 1..1048576 ops"},
+		{[]string{"workload", "--deletes", "1"}, "delete share 1: want [0, 1)"},
+		{[]string{"workload", "--deletes", "NaN"}, "delete share NaN"},
+		{[]string{"workload", "--skew", "-1"}, "skew -1: want 0 (uniform) to 10"},
+		{[]string{"workload", "--skew", "+Inf"}, "skew +Inf"},
+		{[]string{"workload", "--evict-percent", "101"}, "thresholds 101%/95%"},
+		{[]string{"workload", "--seed", "-1"}, `invalid value "-1" for flag -seed`},
+		{[]string{"bench", "--keys", "999999999999"}, "want one positive count of versions, at most 134217728"},
+		{[]string{"bench", "--growth", "--keys", "1000,999999999999"}, "999999999999 is more than 134217728"},
+		{[]string{"bench", "--growth", "--regions", "100000000"}, "100000000 is more than 2097152"},
+		{[]string{"bench", "--growth", "--regions", "1000000", "--region-keys", "1000"}, "is more than 134217728 versions"},
+		{[]string{"bench", "--growth", "--region-keys", "-1"}, "--region-keys -1: want a positive count"},
+		{[]string{"bench", "--region-keys", "5"}, "demo bench: --region-keys needs --growth"},
+		{[]string{"bench", "--regions", "5"}, "demo bench: --regions needs --growth"},
+		{[]string{"bench", "--growth", "--quick"}, "do not apply to --growth"},
+		{[]string{"replay", "--speed", "-1", "x.jsonl"}, "--speed -1: want a number from 0.001 to 1000"},
+	} {
+		code, out, errOut := demo(t, "", c.args...)
+		if code != exitUsage || out != "" || !strings.Contains(errOut, c.want) || strings.Contains(errOut, "regioncache: ") {
+			t.Errorf("demo %s: exit %d, stdout %q, stderr %q; want exit 2 and %q", strings.Join(c.args, " "), code, out, errOut, c.want)
+		}
+	}
+}

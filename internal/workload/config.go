@@ -7,8 +7,13 @@ import (
 	"time"
 )
 
-// Config is one run. Zero fields take the defaults of Default (or Quick).
+// Config is one run. Zero fields take the defaults of Default (or Quick),
+// unless Exact is set.
 type Config struct {
+	// Exact: every field is used as given, zeros included (DeleteShare 0:
+	// no delete markers; Skew 0: uniform; Seed 0). Start such a Config from
+	// Default, Quick or WithDefaults.
+	Exact bool
 	// Regions, KeysPerRegion, Versions: the data. Every key has Versions
 	// versions on disk (the host's GC lags); DeleteShare of them, and of
 	// the writes, are delete markers. Values are ValueSize bytes.
@@ -79,8 +84,9 @@ func Quick() Config {
 	return c
 }
 
-// withDefaults fills zero fields from Default.
-func (c Config) withDefaults() Config {
+// WithDefaults fills zero fields from Default (Quick when c.Quick); a
+// Chunk left zero is at most a hundredth of Ops.
+func (c Config) WithDefaults() Config {
 	d := Default()
 	if c.Quick {
 		d = Quick()
@@ -127,6 +133,15 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// resolved is the configuration a run uses: c itself when Exact, else
+// WithDefaults.
+func (c Config) resolved() Config {
+	if c.Exact {
+		return c
+	}
+	return c.WithDefaults()
+}
+
 // ErrConfig reports settings a run cannot use.
 var ErrConfig = errors.New("regioncache: invalid workload settings")
 
@@ -134,34 +149,52 @@ func (c Config) validate() error {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%w: "+format, append([]any{ErrConfig}, a...)...)
 	}
+	// Comparisons are written so that NaN fails them.
 	switch {
 	case c.Regions < 2 || c.Regions > 1<<16:
 		return bad("regions %d: want 2..65536", c.Regions)
 	case c.KeysPerRegion < 1 || c.KeysPerRegion > 1<<24:
-		return bad("keys per region %d", c.KeysPerRegion)
-	case c.Versions < 1:
-		return bad("versions %d", c.Versions)
-	case c.DeleteShare < 0 || c.DeleteShare >= 1:
+		return bad("keys per region %d: want 1..16777216", c.KeysPerRegion)
+	case c.Versions < 1 || c.Versions > MaxVersionsOnDisk:
+		return bad("versions %d: want 1..%d", c.Versions, MaxVersionsOnDisk)
+	case int64(c.Regions)*int64(c.KeysPerRegion)*int64(c.Versions) > MaxVersionsOnDisk:
+		return bad("%d regions x %d keys x %d versions is %d versions on disk: want at most %d",
+			c.Regions, c.KeysPerRegion, c.Versions, int64(c.Regions)*int64(c.KeysPerRegion)*int64(c.Versions), MaxVersionsOnDisk)
+	case !(c.DeleteShare >= 0 && c.DeleteShare < 1):
 		return bad("delete share %g: want [0, 1)", c.DeleteShare)
-	case c.Skew < 0:
-		return bad("skew %g", c.Skew)
-	case c.Ops < 2*c.Chunk:
-		return bad("%d ops: want at least two chunks of %d", c.Ops, c.Chunk)
-	case c.Readers < 1:
-		return bad("readers %d", c.Readers)
-	case c.Coverage <= 0 || c.Coverage > 1:
+	case !(c.Skew >= 0 && c.Skew <= MaxSkew):
+		return bad("skew %g: want 0 (uniform) to %g", c.Skew, MaxSkew)
+	case c.Chunk < 1 || c.Chunk > MaxChunk:
+		return bad("chunk %d: want 1..%d ops", c.Chunk, MaxChunk)
+	case c.Ops < 2*c.Chunk || c.Ops > MaxOps:
+		return bad("%d ops: want at least two chunks of %d, at most %d", c.Ops, c.Chunk, MaxOps)
+	case c.Readers < 1 || c.Readers > MaxReaders:
+		return bad("readers %d: want 1..%d", c.Readers, MaxReaders)
+	case !(c.Coverage > 0 && c.Coverage <= 1):
 		return bad("coverage %g", c.Coverage)
-	case c.CapacityFactor <= 0:
+	case !(c.CapacityFactor > 0):
 		return bad("capacity factor %g", c.CapacityFactor)
-	case c.StopLoadPercent > c.EvictPercent || c.EvictPercent > 100:
-		return bad("thresholds %d%%/%d%%", c.EvictPercent, c.StopLoadPercent)
-	case c.Warmup < 0 || c.Warmup >= 1:
+	case c.EvictPercent < 1 || c.EvictPercent > 100 || c.StopLoadPercent < 1 || c.StopLoadPercent > c.EvictPercent:
+		return bad("thresholds %d%%/%d%%: want 1 <= stop-load <= evict <= 100", c.EvictPercent, c.StopLoadPercent)
+	case !(c.Warmup >= 0 && c.Warmup < 1):
 		return bad("warm-up %g", c.Warmup)
-	case c.Interval <= 0:
-		return bad("interval %s", c.Interval)
+	case c.Interval < time.Millisecond:
+		return bad("interval %s: want at least 1ms", c.Interval)
 	}
 	return nil
 }
+
+// Bounds of a run's settings: beyond them a run cannot fit a machine or
+// finish (validate refuses them).
+const (
+	// MaxVersionsOnDisk bounds Regions x KeysPerRegion x Versions (each
+	// side holds them all on disk: about 13 GB at the default value size).
+	MaxVersionsOnDisk = 1 << 27
+	MaxOps            = 1 << 32
+	MaxChunk          = 1 << 20 // a chunk's ops are generated at once
+	MaxReaders        = 1024
+	MaxSkew           = 10.0 // beyond it nearly every op goes to the first rank anyway
+)
 
 // Key is key k of region r; region r holds the keys with its prefix.
 func Key(r, k uint32) []byte { return fmt.Appendf(nil, "r%05d/k%07d", r, k) }

@@ -160,7 +160,7 @@ func runChunk(e *regioncache.Engine, cfg Config, ops []Op, readTs, firstWrite, n
 // was measured even when the run ends early (ctx, an engine error); the
 // error says why.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
-	cfg = cfg.withDefaults()
+	cfg = cfg.resolved()
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}

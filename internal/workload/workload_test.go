@@ -56,7 +56,7 @@ func TestZipf(t *testing.T) {
 func smallConfig() Config {
 	c := Config{Regions: 8, KeysPerRegion: 20, Versions: 10, Ops: 4000, Chunk: 200, Readers: 2,
 		SafePointLag: 20, SampleEvery: 1, ManualRounds: true, Interval: time.Hour}
-	return c.withDefaults()
+	return c.WithDefaults()
 }
 
 func TestStreamIsTheSameForASeed(t *testing.T) {
@@ -176,6 +176,28 @@ func TestHist(t *testing.T) {
 	}
 }
 
+// TestExactKeepsZeros: an Exact configuration's zeros are values (no delete
+// markers, uniform choice, seed 0); otherwise they are the defaults.
+func TestExactKeepsZeros(t *testing.T) {
+	c := smallConfig()
+	c.DeleteShare, c.Skew, c.Seed = 0, 0, 0
+	if r := c.resolved(); r.DeleteShare != Default().DeleteShare || r.Skew != Default().Skew || r.Seed != Default().Seed {
+		t.Errorf("zeros without Exact: delete share %g, skew %g, seed %d; want the defaults", r.DeleteShare, r.Skew, r.Seed)
+	}
+	c.Exact = true
+	if r := c.resolved(); r.DeleteShare != 0 || r.Skew != 0 || r.Seed != 0 || r.validate() != nil {
+		t.Errorf("zeros with Exact: delete share %g, skew %g, seed %d, %v; want them kept and valid", r.DeleteShare, r.Skew, r.Seed, r.validate())
+	}
+	s := NewStream(c.resolved())
+	for ch := 0; ch < s.Chunks(); ch++ {
+		for _, o := range s.Chunk(ch) {
+			if o.Delete {
+				t.Fatalf("chunk %d has a delete marker with a delete share of 0", ch)
+			}
+		}
+	}
+}
+
 func TestValidate(t *testing.T) {
 	bad := []func(*Config){
 		func(c *Config) { c.Regions = 1 },
@@ -183,6 +205,13 @@ func TestValidate(t *testing.T) {
 		func(c *Config) { c.DeleteShare = 1 },
 		func(c *Config) { c.StopLoadPercent, c.EvictPercent = 99, 98 },
 		func(c *Config) { c.Coverage = 1.5 },
+		func(c *Config) { c.DeleteShare = math.NaN() },
+		func(c *Config) { c.Skew = math.Inf(1) },
+		func(c *Config) { c.Versions = MaxVersionsOnDisk },               // times regions and keys: too many
+		func(c *Config) { c.Exact, c.Readers = true, 0 },                 // Exact takes no default
+		func(c *Config) { c.StopLoadPercent, c.EvictPercent = -10, -5 },  // below 1
+		func(c *Config) { c.Exact, c.Interval = true, time.Microsecond }, // a busy loop
+		func(c *Config) { c.Readers = MaxReaders + 1 },
 	}
 	for i, f := range bad {
 		c := smallConfig()
