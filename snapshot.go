@@ -196,15 +196,11 @@ func (s *Snapshot) scan(start, end []byte, ts uint64, limit int, count bool) (Sc
 		return ScanResult{ReadInfo: s.info}, nil
 	}
 	if s.fromMemory(ts) {
-		var out []KV
-		s.mem.Scan(start, end, ts, func(k, v []byte) bool {
-			out = append(out, KV{Key: bytes.Clone(k), Value: bytes.Clone(v)})
-			return limit <= 0 || len(out) < limit
-		})
+		out, _ := s.mem.AppendScan(nil, start, end, ts, limit)
 		if count {
 			s.e.countRead(FromMemory, cached)
 		}
-		return ScanResult{Pairs: out, ReadInfo: ReadInfo{Source: FromMemory}}, nil
+		return ScanResult{Pairs: publicKVs(out), ReadInfo: ReadInfo{Source: FromMemory}}, nil
 	}
 	var kvs []diskengine.KV
 	err = s.disk.Read(func(disk diskengine.Reader) (err error) {

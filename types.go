@@ -2,6 +2,7 @@ package regioncache
 
 import (
 	"errors"
+	"unsafe"
 
 	"github.com/regioncache/regioncache/actors"
 	"github.com/regioncache/regioncache/internal/dataplane"
@@ -134,15 +135,15 @@ type KV struct {
 	Key, Value []byte
 }
 
+// publicKVs is the data plane's pairs as the API's, without a copy: KV has
+// the fields of diskengine.KV, so a pointer to one converts to a pointer to
+// the other (the conversion does not compile if they ever differ). The
+// pairs are the caller's: every read copies them out of the store.
 func publicKVs(kvs []diskengine.KV) []KV {
 	if kvs == nil {
 		return nil
 	}
-	out := make([]KV, len(kvs))
-	for i, kv := range kvs {
-		out[i] = KV(kv)
-	}
-	return out
+	return unsafe.Slice((*KV)(unsafe.SliceData(kvs)), len(kvs))
 }
 
 // Transition is one region state change, as reported to

@@ -175,13 +175,9 @@ func (p *Plane) scanOnce(start, end []byte, ts uint64, limit int) (kvs []diskeng
 			cover.mu.RLock()
 			if cover.readable && ts > cover.safePoint {
 				served = true
-				from, size := len(kvs), 0
-				stepped += cover.store.Scan(pos, segEnd, ts, func(k, v []byte) bool {
-					kvs = append(kvs, diskengine.KV{Key: k, Value: v})
-					size += len(k) + len(v)
-					return !full()
-				})
-				copyOut(kvs[from:], size)
+				var n int
+				kvs, n = cover.store.AppendScan(kvs, pos, segEnd, ts, limit)
+				stepped += n
 			} else if cover.readable {
 				why = TooOldRead
 			}
@@ -347,23 +343,3 @@ func (p *Plane) CloseSnapshots() {
 // maxScanPrealloc bounds the pairs a scan with a limit allocates room for
 // before it knows how many it finds.
 const maxScanPrealloc = 1024
-
-// copyOut replaces the slices of kvs, which point into a store's memory, by
-// copies in one block of size bytes (their total): a scan of n pairs from
-// memory allocates once, not 2n times. Each pair's slices are capped so that
-// appending to one never reaches the next.
-func copyOut(kvs []diskengine.KV, size int) {
-	if len(kvs) == 0 {
-		return
-	}
-	block := make([]byte, 0, size)
-	for i := range kvs {
-		kv := &kvs[i]
-		n := len(block)
-		block = append(block, kv.Key...)
-		kv.Key = block[n:len(block):len(block)]
-		n = len(block)
-		block = append(block, kv.Value...)
-		kv.Value = block[n:len(block):len(block)]
-	}
-}

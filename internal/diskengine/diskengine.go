@@ -220,10 +220,9 @@ func (r Reader) GetVersion(key []byte, ts uint64) (v mvcc.Version, ok bool, err 
 	return mvcc.Version{Key: bytes.Clone(key), Ts: vts, Value: bytes.Clone(val), Tombstone: tomb}, true, nil
 }
 
-// KV is one visible key and its value.
-type KV struct {
-	Key, Value []byte
-}
+// KV is one visible key and its value (the memory store's scans return the
+// same type).
+type KV = mvcc.KV
 
 // Scan returns up to limit (0: no limit) visible keys in [start, end) at ts.
 func (r Reader) Scan(start, end []byte, ts uint64, limit int) ([]KV, error) {

@@ -24,7 +24,7 @@ import (
 // the holders so that its bytes are accounted once and given back when its
 // last holder lets go.
 type Run struct {
-	arena  [][]byte // chunks; an address is chunk<<addrShift | offset
+	arena  [][]byte // chunks, read through arena addresses (arenaAddr)
 	recs   [][]rec  // records in chunks of recChunk (the last may be shorter)
 	n      int
 	bytes  int64 // exact: the capacities of every chunk, arena and index
@@ -62,15 +62,29 @@ type rec struct {
 	// here without touching the arena.
 	prefix uint64
 	ts     uint64
-	// key is the arena address of the key (a uvarint length, then the
-	// bytes); its top bit marks a delete marker.
+	// key is the arena address of the key (arenaAddr); its top bit marks
+	// a delete marker.
 	key uint64
 	val uint64 // arena address of the value; unused for a delete marker
 }
 
+// An arena address says where a key or value is in a run's arena and how
+// long it is. The arena holds each item as a uvarint length, then the bytes;
+// keeping the length in the address too (in bits the address had spare)
+// lets a read step to the bytes without decoding the uvarint:
+//
+//	bits  0-19  offset of the item's uvarint in its chunk
+//	bits 20-50  chunk index
+//	bits 51-62  the item's length, or lenEscape for an item of lenEscape
+//	            bytes or more (its uvarint then says how long it is)
+//	bit  63     tombBit, in a record's key address only
 const (
-	addrShift = 32
-	addrMask  = 1<<addrShift - 1
+	offBits   = 20
+	offMask   = 1<<offBits - 1
+	chunkBits = 31
+	chunkMask = 1<<chunkBits - 1
+	lenShift  = offBits + chunkBits
+	lenEscape = 1<<(63-lenShift) - 1
 	tombBit   = 1 << 63
 	recShift  = 14
 	recChunk  = 1 << recShift // records per index chunk (512 KiB)
@@ -85,6 +99,21 @@ const (
 	RunOverhead = 128
 )
 
+// Every offset in a chunk fits offBits: a chunk that holds several items is
+// at most arenaMax bytes, and an item too large for those is alone in a
+// chunk of its own, at offset 0. (A compile error here if not.)
+const _ = uint(1<<offBits - arenaMax)
+
+// arenaAddr is the address of an item of n bytes whose uvarint length
+// starts at off in chunk.
+func arenaAddr(chunk, off, n int) uint64 {
+	return uint64(min(n, lenEscape))<<lenShift | uint64(chunk)<<offBits | uint64(off)
+}
+
+// errArenaFull: a run cannot address more chunks than chunkBits allow (far
+// more than any memory holds: each chunk is at least one item).
+var errArenaFull = errors.New("regioncache: memstore: run has too many arena chunks")
+
 func keyPrefix(k []byte) uint64 {
 	if len(k) >= 8 {
 		return binary.BigEndian.Uint64(k)
@@ -94,11 +123,27 @@ func keyPrefix(k []byte) uint64 {
 	return binary.BigEndian.Uint64(b[:])
 }
 
+// bytesAt returns the item at addr (an arena address; tombBit clear).
 func (r *Run) bytesAt(addr uint64) []byte {
-	c := r.arena[addr>>addrShift]
-	off := int(addr & addrMask)
-	n, w := binary.Uvarint(c[off:])
-	return c[off+w : off+w+int(n) : off+w+int(n)]
+	c := r.arena[addr>>offBits&chunkMask]
+	off := int(addr & offMask)
+	n := int(addr >> lenShift)
+	if n == lenEscape {
+		u, w := binary.Uvarint(c[off:])
+		off, n = off+w, int(u)
+	} else if off++; n >= 0x80 {
+		off++ // a two-byte uvarint: every n below lenEscape takes one or two
+	}
+	return c[off : off+n : off+n]
+}
+
+// itemLen is the length of the item at addr (an arena address; tombBit
+// clear), mostly without reading the arena.
+func (r *Run) itemLen(addr uint64) int {
+	if n := int(addr >> lenShift); n != lenEscape {
+		return n
+	}
+	return len(r.bytesAt(addr))
 }
 
 func (r *Run) rec(i int) *rec { return &r.recs[i>>recShift][i&(recChunk-1)] }
@@ -337,12 +382,18 @@ func (b *RunBuilder) put(p []byte) (uint64, error) {
 		if err := b.grant(int64(need)); err != nil {
 			return 0, err
 		}
+		if len(r.arena) > chunkMask {
+			return 0, errArenaFull
+		}
 		c := make([]byte, need)
 		copy(c[binary.PutUvarint(c, uint64(len(p))):], p)
 		r.arena = append(r.arena, c)
-		return uint64(len(r.arena)-1) << addrShift, nil
+		return arenaAddr(len(r.arena)-1, 0, len(p)), nil
 	}
 	if b.cur < 0 || len(r.arena[b.cur])-b.curOff < need {
+		if len(r.arena) > chunkMask {
+			return 0, errArenaFull
+		}
 		if err := b.grant(int64(next)); err != nil {
 			return 0, err
 		}
@@ -353,7 +404,7 @@ func (b *RunBuilder) put(p []byte) (uint64, error) {
 	off := b.curOff
 	copy(b.curBuf[off+binary.PutUvarint(b.curBuf[off:], uint64(len(p))):], p)
 	b.curOff += need
-	return uint64(b.cur)<<addrShift | uint64(off), nil
+	return arenaAddr(b.cur, off, len(p)), nil
 }
 
 func uvarintLen(x uint64) int {

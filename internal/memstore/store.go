@@ -2,6 +2,8 @@ package memstore
 
 import (
 	"bytes"
+	"math"
+	"slices"
 	"strings"
 
 	"github.com/tidwall/btree"
@@ -205,7 +207,7 @@ func (v *View) Get(key []byte, ts uint64) (value []byte, found bool) {
 // until fn returns false. The slices passed to fn must not be modified. It
 // returns how many versions it stepped over.
 func (v *View) Scan(start, end []byte, ts uint64, fn func(key, value []byte) bool) (stepped int) {
-	if v.wlen() == 0 && v.hides == nil {
+	if !v.writesIn(start, end) {
 		return v.scanBase(start, end, ts, fn)
 	}
 	c := v.cursor(start, end)
@@ -231,20 +233,48 @@ func (v *View) Scan(start, end []byte, ts uint64, fn func(key, value []byte) boo
 	return stepped
 }
 
-// scanBase is Scan when the write layer is empty: a walk of the index that
-// recognises the versions of one key by their shared key address.
-func (v *View) scanBase(start, end []byte, ts uint64, fn func(key, value []byte) bool) (stepped int) {
-	r := v.base
-	if v.bhi <= v.blo {
-		return 0
+// writesIn says whether the write layer or the hides hold anything for a
+// key in [start, end) (end empty: unbounded). When they do not, a scan of
+// the range reads the base run alone, however much was written elsewhere.
+func (v *View) writesIn(start, end []byte) bool {
+	in := false
+	if v.wlen() > 0 {
+		v.w.Ascend(wentry{key: str(start), ts: mvcc.MaxTS}, func(e wentry) bool {
+			in = len(end) == 0 || e.key < str(end)
+			return false
+		})
 	}
-	lo, hi := v.blo, v.bhi
+	if !in && v.hides != nil {
+		v.hides.Ascend(hide{key: str(start)}, func(h hide) bool {
+			in = len(end) == 0 || h.key < str(end)
+			return false
+		})
+	}
+	return in
+}
+
+// baseRange is the index range of the base run's versions in [start, end)
+// within the view's bounds.
+func (v *View) baseRange(start, end []byte) (lo, hi int) {
+	if v.bhi <= v.blo {
+		return 0, 0
+	}
+	lo, hi = v.blo, v.bhi
 	if len(start) > 0 && bytes.Compare(start, v.lo) > 0 {
-		lo = r.seek(start, mvcc.MaxTS, lo, hi)
+		lo = v.base.seek(start, mvcc.MaxTS, lo, hi)
 	}
 	if len(end) > 0 && (len(v.hi) == 0 || bytes.Compare(end, v.hi) < 0) {
-		hi = r.seek(end, mvcc.MaxTS, lo, hi)
+		hi = v.base.seek(end, mvcc.MaxTS, lo, hi)
 	}
+	return lo, hi
+}
+
+// scanBase is Scan when the write layer holds nothing in the range: a walk
+// of the index that recognises the versions of one key by their shared key
+// address.
+func (v *View) scanBase(start, end []byte, ts uint64, fn func(key, value []byte) bool) (stepped int) {
+	r := v.base
+	lo, hi := v.baseRange(start, end)
 	decided := uint64(1<<64 - 1)
 	for i := lo; i < hi; i++ {
 		x := r.rec(i)
@@ -262,6 +292,111 @@ func (v *View) scanBase(start, end []byte, ts uint64, fn func(key, value []byte)
 		}
 	}
 	return stepped
+}
+
+// AppendScan appends to dst what Scan passes to fn (each key of [start,
+// end) with its newest version at or below ts that is not a delete marker,
+// in key order) until dst holds limit pairs (limit <= 0: no limit), and
+// returns dst and how many versions it stepped over.
+//
+// The keys and values it appends are copies in memory it allocates for
+// them, which belongs to the caller from then on: nothing the store holds
+// is returned, so the pairs stay as they are whatever the store does next,
+// and the caller may modify them. Each key and value is capped at its
+// length, so that appending to one cannot overwrite another.
+func (v *View) AppendScan(dst []mvcc.KV, start, end []byte, ts uint64, limit int) (out []mvcc.KV, stepped int) {
+	room := math.MaxInt
+	if limit > 0 {
+		if room = limit - len(dst); room <= 0 {
+			return dst, 0
+		}
+	}
+	if !v.writesIn(start, end) {
+		return v.appendBase(dst, start, end, ts, room)
+	}
+	from, size := len(dst), 0
+	stepped = v.Scan(start, end, ts, func(k, val []byte) bool {
+		dst = append(dst, mvcc.KV{Key: k, Value: val})
+		size += len(k) + len(val)
+		return len(dst)-from < room
+	})
+	copyOut(dst[from:], size)
+	return dst, stepped
+}
+
+// copyOut replaces the slices of kvs by copies in one block of size bytes
+// (their total), each capped so that appending to one never reaches the
+// next.
+func copyOut(kvs []mvcc.KV, size int) {
+	if len(kvs) == 0 {
+		return
+	}
+	block := make([]byte, 0, size)
+	for i := range kvs {
+		kv := &kvs[i]
+		n := len(block)
+		block = append(block, kv.Key...)
+		kv.Key = block[n:len(block):len(block)]
+		n = len(block)
+		block = append(block, kv.Value...)
+		kv.Value = block[n:len(block):len(block)]
+	}
+}
+
+// copyRound is how many pairs appendBase copies into one block: their
+// records wait in an array on the stack while it sums their sizes.
+const copyRound = 128
+
+// appendBase is AppendScan when the write layer holds nothing in the range,
+// for at most room pairs. It walks the index as scanBase does, taking each
+// visible version's record and summing its key's and value's lengths from
+// their addresses (no arena read); then it allocates one block of that
+// size and copies the pairs into it. A scan of many pairs does this in
+// rounds of copyRound.
+func (v *View) appendBase(dst []mvcc.KV, start, end []byte, ts uint64, room int) ([]mvcc.KV, int) {
+	r := v.base
+	lo, hi := v.baseRange(start, end)
+	stepped := 0
+	decided := uint64(1<<64 - 1)
+	var sel [copyRound]*rec
+	for i := lo; i < hi && room > 0; {
+		n, size := 0, 0
+		for ; i < hi && n < len(sel) && n < room; i++ {
+			x := r.rec(i)
+			stepped++
+			kaddr := x.key &^ tombBit
+			if kaddr == decided || x.ts > ts {
+				continue
+			}
+			decided = kaddr
+			if x.key&tombBit != 0 {
+				continue
+			}
+			sel[n] = x
+			n++
+			size += r.itemLen(kaddr) + r.itemLen(x.val)
+		}
+		if n == 0 {
+			break
+		}
+		room -= n
+		block, off := make([]byte, size), 0
+		at := len(dst)
+		dst = slices.Grow(dst, n)[:at+n]
+		for j, x := range sel[:n] {
+			// Field by field: a pair's two slices are two pointer
+			// writes, where copying a whole KV in is a bulk copy with
+			// a write barrier over it while the GC marks.
+			kv := &dst[at+j]
+			k := r.bytesAt(x.key &^ tombBit)
+			kv.Key = block[off : off+len(k) : off+len(k)]
+			off += copy(kv.Key, k)
+			val := r.bytesAt(x.val)
+			kv.Value = block[off : off+len(val) : off+len(val)]
+			off += copy(kv.Value, val)
+		}
+	}
+	return dst, stepped
 }
 
 // Versions calls fn for every version in [start, end) in order, delete

@@ -124,6 +124,30 @@ func BenchmarkStoreScan100(b *testing.B) {
 	}
 }
 
+// BenchmarkStoreAppendScan100: one op copies out 100 keys from a random
+// start as the data plane's scans do (a result slice sized for them, the
+// pairs copied into memory of their own), over one, two and ten versions
+// per key.
+func BenchmarkStoreAppendScan100(b *testing.B) {
+	for _, versions := range []int{1, 2, 10} {
+		const n = 200_000
+		s := benchStore(b, n, versions)
+		r := rand.New(rand.NewPCG(5, 6))
+		keys := make([][]byte, 1<<16)
+		for i := range keys {
+			keys[i] = benchKey(nil, r.IntN(n-100))
+		}
+		b.Run(map[int]string{1: "1-version", 2: "2-versions", 10: "10-versions"}[versions], func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if out, _ := s.AppendScan(make([]mvcc.KV, 0, 100), keys[i%len(keys)], nil, 1000, 100); len(out) != 100 {
+					b.Fatalf("%d pairs", len(out))
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkCompact: one op compacts a 1M-version base run with a full
 // write layer into a new run.
 func BenchmarkCompact(b *testing.B) {

@@ -224,6 +224,7 @@ func (r *storeRig) check(v *memstore.View, d disk, sp uint64, lo, hi, when strin
 	if got, want := scanStrings(v, start, end, ts), d.scan(start, end, ts); !slices.Equal(got, want) {
 		r.t.Fatalf("%s: Scan(%s, %s, %d) = %v, want %v", when, start, end, ts, got, want)
 	}
+	r.checkAppendScan(v, d, start, end, ts, when)
 	// Every version the view shows is the disk's; every disk version above
 	// the safe point is shown.
 	shown := map[string]bool{}
@@ -239,6 +240,58 @@ func (r *storeRig) check(v *memstore.View, d disk, sp uint64, lo, hi, when strin
 		if dv.Ts > sp && !shown[fmt.Sprintf("%s@%d", dv.Key, dv.Ts)] {
 			r.t.Fatalf("%s: the view lacks %s@%d", when, dv.Key, dv.Ts)
 		}
+	}
+}
+
+// checkAppendScan: AppendScan appends what Scan finds, up to a limit that
+// counts what dst held already, steps over as many versions as Scan
+// stopping there, and returns copies the caller owns: capped, and free to
+// overwrite without changing the view.
+func (r *storeRig) checkAppendScan(v *memstore.View, d disk, start, end string, ts uint64, when string) {
+	r.t.Helper()
+	var dst []mvcc.KV
+	if r.rng.IntN(2) == 0 {
+		dst = []mvcc.KV{{Key: []byte("held"), Value: []byte("before")}}
+	}
+	held := len(dst)
+	want := d.scan(start, end, ts)
+	limit := r.rng.IntN(5) // 0: no limit
+	if limit > 0 {
+		want = want[:min(limit, len(want))]
+		limit += held
+	}
+	seen := 0
+	wantStepped := v.Scan([]byte(start), []byte(end), ts, func(k, val []byte) bool {
+		seen++
+		return limit == 0 || seen < limit-held
+	})
+	out, stepped := v.AppendScan(dst, []byte(start), []byte(end), ts, limit)
+	if held > 0 && (len(out) < held || string(out[0].Key) != "held" || string(out[0].Value) != "before") {
+		r.t.Fatalf("%s: AppendScan lost the pairs dst held: %q", when, out)
+	}
+	var got []string
+	for _, kv := range out[held:] {
+		if cap(kv.Key) != len(kv.Key) || cap(kv.Value) != len(kv.Value) {
+			r.t.Fatalf("%s: AppendScan returned %q=%q with room after it (caps %d, %d)", when, kv.Key, kv.Value, cap(kv.Key), cap(kv.Value))
+		}
+		got = append(got, string(kv.Key)+"="+string(kv.Value))
+	}
+	if !slices.Equal(got, want) {
+		r.t.Fatalf("%s: AppendScan(%s, %s, %d, limit %d) = %v, want %v", when, start, end, ts, limit, got, want)
+	}
+	if stepped != wantStepped {
+		r.t.Fatalf("%s: AppendScan(%s, %s, %d, limit %d) stepped over %d versions, Scan %d", when, start, end, ts, limit, stepped, wantStepped)
+	}
+	for _, kv := range out[held:] {
+		for i := range kv.Key {
+			kv.Key[i] = '!'
+		}
+		for i := range kv.Value {
+			kv.Value[i] = '!'
+		}
+	}
+	if again, all := scanStrings(v, start, end, ts), d.scan(start, end, ts); !slices.Equal(again, all) {
+		r.t.Fatalf("%s: overwriting AppendScan's pairs changed the view: %v, want %v", when, again, all)
 	}
 }
 
@@ -637,4 +690,90 @@ func TestRecordPrefixesFollowWhatTheKeysShare(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestItemsOfEveryLengthReadBack: keys and values of the lengths where the
+// arena's encoding changes (a one- and a two-byte length, the longest a
+// record's address holds and past it, an item in a chunk of its own) read
+// back exactly through Get, Scan, AppendScan and Versions, in a loaded run
+// and in a compaction of it over a write layer that shares its arena.
+func TestItemsOfEveryLengthReadBack(t *testing.T) {
+	defer memstore.SetShareMinVersions(1)()
+	lengths := []int{0, 1, 127, 128, 129, 4094, 4095, 4096, 16383, 16384, 70_000, 300_000}
+	d := disk{}
+	var vs []mvcc.Version
+	for i, n := range lengths {
+		for j, m := range []int{1, 127, 128, 4095, 5000} {
+			key := append(bytes.Repeat([]byte{'k'}, m), fmt.Sprintf("%02d", i)...)
+			v := mvcc.Version{Key: key, Ts: uint64(10 - j), Value: bytes.Repeat([]byte{byte('a' + j)}, n)}
+			vs = append(vs, v)
+			d.set(v)
+		}
+	}
+	slices.SortFunc(vs, func(a, b mvcc.Version) int {
+		if c := bytes.Compare(a.Key, b.Key); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.Ts, a.Ts)
+	})
+	s := memstore.NewStore()
+	s.SetBase(buildRun(t, vs, 0, nil), nil, nil)
+	verify := func(when string) {
+		t.Helper()
+		for _, v := range vs {
+			got, ok := s.Get(v.Key, v.Ts)
+			if !ok || !bytes.Equal(got, v.Value) {
+				t.Fatalf("%s: Get(%d-byte key, %d) = %d bytes %v, want %d", when, len(v.Key), v.Ts, len(got), ok, len(v.Value))
+			}
+		}
+		for ts := uint64(5); ts <= 11; ts++ {
+			want := d.scan("", "", ts)
+			if got := scanStrings(&s.View, "", "", ts); !slices.Equal(got, want) {
+				t.Fatalf("%s: Scan at %d differs from the model", when, ts)
+			}
+			out, _ := s.AppendScan(nil, nil, nil, ts, 0)
+			got := make([]string, len(out))
+			for i, kv := range out {
+				got[i] = string(kv.Key) + "=" + string(kv.Value)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("%s: AppendScan at %d differs from the model", when, ts)
+			}
+		}
+		var i int
+		s.Versions(nil, nil, func(v mvcc.Version) bool {
+			if w := vs[i]; !bytes.Equal(v.Key, w.Key) || v.Ts != w.Ts || !bytes.Equal(v.Value, w.Value) {
+				t.Fatalf("%s: version %d is %d-byte key at %d, want %d-byte key at %d", when, i, len(v.Key), v.Ts, len(w.Key), w.Ts)
+			}
+			i++
+			return true
+		})
+	}
+	verify("loaded")
+	// A write, then a compaction that shares the loaded run's arena.
+	w := mvcc.Version{Key: []byte("kk00"), Ts: 20, Value: bytes.Repeat([]byte{'w'}, 4095)}
+	s.Set(w)
+	d.set(w)
+	vs = append([]mvcc.Version{w}, vs...)
+	slices.SortFunc(vs, func(a, b mvcc.Version) int {
+		if c := bytes.Compare(a.Key, b.Key); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.Ts, a.Ts)
+	})
+	from := s.Snapshot()
+	run, err := memstore.Compact(from, 0, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !memstore.ArenaShared(from.Base(), run) {
+		t.Fatal("the compaction copied the run instead of sharing its arena")
+	}
+	old, _, ok := s.Install(from, run)
+	if !ok {
+		t.Fatal("install refused")
+	}
+	old.Release()
+	from.Release()
+	verify("compacted")
 }

@@ -30,6 +30,12 @@ type Version struct {
 // Mutation is one write in a batch: a put or a delete marker.
 type Mutation = Version
 
+// KV is one visible key and its value, as a scan returns it (from the disk
+// engine or from memory).
+type KV struct {
+	Key, Value []byte
+}
+
 // ErrCorrupt reports an encoded key or value that this package did not write.
 var ErrCorrupt = errors.New("regioncache: corrupt MVCC encoding")
 
