@@ -147,7 +147,11 @@ type ScanResult struct {
 
 // Scan returns up to limit (0: no limit) visible keys of [start, end) at ts in
 // key order; end empty means unbounded. A scan crossing cached and uncached
-// ranges is served piecewise and reports FromBoth.
+// ranges is served piecewise and reports FromBoth. start at or above a
+// non-empty end is the empty range: Scan returns no keys and a nil error, so
+// that a caller paging through a range by moving start up to end needs no
+// special case (the event-log format refuses such a scan op instead: a log
+// is checked input, where reversed bounds can only be a mistake).
 func (e *Engine) Scan(start, end []byte, ts uint64, limit int) (ScanResult, error) {
 	exit, err := e.enter()
 	if err != nil {
@@ -288,7 +292,10 @@ func (e *Engine) Evict(r Region, reason EvictReason) ([]Region, error) {
 // never goes down; held snapshots keep what they see. GC returns once every
 // region has dropped them and the memory they took is off the account (or,
 // where a held snapshot still reads it, deferred until its release, which
-// takes it off); WaitIdle meanwhile waits for it.
+// takes it off); WaitIdle meanwhile waits for it. A safe point at or below
+// the current one changes nothing and returns nil; so does 0, the safe point
+// of an engine that never collected (no version is below it), so that a
+// host can pass on whatever safe point it has, from its first.
 func (e *Engine) GC(safePoint uint64) error {
 	exit, err := e.enter()
 	if err != nil {

@@ -302,3 +302,92 @@ func TestCallsRacingClose(t *testing.T) {
 		t.Errorf("call racing Close: %v", err)
 	}
 }
+
+// TestGCZeroAndEmptyRangesAreNoOps pins what the go doc of GC, Scan and
+// NewIter says: GC(0), and GC at or below the current safe point, change
+// nothing and return nil; a range whose start is at or above its end (and a
+// snapshot range outside its region) has no keys and no error.
+func TestGCZeroAndEmptyRangesAreNoOps(t *testing.T) {
+	e := testutil.Open(t, regioncache.Options{})
+	ctx := testutil.Context(t)
+	r := regioncache.Region{ID: 1, Version: 1, Start: []byte("a"), End: []byte("m")}
+	for _, k := range []string{"b", "c", "d"} {
+		if err := e.Put([]byte(k), 5, []byte("v"+k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.Load(r); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.WaitIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	used := testutil.Metrics(t, e).Memory.Used
+	wantMemory := func(what string) {
+		t.Helper()
+		res, err := e.Get([]byte("b"), 6)
+		if err != nil || string(res.Value) != "vb" || res.Source != regioncache.FromMemory || e.RegionState(r.ID) != regioncache.Active {
+			t.Fatalf("%s: get b@6 = %q from %s, %v; region %s; want vb from memory, active", what, res.Value, res.Source, err, e.RegionState(r.ID))
+		}
+		if m := testutil.Metrics(t, e).Memory.Used; m != used {
+			t.Fatalf("%s: memory %d, want %d", what, m, used)
+		}
+	}
+	if err := e.GC(0); err != nil {
+		t.Fatalf("GC(0): %v", err)
+	}
+	wantMemory("after GC(0)")
+	if err := e.GC(4); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.GC(2); err != nil {
+		t.Fatalf("GC below the safe point: %v", err)
+	}
+	if err := e.GC(0); err != nil {
+		t.Fatalf("GC(0) after GC(4): %v", err)
+	}
+	wantMemory("after GC(4), GC(2), GC(0)")
+
+	snap, err := e.Snapshot(r, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Release()
+	for _, b := range [][2]string{{"c", "c"}, {"d", "b"}, {"z", "y"}, {"n", ""}} {
+		lower, upper := []byte(b[0]), []byte(b[1])
+		if len(upper) == 0 {
+			upper = nil // [n, unbounded): not empty for the engine; outside the snapshot's region
+		}
+		if upper != nil {
+			res, err := e.Scan(lower, upper, 6, 0)
+			if err != nil || len(res.Pairs) != 0 {
+				t.Errorf("Engine.Scan(%q, %q) = %d keys, %v; want none, nil", lower, upper, len(res.Pairs), err)
+			}
+			it, err := e.NewIter(regioncache.IterOptions{LowerBound: lower, UpperBound: upper, Ts: 6})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if it.First() || it.Error() != nil {
+				t.Errorf("Engine.NewIter [%q, %q): First %v, error %v; want false, nil", lower, upper, it.Valid(), it.Error())
+			}
+			if err := it.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		res, err := snap.Scan(lower, upper, 0, 0)
+		if err != nil || len(res.Pairs) != 0 {
+			t.Errorf("Snapshot.Scan(%q, %q) = %d keys, %v; want none, nil", lower, upper, len(res.Pairs), err)
+		}
+		it, err := snap.NewIter(regioncache.IterOptions{LowerBound: lower, UpperBound: upper})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if it.First() || it.Error() != nil {
+			t.Errorf("Snapshot.NewIter [%q, %q): First %v, error %v; want false, nil", lower, upper, it.Valid(), it.Error())
+		}
+		if err := it.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testutil.MustCheck(t, e)
+}

@@ -89,7 +89,8 @@ func newIterator(o IterOptions, fetch func([]byte, int) ([]KV, ReadInfo, error),
 
 // NewIter returns an iterator over the visible keys of [o.LowerBound,
 // o.UpperBound) at o.Ts; it is unpositioned until First or SeekGE. Close it
-// when done.
+// when done. A LowerBound at or above a non-empty UpperBound is the empty
+// range, as for Scan: First is false and Error nil.
 func (e *Engine) NewIter(o IterOptions) (*Iterator, error) {
 	if e.isClosed() {
 		return nil, ErrClosed
@@ -122,7 +123,8 @@ func (e *Engine) NewIter(o IterOptions) (*Iterator, error) {
 // [o.LowerBound, o.UpperBound) ∩ its region at o.Ts (0: the snapshot's ts;
 // above it: ErrAboveSnapshotTs). It reads the frozen view, so it answers
 // as Snapshot.Scan does however long it stays open; after Release, it
-// stops with ErrReleased.
+// stops with ErrReleased. Bounds at or past each other (or outside the
+// region) are the empty range, as for Scan.
 func (s *Snapshot) NewIter(o IterOptions) (*Iterator, error) {
 	if _, err := s.readTs(o.Ts); err != nil {
 		return nil, err

@@ -165,7 +165,9 @@ func (s *Snapshot) diskInfo() ReadInfo {
 }
 
 // Scan reads [start, end) ∩ the snapshot's region at ts (0: the snapshot's
-// ts; above it: ErrAboveSnapshotTs), up to limit keys (0: no limit).
+// ts; above it: ErrAboveSnapshotTs), up to limit keys (0: no limit). An
+// empty intersection (start at or above end, or a range outside the
+// region) returns no keys and a nil error, as Engine.Scan does.
 func (s *Snapshot) Scan(start, end []byte, ts uint64, limit int) (ScanResult, error) {
 	return s.scan(start, end, ts, limit, true)
 }
