@@ -482,3 +482,30 @@ func TestErrorsSayTheirPrefixOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryCommandsFlagErrorsAreUsageErrors: for every command, an unknown
+// flag, a flag without its value and (where the command has one) a numeric
+// flag with a value that is not a number exit 2 with one line naming the
+// command and the flag, and a pointer to its --help.
+func TestEveryCommandsFlagErrorsAreUsageErrors(t *testing.T) {
+	numeric := map[string]string{"replay": "--speed", "bench": "--region-keys", "workload": "--ops"}
+	valued := map[string]string{"replay": "--timeline", "serve": "--addr", "bench": "--keys", "workload": "--mix"}
+	for _, name := range commandNames() {
+		cases := [][]string{{name, "--nope"}}
+		if f, ok := valued[name]; ok {
+			cases = append(cases, []string{name, f})
+		}
+		if f, ok := numeric[name]; ok {
+			cases = append(cases, []string{name, f, "many"})
+		}
+		for _, args := range cases {
+			code, out, errOut := demo(t, "", args...)
+			flagName := strings.TrimLeft(args[1], "-")
+			if code != exitUsage || out != "" || !strings.HasPrefix(errOut, "demo "+name+": ") || !strings.Contains(errOut, flagName) ||
+				!strings.HasSuffix(errOut, "Run 'demo "+name+" --help' for usage.\n") {
+				t.Errorf("demo %s: exit %d, stdout %q, stderr %q; want exit 2, the command and the flag named, and a pointer to --help",
+					strings.Join(args, " "), code, out, errOut)
+			}
+		}
+	}
+}
