@@ -36,8 +36,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -339,6 +341,16 @@ func readTOML(path string) (File, error) {
 			}
 			return File{}, &lineError{line: perr.Position.Line, err: errors.New(perr.Message)}
 		}
+		if m := tomlKeyError.FindStringSubmatch(err.Error()); m != nil {
+			// A value of the wrong type: the decoder says where only in
+			// its text ("toml: line N (last key "k"): ...").
+			line, _ := strconv.Atoi(m[1])
+			msg := m[3]
+			if t := tomlTypeError.FindStringSubmatch(msg); t != nil {
+				msg = fmt.Sprintf("want %s, got TOML %s", t[2], strings.Replace(t[1], "float64", "float", 1))
+			}
+			return File{}, &lineError{line: line, err: fmt.Errorf("field %q: %s", m[2], msg)}
+		}
 		return File{}, errors.New(strings.TrimPrefix(err.Error(), "toml: "))
 	}
 	if undec := md.Undecoded(); len(undec) > 0 {
@@ -346,6 +358,12 @@ func readTOML(path string) (File, error) {
 	}
 	return f, nil
 }
+
+// The texts of the TOML decoder's errors about a value of the wrong type.
+var (
+	tomlKeyError  = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
+	tomlTypeError = regexp.MustCompile(`^incompatible types: TOML value has type (.*); destination has type (.*)$`)
+)
 
 // unknownTOMLFields names the keys the file sets that File does not have,
 // at the line and column of the first in the file (the decoder keeps key

@@ -144,3 +144,23 @@ func TestUnknownFieldIsNamedAtItsLineAndColumn(t *testing.T) {
 		})
 	}
 }
+
+// TestTOMLValueOfTheWrongTypeIsNamedAtItsLine: the TOML decoder says where a
+// value of the wrong type is only in its text; Load gives it as FILE:LINE,
+// as every other error in a file (before: "FILE: line 2 (last key ...)").
+func TestTOMLValueOfTheWrongTypeIsNamedAtItsLine(t *testing.T) {
+	for _, c := range []struct{ text, want string }{
+		{"loaders = \"two\"\n", `:1: field "loaders": want integer, got TOML string`},
+		{"dir = \"x\"\nloaders = 1.5\n", `:2: field "loaders": want integer, got TOML float`},
+		{"[auto_load_evict]\nenabled = \"yes\"\n", `:2: field "auto_load_evict.enabled": want boolean, got TOML string`},
+	} {
+		path := filepath.Join(t.TempDir(), "c.toml")
+		if err := os.WriteFile(path, []byte(c.text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := config.Load(path)
+		if want := "regioncache: config: " + path + c.want; err == nil || err.Error() != want {
+			t.Errorf("%q: error %v\nwant  %s", c.text, err, want)
+		}
+	}
+}
