@@ -424,9 +424,7 @@ func (p *Plane) Activate(h *Handle, run *memstore.Run, runHeld bool, copy *Charg
 	h.safePoint = safePoint
 	if dropReason == "" {
 		before := h.store.WriteBytes()
-		for i, k := range rebase {
-			h.store.Rebase(k, safePoint, bases[i])
-		}
+		h.store.Rebase(rebase, safePoint, bases)
 		p.settle(h, need, h.store.WriteBytes()-before)
 	}
 	h.readable = dropReason == ""
@@ -660,25 +658,8 @@ func (p *Plane) commit(muts []mvcc.Mutation, sync bool) (durable func() error, d
 		return durable, nil, nil
 	}
 	// Apply each region's share under one lock so no read sees half a batch.
-	type share struct {
-		h    *Handle
-		muts []mvcc.Mutation
-	}
-	var shares []share
-	for _, m := range muts {
-		h := findLocked(rt, m.Key)
-		if h == nil {
-			continue
-		}
-		i := slices.IndexFunc(shares, func(s share) bool { return s.h == h })
-		if i < 0 {
-			shares = append(shares, share{h: h})
-			i = len(shares) - 1
-		}
-		shares[i].muts = append(shares[i].muts, m)
-	}
 	var dropped, compact []*Handle
-	for _, s := range shares {
+	for _, s := range route(rt, muts) {
 		s.h.mu.Lock()
 		if s.h.capturing && s.h.store != nil {
 			if reason := p.applyLocked(s.h, s.muts); reason != "" {
@@ -709,6 +690,55 @@ func (p *Plane) commit(muts []mvcc.Mutation, sync bool) (durable func() error, d
 	return durable, drops, nil
 }
 
+// share is the part of a batch that goes to one region.
+type share struct {
+	h    *Handle
+	muts []mvcc.Mutation
+}
+
+// route splits a batch by the regions of rt that hold its keys, in the
+// batch's order. A key in the same region as the one before costs a range
+// check, not a lookup; a batch all in one region is its own share, without
+// a copy.
+func route(rt *rangeindex.Index[*Handle], muts []mvcc.Mutation) []share {
+	var last *Handle
+	find := func(key []byte) *Handle {
+		if last != nil && last.Region.Contains(key) {
+			return last
+		}
+		if h := findLocked(rt, key); h != nil {
+			last = h
+			return h
+		}
+		return nil
+	}
+	first := find(muts[0].Key)
+	i := 1
+	for i < len(muts) && find(muts[i].Key) == first {
+		i++
+	}
+	if i == len(muts) {
+		if first == nil {
+			return nil
+		}
+		return []share{{h: first, muts: muts}}
+	}
+	var shares []share
+	for _, m := range muts {
+		h := find(m.Key)
+		if h == nil {
+			continue
+		}
+		k := slices.IndexFunc(shares, func(s share) bool { return s.h == h })
+		if k < 0 {
+			shares = append(shares, share{h: h})
+			k = len(shares) - 1
+		}
+		shares[k].muts = append(shares[k].muts, m)
+	}
+	return shares
+}
+
 // applyLocked applies a region's share of a batch to its handle (commit
 // lock and h.mu held), reserving first what it can add: each new version's
 // full size (as if none replaced one), and for a write at or below the safe
@@ -719,9 +749,15 @@ func (p *Plane) commit(muts []mvcc.Mutation, sync bool) (durable func() error, d
 // Capacity) or "read_error".
 func (p *Plane) applyLocked(h *Handle, muts []mvcc.Mutation) (dropReason string) {
 	var need int64
-	var bases []*mvcc.Version // for writes at or below the safe point, in order
-	for _, m := range muts {
+	set := muts
+	var rebase [][]byte
+	var bases []*mvcc.Version // the disk's version of each key in rebase
+	for i, m := range muts {
 		if h.readable && m.Ts <= h.safePoint {
+			if rebase == nil {
+				// Not every version is set: the batch's own slice cannot be.
+				set = slices.Clone(muts[:i])
+			}
 			b, err := p.baseLocked(m.Key, h.safePoint)
 			if err != nil {
 				return string(evictreason.ReadError)
@@ -730,8 +766,11 @@ func (p *Plane) applyLocked(h *Handle, muts []mvcc.Mutation) (dropReason string)
 				need += memstore.VersionBytes(b.Key, b.Value, b.Tombstone)
 			}
 			need += memstore.HideBytes(m.Key)
-			bases = append(bases, b)
+			rebase, bases = append(rebase, m.Key), append(bases, b)
 			continue
+		}
+		if rebase != nil {
+			set = append(set, m)
 		}
 		need += memstore.VersionBytes(m.Key, m.Value, m.Tombstone)
 	}
@@ -739,14 +778,8 @@ func (p *Plane) applyLocked(h *Handle, muts []mvcc.Mutation) (dropReason string)
 		return string(evictreason.MemoryLimitReached)
 	}
 	before := h.store.WriteBytes()
-	for _, m := range muts {
-		if h.readable && m.Ts <= h.safePoint {
-			h.store.Rebase(m.Key, h.safePoint, bases[0])
-			bases = bases[1:]
-			continue
-		}
-		h.store.Set(m)
-	}
+	h.store.Write(set)
+	h.store.Rebase(rebase, h.safePoint, bases)
 	p.settle(h, need, h.store.WriteBytes()-before)
 	return ""
 }

@@ -3,9 +3,6 @@ package memstore
 import (
 	"bytes"
 	"errors"
-	"unsafe"
-
-	"github.com/tidwall/btree"
 )
 
 // ErrCompactionCanceled reports a compaction stopped by its caller.
@@ -38,7 +35,6 @@ func Compact(v *View, safePoint uint64, reserve ReserveFunc, canceled func() boo
 		}
 	}
 	c := v.cursor(v.lo, v.hi)
-	defer c.close()
 	n := 0
 	for c.next() {
 		var err error
@@ -106,25 +102,26 @@ func (s *Store) NeedsCompaction(safePoint uint64) bool {
 	if safePoint == 0 {
 		return false
 	}
-	return (s.base.NeedsGC(safePoint) && s.bhi > s.blo) || (s.wlen() > 0 && s.wMinTs <= safePoint)
+	return (s.base.NeedsGC(safePoint) && s.bhi > s.blo) || (s.wlen() > 0 && s.wMinTs() <= safePoint)
 }
 
 // Install replaces the base run that from was taken over by run, the
 // result of Compact(from, ...): the write layer's versions and hides that
 // from held are now in run and leave the write layer, unless they changed
-// since. It returns the run replaced (the caller drops the store's
+// since (a version written again since belongs to a later batch, and
+// stays). It returns the run replaced (the caller drops the store's
 // reference to it) and the change in the write layer's accounted bytes. ok
-// is false when s's base is no longer from's (another install or a reset came
-// first): then nothing changes and the caller drops run. A nil run (the
-// compaction kept nothing) leaves the store without a base.
+// is false when s's base is no longer from's (another install or a reset
+// came first): then nothing changes and the caller drops run. A nil run
+// (the compaction kept nothing) leaves the store without a base.
 func (s *Store) Install(from *View, run *Run) (old *Run, delta int64, ok bool) {
 	if s.base != from.base {
 		return nil, 0, false
 	}
-	delta = s.removeFolded(from)
+	delta = s.keepAfter(from.seq)
 	if from.hides != nil && s.hides != nil {
 		from.hides.Scan(func(h hide) bool {
-			if cur, ok := s.hides.Get(h); ok && cur.ts == h.ts {
+			if cur, ok := s.hides.Get(h); ok && cur.seq == h.seq {
 				s.hides.Delete(cur)
 				d := int64(len(cur.key)) + WriteEntryOverhead
 				s.wBytes -= d
@@ -140,80 +137,4 @@ func (s *Store) Install(from *View, run *Run) (old *Run, delta int64, ok bool) {
 	s.base = run
 	s.setBounds(s.lo, s.hi)
 	return old, delta, true
-}
-
-// sameString says whether a and b are the same bytes in memory: the same
-// copy, not only equal contents (a version written again is a new copy).
-func sameString(a, b string) bool {
-	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
-}
-
-// removeFolded drops from the write layer the versions that from's write
-// layer held and that have not changed since (the same copy: a version
-// written again since is kept), and recomputes wMinTs; it returns the change
-// in accounted bytes. When from held a large part of the layer it walks
-// both in order and bulk-loads what stays into a new tree (linear, and the
-// views sharing the old tree keep it); for a few versions it deletes them
-// one by one.
-func (s *Store) removeFolded(from *View) (delta int64) {
-	nFrom, nCur := from.wlen(), s.wlen()
-	if nFrom == 0 || nCur == 0 {
-		s.resetWMinTs()
-		return 0
-	}
-	if nFrom*8 < nCur {
-		var doomed []wentry
-		from.w.Scan(func(e wentry) bool {
-			if cur, ok := s.w.Get(e); ok && sameEntry(cur, e) {
-				doomed = append(doomed, cur)
-			}
-			return true
-		})
-		delta = s.removeW(doomed)
-		s.resetWMinTs()
-		return delta
-	}
-	kept := btree.NewBTreeGOptions(wless, btreeOpts)
-	fit := from.w.Iter()
-	defer fit.Release()
-	fok := fit.First()
-	s.wMinTs = 0
-	s.w.Scan(func(e wentry) bool {
-		for fok && wless(fit.Item(), e) {
-			fok = fit.Next()
-		}
-		if fok && sameEntry(fit.Item(), e) {
-			delta -= wentrySize(e)
-			return true
-		}
-		if kept.Len() == 0 || e.ts < s.wMinTs {
-			s.wMinTs = e.ts
-		}
-		kept.Load(e) // in order: the sorted bulk path
-		return true
-	})
-	s.wBytes += delta
-	if kept.Len() == 0 {
-		s.w = nil
-	} else {
-		s.w = kept
-	}
-	return delta
-}
-
-// sameEntry says whether a and b are the same version, the same copy.
-func sameEntry(a, b wentry) bool {
-	return a.ts == b.ts && a.tomb == b.tomb && sameString(a.key, b.key) && sameString(a.value, b.value)
-}
-
-// resetWMinTs recomputes wMinTs from the write layer.
-func (s *Store) resetWMinTs() {
-	s.wMinTs = 0
-	first := true
-	s.wscan(func(e wentry) bool {
-		if first || e.ts < s.wMinTs {
-			s.wMinTs, first = e.ts, false
-		}
-		return true
-	})
 }

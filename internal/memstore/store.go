@@ -4,37 +4,11 @@ import (
 	"bytes"
 	"math"
 	"slices"
-	"strings"
 
 	"github.com/tidwall/btree"
 
 	"github.com/regioncache/regioncache/internal/mvcc"
 )
-
-// WriteEntryOverhead is what a version in a write layer costs beyond its key
-// and value: its 48-byte entry in the B-tree's nodes (about two thirds full
-// after random inserts) and its share of node headers and arena slack.
-const WriteEntryOverhead = 96
-
-// wentry is one version in a write layer, 48 bytes stored inline in the
-// B-tree's nodes; key and value are strings over the layer's arena.
-type wentry struct {
-	key   string
-	value string
-	ts    uint64
-	tomb  bool
-}
-
-func wless(a, b wentry) bool {
-	// One three-way compare: a != followed by a < would read the common
-	// prefix of the keys twice on every step of a descent.
-	if c := strings.Compare(a.key, b.key); c != 0 {
-		return c < 0
-	}
-	return a.ts > b.ts
-}
-
-func wentrySize(e wentry) int64 { return int64(len(e.key)+len(e.value)) + WriteEntryOverhead }
 
 // hide says that the versions of key in the base run at or below ts are not
 // part of the store any more (a write at or below the safe point rebased the
@@ -42,6 +16,11 @@ func wentrySize(e wentry) int64 { return int64(len(e.key)+len(e.value)) + WriteE
 type hide struct {
 	key string
 	ts  uint64
+	// seq is the sequence number of the Rebase that set it: an install
+	// drops a hide only when the compaction's view held that very one (a
+	// hide set again since also hides versions the compaction folded from
+	// the write layer).
+	seq uint64
 }
 
 func hless(a, b hide) bool { return a.key < b.key }
@@ -77,9 +56,14 @@ type View struct {
 	base     *Run
 	lo, hi   []byte // the base run's versions outside [lo, hi) are not in the view
 	blo, bhi int    // the index range of [lo, hi) in base
-	// w is the write layer; nil until the first write, so that a region
-	// nobody writes to (most of a million idle regions) pays no tree.
-	w     *btree.BTreeG[wentry]
+	// segs is the write layer (see writelayer.go), oldest segment first;
+	// the slice is never changed in place, so a view shares it. A region
+	// nobody writes to (most of a million idle regions) holds none.
+	segs []*seg
+	wn   int    // versions in segs (a version written again counts until merged)
+	wcp  []byte // the prefix the layer's entry prefixes are taken after
+	// seq is the sequence number of the last batch written (see wentry).
+	seq   uint64
 	hides *btree.BTreeG[hide] // nil: none
 }
 
@@ -91,45 +75,14 @@ type Store struct {
 	View
 	wBytes int64
 	arena  writeArena
-	// wMinTs is the lowest ts written to the write layer since it was last
-	// emptied (never raised by removals: a bound, not exact).
-	wMinTs uint64
 }
 
 // NewStore returns an empty store (no base run yet; writes captured while a
-// region loads go to its write layer, created by the first of them).
+// region loads go to its write layer).
 func NewStore() *Store { return &Store{} }
 
-// writes is the write layer, created empty if there is none yet.
-func (s *Store) writes() *btree.BTreeG[wentry] {
-	if s.w == nil {
-		s.w = btree.NewBTreeGOptions(wless, btreeOpts)
-	}
-	return s.w
-}
-
-// wlen is the number of versions in the write layer (none when there is
-// no tree yet).
-func (v *View) wlen() int {
-	if v.w == nil {
-		return 0
-	}
-	return v.w.Len()
-}
-
-// wscan calls fn for every version of the write layer in order.
-func (v *View) wscan(fn func(e wentry) bool) {
-	if v.w != nil {
-		v.w.Scan(fn)
-	}
-}
-
-// wascend calls fn for the versions of the write layer from pivot on.
-func (v *View) wascend(pivot wentry, fn func(e wentry) bool) {
-	if v.w != nil {
-		v.w.Ascend(pivot, fn)
-	}
-}
+// wlen is the number of versions in the write layer.
+func (v *View) wlen() int { return v.wn }
 
 // Base is the base run (nil: none).
 func (v *View) Base() *Run { return v.base }
@@ -171,24 +124,14 @@ func (v *View) hidden(key []byte, ts uint64) bool {
 // Get returns the newest version of key at or below ts. found is false when
 // there is none or it is a delete marker. The value must not be modified.
 func (v *View) Get(key []byte, ts uint64) (value []byte, found bool) {
-	var we wentry
-	inW := false
-	if v.wlen() > 0 {
-		k := str(key)
-		v.w.Ascend(wentry{key: k, ts: ts}, func(e wentry) bool {
-			if e.key == k {
-				we, inW = e, true
-			}
-			return false
-		})
-	}
+	we := v.layerGet(key, ts)
 	if v.bhi > v.blo {
 		r := v.base
 		p, side := r.probe(key)
 		i := r.seek(key, ts, v.blo, v.bhi)
 		if side == 0 && i < v.bhi {
 			x := r.rec(i)
-			if (!inW || x.ts > we.ts) && x.prefix == p && r.cmpKey(i, key, p) == 0 && !v.hidden(key, x.ts) {
+			if (we == nil || x.ts > we.ts) && x.prefix == p && r.cmpKey(i, key, p) == 0 && !v.hidden(key, x.ts) {
 				if x.key&tombBit != 0 {
 					return nil, false
 				}
@@ -196,7 +139,7 @@ func (v *View) Get(key []byte, ts uint64) (value []byte, found bool) {
 			}
 		}
 	}
-	if inW && !we.tomb {
+	if we != nil && !we.tomb() {
 		return bs(we.value), true
 	}
 	return nil, false
@@ -211,7 +154,6 @@ func (v *View) Scan(start, end []byte, ts uint64, fn func(key, value []byte) boo
 		return v.scanBase(start, end, ts, fn)
 	}
 	c := v.cursor(start, end)
-	defer c.close()
 	var last []byte
 	haveLast := false
 	for c.next() {
@@ -237,13 +179,7 @@ func (v *View) Scan(start, end []byte, ts uint64, fn func(key, value []byte) boo
 // key in [start, end) (end empty: unbounded). When they do not, a scan of
 // the range reads the base run alone, however much was written elsewhere.
 func (v *View) writesIn(start, end []byte) bool {
-	in := false
-	if v.wlen() > 0 {
-		v.w.Ascend(wentry{key: str(start), ts: mvcc.MaxTS}, func(e wentry) bool {
-			in = len(end) == 0 || e.key < str(end)
-			return false
-		})
-	}
+	in := v.layerHolds(start, end)
 	if !in && v.hides != nil {
 		v.hides.Ascend(hide{key: str(start)}, func(h hide) bool {
 			in = len(end) == 0 || h.key < str(end)
@@ -403,7 +339,6 @@ func (v *View) appendBase(dst []mvcc.KV, start, end []byte, ts uint64, room int)
 // markers included, until fn returns false (cross-checks, compaction).
 func (v *View) Versions(start, end []byte, fn func(v mvcc.Version) bool) {
 	c := v.cursor(start, end)
-	defer c.close()
 	for c.next() {
 		if !fn(mvcc.Version{Key: c.key, Ts: c.ts, Value: c.value, Tombstone: c.tomb}) {
 			return
@@ -417,11 +352,7 @@ func (v *View) Versions(start, end []byte, fn func(v mvcc.Version) bool) {
 type cursor struct {
 	v        *View
 	bi, bend int
-	wit      btree.IterG[wentry]
-	wok      bool
-	wcur     wentry
-	end      string
-	bounded  bool
+	w        wmerge
 
 	key, value []byte
 	ts         uint64
@@ -432,7 +363,7 @@ type cursor struct {
 }
 
 func (v *View) cursor(start, end []byte) *cursor {
-	c := &cursor{v: v, end: str(end), bounded: len(end) > 0}
+	c := &cursor{v: v}
 	if v.bhi > v.blo {
 		c.bi, c.bend = v.blo, v.bhi
 		if len(start) > 0 && bytes.Compare(start, v.lo) > 0 {
@@ -442,44 +373,28 @@ func (v *View) cursor(start, end []byte) *cursor {
 			c.bend = v.base.seek(end, mvcc.MaxTS, c.bi, c.bend)
 		}
 	}
-	if v.w != nil {
-		c.wit = v.w.Iter()
-		c.wok = c.wit.Seek(wentry{key: str(start), ts: mvcc.MaxTS})
-		c.loadW()
-	}
+	c.w.start(v.segs, v.wcp, start, end)
 	return c
 }
 
-func (c *cursor) loadW() {
-	if !c.wok {
-		return
-	}
-	c.wcur = c.wit.Item()
-	if c.bounded && c.wcur.key >= c.end {
-		c.wok = false
-	}
-}
-
-func (c *cursor) close() { c.wit.Release() }
-
 func (c *cursor) next() bool {
 	for {
-		haveB := c.bi < c.bend
-		if !haveB && !c.wok {
+		haveB, w := c.bi < c.bend, c.w.cur
+		if !haveB && w == nil {
 			return false
 		}
 		takeB := haveB
-		if haveB && c.wok {
+		if haveB && w != nil {
 			bk := c.v.base.key(c.bi)
 			bts := c.v.base.rec(c.bi).ts
-			switch cmp := bytes.Compare(bk, bs(c.wcur.key)); {
+			switch cmp := bytes.Compare(bk, bs(w.key)); {
 			case cmp < 0:
 				takeB = true
 			case cmp > 0:
 				takeB = false
-			case bts > c.wcur.ts:
+			case bts > w.ts:
 				takeB = true
-			case bts < c.wcur.ts:
+			case bts < w.ts:
 				takeB = false
 			default: // the same version in both: the write layer's wins
 				c.bi++
@@ -496,69 +411,50 @@ func (c *cursor) next() bool {
 			c.key, c.ts, c.value, c.tomb, c.base = key, ts, val, tomb, i
 			return true
 		}
-		e := c.wcur
-		c.key, c.ts, c.value, c.tomb, c.base = bs(e.key), e.ts, bs(e.value), e.tomb, -1
-		c.wok = c.wit.Next()
-		c.loadW()
+		c.key, c.ts, c.value, c.tomb, c.base = bs(w.key), w.ts, bs(w.value), w.tomb(), -1
+		c.w.next()
 		return true
 	}
 }
 
-// Set stores a version in the write layer (replacing one of the same key
-// and ts there) and returns the change in accounted bytes. Key and value are
-// copied.
-func (s *Store) Set(v mvcc.Version) int64 {
-	e := wentry{key: s.arena.copy(v.Key), ts: v.Ts, tomb: v.Tombstone}
-	if !v.Tombstone {
-		e.value = s.arena.copy(v.Value)
+// Rebase makes the versions of each key at or below safePoint exactly what
+// GC leaves of the disk's: none but bases[i], the disk's newest version of
+// keys[i] at or below safePoint (nothing when it is nil or a delete marker).
+// A write at or below a region's safe point calls it, since GC may already
+// have dropped a newer version that hid the one written. The base run cannot
+// change, so its versions of the keys at or below safePoint are hidden. It
+// returns the change in accounted bytes.
+func (s *Store) Rebase(keys [][]byte, safePoint uint64, bases []*mvcc.Version) (delta int64) {
+	if len(keys) == 0 {
+		return 0
 	}
-	delta := wentrySize(e)
-	if prev, replaced := s.writes().Set(e); replaced {
-		delta -= wentrySize(prev)
-	}
-	s.wBytes += delta
-	if s.w.Len() == 1 || v.Ts < s.wMinTs {
-		s.wMinTs = v.Ts
-	}
-	return delta
-}
-
-// Rebase makes the versions of key at or below safePoint exactly what GC
-// leaves of the disk's: none but base, the disk's newest version at or
-// below safePoint (nothing when base is nil or a delete marker). A write at
-// or below a region's safe point calls it, since GC may already have dropped
-// a newer version that hid the one written. The base run cannot change, so
-// its versions of key at or below safePoint are hidden. It returns the
-// change in accounted bytes.
-func (s *Store) Rebase(key []byte, safePoint uint64, base *mvcc.Version) (delta int64) {
-	k := str(key)
-	var doomed []wentry
-	s.wascend(wentry{key: k, ts: safePoint}, func(e wentry) bool {
-		if e.key != k {
-			return false
+	delta = s.dropAtOrBelow(keys, safePoint)
+	s.seq++
+	for _, key := range keys {
+		// The hide is set even when the base run holds nothing of the key:
+		// a compaction under way may install a run that does.
+		if bytes.Compare(key, s.lo) < 0 || (len(s.hi) > 0 && bytes.Compare(key, s.hi) >= 0) {
+			continue
 		}
-		doomed = append(doomed, e)
-		return true
-	})
-	delta = s.removeW(doomed)
-	if s.bhi > s.blo && bytes.Compare(key, s.lo) >= 0 && (len(s.hi) == 0 || bytes.Compare(key, s.hi) < 0) {
 		if s.hides == nil {
 			s.hides = btree.NewBTreeGOptions(hless, btreeOpts)
 		}
-		h := hide{key: s.arena.copy(key), ts: safePoint}
-		if prev, ok := s.hides.Get(h); !ok || prev.ts < safePoint {
-			if !ok {
-				d := HideBytes(key)
-				s.wBytes += d
-				delta += d
-			}
-			s.hides.Set(h)
+		prev, ok := s.hides.Get(hide{key: str(key)})
+		if !ok {
+			prev.key = s.arena.copy(key)
+			d := HideBytes(key)
+			s.wBytes += d
+			delta += d
+		}
+		s.hides.Set(hide{key: prev.key, ts: max(prev.ts, safePoint), seq: s.seq})
+	}
+	var set []mvcc.Mutation
+	for _, b := range bases {
+		if b != nil && !b.Tombstone && b.Ts <= safePoint {
+			set = append(set, *b)
 		}
 	}
-	if base != nil && !base.Tombstone && base.Ts <= safePoint {
-		delta += s.Set(*base)
-	}
-	return delta
+	return delta + s.Write(set)
 }
 
 // WrittenKeysAtOrBelow returns the distinct keys of the write layer that
@@ -566,13 +462,13 @@ func (s *Store) Rebase(key []byte, safePoint uint64, base *mvcc.Version) (delta 
 func (s *Store) WrittenKeysAtOrBelow(ts uint64) [][]byte {
 	var out [][]byte
 	last, have := "", false
-	s.wscan(func(e wentry) bool {
-		if e.ts <= ts && (!have || e.key != last) {
+	var m wmerge
+	for m.start(s.segs, s.wcp, nil, nil); m.cur != nil; m.next() {
+		if e := m.cur; e.ts <= ts && (!have || e.key != last) {
 			out = append(out, []byte(e.key))
 			last, have = e.key, true
 		}
-		return true
-	})
+	}
 	return out
 }
 
@@ -582,10 +478,12 @@ func (s *Store) WrittenKeysAtOrBelow(ts uint64) [][]byte {
 // it is a delete marker needs the base run: compaction does it.) It returns
 // the versions dropped and the change in accounted bytes.
 func (s *Store) GCWrites(safePoint uint64) (dropped int, delta int64) {
-	var doomed []wentry
+	if s.wn == 0 || s.wMinTs() > safePoint {
+		return 0, 0
+	}
 	var cur string
 	haveCur, kept := false, false
-	s.wscan(func(e wentry) bool {
+	return s.rebuild(func(e *wentry, over bool) bool {
 		if !haveCur || e.key != cur {
 			cur, haveCur, kept = e.key, true, false
 		}
@@ -596,16 +494,12 @@ func (s *Store) GCWrites(safePoint uint64) (dropped int, delta int64) {
 			kept = true
 			return true
 		}
-		if s.baseHolds(bs(e.key), e.ts) {
-			// e was written again over a version of the base run: dropping
-			// it would show the base's older value again. Compaction drops
-			// both.
-			return true
-		}
-		doomed = append(doomed, e)
-		return true
+		// A version written again over an older copy, in the base run or
+		// in the write layer (which a compaction's view, soon the base,
+		// may hold): dropping it would show the older copy's value again.
+		// Compaction drops both.
+		return over || e.rewritten() || s.baseHolds(bs(e.key), e.ts)
 	})
-	return len(doomed), s.removeW(doomed)
 }
 
 // baseHolds says whether the view's base run shows a version of key at
@@ -623,25 +517,13 @@ func (v *View) baseHolds(key []byte, ts uint64) bool {
 	return i < v.bhi && r.rec(i).ts == ts && r.cmpKey(i, key, p) == 0
 }
 
-func (s *Store) removeW(doomed []wentry) (delta int64) {
-	for _, e := range doomed {
-		if prev, ok := s.w.Delete(e); ok {
-			delta -= wentrySize(prev)
-		}
-	}
-	s.wBytes += delta
-	return delta
-}
-
 // Snapshot returns a view of the store as it is now, in O(1): the base run
-// gains a holder (release it with Release), the write layer becomes
-// copy-on-write. It is a write on s, so it must be serialised with s's
-// writers; the view may be read from any goroutine afterwards.
+// gains a holder (release it with Release); the write layer's segments are
+// shared, as they never change. It must be serialised with s's writers; the
+// view may be read from any goroutine afterwards.
 func (s *Store) Snapshot() *View {
-	v := &View{base: s.base.Ref(), lo: s.lo, hi: s.hi, blo: s.blo, bhi: s.bhi}
-	if s.w != nil {
-		v.w = s.w.Copy()
-	}
+	v := &View{base: s.base.Ref(), lo: s.lo, hi: s.hi, blo: s.blo, bhi: s.bhi,
+		segs: s.segs, wn: s.wn, wcp: s.wcp, seq: s.seq}
 	if s.hides != nil {
 		v.hides = s.hides.Copy()
 	}
@@ -661,25 +543,18 @@ func (v *View) Release() (freed *Run) {
 }
 
 // Split returns a store for [lo, hi) that shares s's base run (a new holder,
-// no copy) and holds the part of s's write layer in that range. s is not
-// changed.
+// no copy) and holds the part of s's write layer in that range (sharing its
+// segments' entries). s is not changed.
 func (s *Store) Split(lo, hi []byte) *Store {
-	c := &Store{View: View{base: s.base.Ref()}}
+	c := &Store{View: View{base: s.base.Ref(), wcp: s.wcp, seq: s.seq}}
 	c.setBounds(maxStart(lo, s.lo), mvcc.MinEnd(hi, s.hi))
+	c.setSegs(splitSegs(s.segs, s.wcp, lo, hi))
+	for _, g := range c.segs {
+		c.wBytes += g.bytes
+	}
 	in := func(k string) bool {
 		return k >= str(lo) && (len(hi) == 0 || k < str(hi))
 	}
-	s.wascend(wentry{key: str(lo), ts: mvcc.MaxTS}, func(e wentry) bool {
-		if !in(e.key) {
-			return false
-		}
-		c.writes().Load(e) // in order: the sorted bulk path
-		c.wBytes += wentrySize(e)
-		if c.w.Len() == 1 || e.ts < c.wMinTs {
-			c.wMinTs = e.ts
-		}
-		return true
-	})
 	if s.hides != nil {
 		s.hides.Ascend(hide{key: str(lo)}, func(h hide) bool {
 			if !in(h.key) {

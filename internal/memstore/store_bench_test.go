@@ -73,24 +73,45 @@ func BenchmarkStoreGet(b *testing.B) {
 		}
 	}
 	b.Run("base", run)
-	v := make([]byte, benchValueLen+8)
-	for i := 0; i < WriteLimit(n); i++ {
-		x := r.IntN(n)
-		s.Set(mvcc.Version{Key: benchKey(nil, x), Ts: 1000, Value: benchValue(v, x)})
-	}
+	fillWrites(s, r, n, WriteLimit(n), 1000)
 	b.Run("with-writes", run)
 }
 
-// BenchmarkStoreSet: one op sets a new version of a random key over a
-// 1M-version base run (the write path of an active region), the write
-// layer reset to empty whenever it reaches WriteLimit, as compaction does.
-func BenchmarkStoreSet(b *testing.B) {
+// fillWrites writes versions versions of random keys of an n-key store at
+// ts, in batches of benchBatch as the engine's benchmarks do.
+func fillWrites(s *Store, r *rand.Rand, n, versions int, ts uint64) {
+	batch := make([]mvcc.Mutation, 0, benchBatch)
+	for i := 0; i < versions; i++ {
+		x := r.IntN(n)
+		batch = append(batch, mvcc.Mutation{Key: benchKey(nil, x), Ts: ts, Value: benchValue(make([]byte, benchValueLen), x)})
+		if len(batch) == benchBatch || i == versions-1 {
+			s.Write(batch)
+			batch = batch[:0]
+		}
+	}
+}
+
+// benchBatch is the versions per batch of the write benchmarks, as in
+// write_overhead.
+const benchBatch = 100
+
+// BenchmarkStoreWrite: one op writes a batch of 100 new versions of random
+// keys over a 1M-version base run (the write path of an active region), the
+// write layer reset to empty whenever it reaches WriteLimit, as compaction
+// does.
+func BenchmarkStoreWrite(b *testing.B) {
 	const n = 1_000_000
 	s := benchStore(b, n, 1)
 	base := s.base
 	r := rand.New(rand.NewPCG(3, 4))
-	v := make([]byte, benchValueLen+8)
-	k := make([]byte, 0, benchKeyLen)
+	batches := make([][]mvcc.Mutation, 64)
+	for i := range batches {
+		for j := 0; j < benchBatch; j++ {
+			x := r.IntN(n)
+			batches[i] = append(batches[i], mvcc.Mutation{Key: benchKey(nil, x), Value: benchValue(make([]byte, benchValueLen), x)})
+		}
+	}
+	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if s.WriteLen() >= WriteLimit(n) {
@@ -99,9 +120,13 @@ func BenchmarkStoreSet(b *testing.B) {
 			s.SetBase(base, nil, nil)
 			b.StartTimer()
 		}
-		x := r.IntN(n)
-		s.Set(mvcc.Version{Key: benchKey(k, x), Ts: uint64(100 + i), Value: benchValue(v, x)})
+		batch := batches[i%len(batches)]
+		for j := range batch {
+			batch[j].Ts = uint64(100 + i)
+		}
+		s.Write(batch)
 	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchBatch), "ns/version")
 }
 
 // BenchmarkStoreScan100: one op visits 100 keys from a random start, over
@@ -153,12 +178,7 @@ func BenchmarkStoreAppendScan100(b *testing.B) {
 func BenchmarkCompact(b *testing.B) {
 	const n = 1_000_000
 	s := benchStore(b, n, 1)
-	r := rand.New(rand.NewPCG(9, 9))
-	v := make([]byte, benchValueLen+8)
-	for i := 0; i < WriteLimit(n); i++ {
-		x := r.IntN(n)
-		s.Set(mvcc.Version{Key: benchKey(nil, x), Ts: 1000, Value: benchValue(v, x)})
-	}
+	fillWrites(s, rand.New(rand.NewPCG(9, 9)), n, WriteLimit(n), 1000)
 	view := s.Snapshot()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

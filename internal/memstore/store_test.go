@@ -170,23 +170,54 @@ func (r *storeRig) key() string { return fmt.Sprintf("k%02d", r.rng.IntN(40)) }
 
 func (r *storeRig) inRange(k string) bool { return k >= r.lo && (r.hi == "" || k < r.hi) }
 
-// write applies a write as the data plane does: above the safe point it is
-// set; at or below it, the key is rebased from the disk.
-func (r *storeRig) write(v mvcc.Version) {
-	r.disk.set(v)
-	if !r.inRange(string(v.Key)) {
-		return
+// write applies a batch as the data plane does: the versions above the safe
+// point are written as one batch; the keys written at or below it are
+// rebased from the disk as the batch left it.
+func (r *storeRig) write(batch ...mvcc.Version) {
+	var set []mvcc.Mutation
+	var rebase [][]byte
+	var bases []*mvcc.Version
+	var need int64
+	for _, v := range batch {
+		r.disk.set(v)
 	}
-	if v.Ts > r.safePoint {
-		r.store.Set(v)
-		return
+	for _, v := range batch {
+		if !r.inRange(string(v.Key)) {
+			continue
+		}
+		if v.Ts > r.safePoint {
+			set = append(set, v)
+			need += memstore.VersionBytes(v.Key, v.Value, v.Tombstone)
+			continue
+		}
+		rebase = append(rebase, v.Key)
+		need += memstore.HideBytes(v.Key)
+		if base, ok := r.disk.newest(string(v.Key), r.safePoint); ok {
+			bases = append(bases, &base)
+			need += memstore.VersionBytes(base.Key, base.Value, base.Tombstone)
+		} else {
+			bases = append(bases, nil)
+		}
 	}
-	base, ok := r.disk.newest(string(v.Key), r.safePoint)
-	if ok {
-		r.store.Rebase(v.Key, r.safePoint, &base)
-	} else {
-		r.store.Rebase(v.Key, r.safePoint, nil)
+	before := r.store.WriteBytes()
+	d := r.store.Write(set)
+	d += r.store.Rebase(rebase, r.safePoint, bases)
+	if grew := r.store.WriteBytes() - before; grew != d || grew > need {
+		r.t.Fatalf("a batch of %d versions changed the write layer's account by %d (returned %d), %d reserved", len(batch), grew, d, need)
 	}
+}
+
+// batch is 1 to 6 versions from gen; now and then the same key and ts
+// twice, the later winning as on disk.
+func (r *storeRig) batch(gen func() mvcc.Version) []mvcc.Version {
+	out := make([]mvcc.Version, 1+r.rng.IntN(6))
+	for i := range out {
+		out[i] = gen()
+		if i > 0 && r.rng.IntN(8) == 0 {
+			out[i].Key, out[i].Ts = out[i-1].Key, out[i-1].Ts
+		}
+	}
+	return out
 }
 
 func (r *storeRig) check(v *memstore.View, d disk, sp uint64, lo, hi, when string) {
@@ -312,10 +343,12 @@ func (r *storeRig) finishCompaction() {
 	r.dropRun(p.from.Release())
 }
 
-// TestStoreAgainstModel drives 120 random histories (writes above and below the
-// safe point, versions written again at their ts, GC, snapshots, splits) against a store and a plain map, with
-// compactions started and installed at random points, and checks reads,
-// versions, snapshots and the account after every step.
+// TestStoreAgainstModel drives 120 random histories (batches above and
+// below the safe point, versions written again at their ts, within a batch
+// and across batches, GC, snapshots, splits) against a store and a plain
+// map, with compactions started and installed at random points, and checks
+// reads, versions, snapshots, the account and the write layer's invariants
+// after every step.
 func TestStoreAgainstModel(t *testing.T) {
 	for seed := uint64(1); seed <= 120; seed++ {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) { runStoreModel(t, seed) })
@@ -349,22 +382,30 @@ func runStoreModel(t *testing.T, seed uint64) {
 	for step := 0; step < 150; step++ {
 		when := fmt.Sprintf("seed %d step %d", seed, step)
 		switch op := r.rng.IntN(20); {
-		case op < 9: // a write above the safe point
-			r.ts++
-			v := mvcc.Version{Key: []byte(r.key()), Ts: r.ts, Value: []byte(fmt.Sprint("w", r.ts))}
-			if r.rng.IntN(5) == 0 {
-				v.Value, v.Tombstone = nil, true
-			}
-			r.write(v)
-		case op < 11: // a write at or below the safe point
+		case op < 9: // a batch above the safe point
+			r.write(r.batch(func() mvcc.Version {
+				r.ts++
+				v := mvcc.Version{Key: []byte(r.key()), Ts: r.ts, Value: []byte(fmt.Sprint("w", r.ts))}
+				if r.rng.IntN(5) == 0 {
+					v.Value, v.Tombstone = nil, true
+				}
+				return v
+			})...)
+		case op < 11: // a batch at or below the safe point, some of it above
 			if r.safePoint == 0 {
 				continue
 			}
-			v := mvcc.Version{Key: []byte(r.key()), Ts: 1 + uint64(r.rng.IntN(int(r.safePoint))), Value: []byte(fmt.Sprint("old", step))}
-			if r.rng.IntN(4) == 0 {
-				v.Value, v.Tombstone = nil, true
-			}
-			r.write(v)
+			r.write(r.batch(func() mvcc.Version {
+				v := mvcc.Version{Key: []byte(r.key()), Ts: 1 + uint64(r.rng.IntN(int(r.safePoint))), Value: []byte(fmt.Sprint("old", step))}
+				if r.rng.IntN(3) == 0 {
+					r.ts++
+					v.Ts = r.ts
+				}
+				if r.rng.IntN(4) == 0 {
+					v.Value, v.Tombstone = nil, true
+				}
+				return v
+			})...)
 		case op < 13: // GC: the safe point advances
 			r.safePoint = max(r.safePoint, r.ts-uint64(r.rng.IntN(20)))
 			r.store.GCWrites(r.safePoint)
@@ -400,17 +441,19 @@ func runStoreModel(t *testing.T, seed uint64) {
 				// installs into the child, bounded to the child's range.
 				r.finishCompaction()
 			}
-		case op < 19: // a version already written (loaded or not), written again with a new value
+		case op < 19: // versions already written (loaded or not), written again with a new value
 			vs := r.disk.sortedVersions(r.lo, r.hi)
 			if len(vs) == 0 {
 				continue
 			}
-			v := vs[r.rng.IntN(len(vs))]
-			v = mvcc.Version{Key: v.Key, Ts: v.Ts, Value: []byte(fmt.Sprint("again", step))}
-			if r.rng.IntN(4) == 0 {
-				v.Value, v.Tombstone = nil, true
-			}
-			r.write(v)
+			r.write(r.batch(func() mvcc.Version {
+				v := vs[r.rng.IntN(len(vs))]
+				v = mvcc.Version{Key: v.Key, Ts: v.Ts, Value: []byte(fmt.Sprint("again", step))}
+				if r.rng.IntN(4) == 0 {
+					v.Value, v.Tombstone = nil, true
+				}
+				return v
+			})...)
 		default:
 		}
 		r.check(&r.store.View, r.disk, r.safePoint, r.lo, r.hi, when)
@@ -418,6 +461,9 @@ func runStoreModel(t *testing.T, seed uint64) {
 			r.check(s.view, s.disk, s.safePoint, s.lo, s.hi, fmt.Sprintf("%s snapshot %d", when, i))
 		}
 		r.checkAccount(when)
+		if err := memstore.CheckWriteLayer(r.store); err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
 	}
 	if r.pending != nil {
 		r.finishCompaction()
@@ -541,9 +587,14 @@ func TestViewsReadWhileTheOwnerWritesAndCompacts(t *testing.T) {
 	}
 	ts := uint64(5000)
 	for round := 0; round < 20; round++ {
+		var batch []mvcc.Mutation
 		for i := 0; i < 300; i++ {
 			ts++
-			s.Set(mvcc.Version{Key: []byte(fmt.Sprintf("k%04d", (i*7+round)%600)), Ts: ts, Value: []byte("new")})
+			batch = append(batch, mvcc.Version{Key: []byte(fmt.Sprintf("k%04d", (i*7+round)%600)), Ts: ts, Value: []byte("new")})
+			if len(batch) == 30 {
+				s.Write(batch)
+				batch = nil
+			}
 		}
 		from := s.Snapshot()
 		run, err := memstore.Compact(from, ts-100, nil, nil)
@@ -580,9 +631,11 @@ func TestCompactionSharesTheArenaOnlyWhenItKeepsIt(t *testing.T) {
 	base := buildRun(t, vs, 0, nil)
 	s := memstore.NewStore()
 	s.SetBase(base, nil, nil)
+	var written []mvcc.Mutation
 	for i := 0; i < keys; i += 10 {
-		s.Set(mvcc.Version{Key: []byte(fmt.Sprintf("key%021d", i)), Ts: 30, Value: []byte("new")})
+		written = append(written, mvcc.Version{Key: []byte(fmt.Sprintf("key%021d", i)), Ts: 30, Value: []byte("new")})
 	}
+	s.Write(written)
 	compact := func(v *memstore.View, safePoint uint64) (*memstore.Run, int64) {
 		var reserved int64
 		run, err := memstore.Compact(v, safePoint, func(n int64) error { reserved += n; return nil }, nil)
@@ -752,7 +805,7 @@ func TestItemsOfEveryLengthReadBack(t *testing.T) {
 	verify("loaded")
 	// A write, then a compaction that shares the loaded run's arena.
 	w := mvcc.Version{Key: []byte("kk00"), Ts: 20, Value: bytes.Repeat([]byte{'w'}, 4095)}
-	s.Set(w)
+	s.Write([]mvcc.Mutation{w})
 	d.set(w)
 	vs = append([]mvcc.Version{w}, vs...)
 	slices.SortFunc(vs, func(a, b mvcc.Version) int {
