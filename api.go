@@ -141,6 +141,9 @@ func (e *Engine) countRead(src Source, why DiskReason) { e.reads.count(src, why)
 
 // ScanResult is the answer to Scan.
 type ScanResult struct {
+	// Pairs are copies that belong to the caller, from memory and disk
+	// alike: they stay valid and unchanged whatever the engine does next,
+	// and the caller may keep or modify them.
 	Pairs []KV
 	ReadInfo
 }

@@ -84,3 +84,66 @@ func TestSnapshotsFromDiskAreIsolated(t *testing.T) {
 		t.Fatalf("disk snapshot Scan = %s, %v", testutil.FmtKVs(sc.Pairs), err)
 	}
 }
+
+// TestScannedPairsBelongToTheCaller: the pairs a scan from memory returns
+// (Engine.Scan, Snapshot.Scan) are the caller's copies: overwriting them, or appending to one, changes neither the cache
+// nor the other pairs, and the next scan answers as before.
+func TestScannedPairsBelongToTheCaller(t *testing.T) {
+	r := testutil.NewRig(t, 0)
+	reg := testutil.Reg(1, 1, "k", "l")
+	r.FillRange("k", 25)
+	r.MustLoad(reg, regioncache.LoadAccepted)
+	r.WaitState(reg.ID, regioncache.Active)
+	snap, err := r.E.Snapshot(reg, 100)
+	if err != nil || snap.Info().Source != regioncache.FromMemory {
+		t.Fatalf("snapshot: %+v %v", snap, err)
+	}
+	defer snap.Release()
+	scans := map[string]func() []regioncache.KV{
+		"Engine.Scan": func() []regioncache.KV {
+			res, err := r.E.Scan([]byte("k"), []byte("l"), 100, 10)
+			if err != nil || res.Source != regioncache.FromMemory {
+				t.Fatalf("Engine.Scan: %s %v", res.Source, err)
+			}
+			return res.Pairs
+		},
+		"Snapshot.Scan": func() []regioncache.KV {
+			res, err := snap.Scan([]byte("k"), []byte("l"), 0, 10)
+			if err != nil || res.Source != regioncache.FromMemory {
+				t.Fatalf("Snapshot.Scan: %s %v", res.Source, err)
+			}
+			return res.Pairs
+		},
+	}
+	for name, scan := range scans {
+		first := scan()
+		want := make([]string, len(first))
+		for i, kv := range first {
+			want[i] = string(kv.Key) + "=" + string(kv.Value)
+		}
+		if len(first) < 2 {
+			t.Fatalf("%s: %d pairs", name, len(first))
+		}
+		// Appending to a key or value must not reach the next pair.
+		_ = append(first[0].Key, "XXXXXXXX"...)
+		_ = append(first[0].Value, "XXXXXXXX"...)
+		if got := string(first[1].Key) + "=" + string(first[1].Value); got != want[1] {
+			t.Fatalf("%s: appending to pair 0 changed pair 1 to %q, was %q", name, got, want[1])
+		}
+		for _, kv := range first {
+			for i := range kv.Key {
+				kv.Key[i] = '!'
+			}
+			for i := range kv.Value {
+				kv.Value[i] = '!'
+			}
+		}
+		for i, kv := range scan() {
+			if got := string(kv.Key) + "=" + string(kv.Value); got != want[i] {
+				t.Fatalf("%s after overwriting the last answer: pair %d is %q, want %q", name, i, got, want[i])
+			}
+		}
+	}
+	r.CheckScans(reg, regioncache.FromMemory, 0)
+	r.MustCheck()
+}
