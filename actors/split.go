@@ -139,7 +139,7 @@ func (st *supervisorState) adoptSplit(c actor.Context, e *entry, src mvcc.Region
 // region while it ran.
 func (st *supervisorState) familyCopyDone(c actor.Context, f *messages.FamilyCopyDone) {
 	for _, s := range f.Siblings {
-		e := st.live[incKey{s.RegionID, s.Gen}]
+		e := st.liveEntry(s.RegionID, s.Gen)
 		if e == nil {
 			// Gone already (it can leave loading only through this message,
 			// so it never started): its part of the job is canceled and its

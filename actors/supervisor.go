@@ -69,13 +69,13 @@ func Start(root *actor.RootContext, d Deps) *Supervisor {
 		d.Plane.OnJobsIdle(board.kick)
 	}
 	st := &supervisorState{
-		d:      d,
-		board:  board,
-		byID:   make(map[uint64]*entry),
-		live:   make(map[incKey]*entry),
-		seen:   make(map[uint64]uint64),
-		known:  newKnownRegions(),
-		ranges: rangeindex.New(func(e *entry) ([]byte, []byte) { return e.region.Start, e.region.End }),
+		d:         d,
+		board:     board,
+		byID:      make(map[uint64]*entry),
+		displaced: make(map[incKey]*entry),
+		seen:      make(map[uint64]uint64),
+		known:     newKnownRegions(),
+		ranges:    rangeindex.New(func(e *entry) ([]byte, []byte) { return e.region.Start, e.region.End }),
 	}
 	props := actor.PropsFromProducer(func() actor.Actor { return &supervisor{st: st} },
 		actor.WithReceiverMiddleware(actorlog.PanicGuard(d.Log)),
@@ -126,14 +126,16 @@ type supervisorState struct {
 	d     Deps
 	board *Board
 	byID  map[uint64]*entry
-	// live is every entry whose actor has not reported absent, by
-	// incarnation: an older incarnation replaced in byID (its id reused by
-	// a split) is still told when its load job ends.
-	live    map[incKey]*entry
-	ranges  *rangeindex.Index[*entry]
-	nextGen uint64
-	pool    *actor.PID
-	region  *regionactor.Deps
+	// displaced is every entry no longer in byID (superseded, replaced by
+	// an id a split reused, or on its way out) whose actor has not reported
+	// absent yet, by incarnation: it is still told when its load job ends
+	// (see liveEntry). Entries in byID are not here, so the common case, a
+	// million held regions, costs no second map.
+	displaced map[incKey]*entry
+	ranges    *rangeindex.Index[*entry]
+	nextGen   uint64
+	pool      *actor.PID
+	region    *regionactor.Deps
 	// regionProps are the props of every region actor that starts absent.
 	regionProps *actor.Props
 	// seen is the newest version the engine has heard of for each region
@@ -220,7 +222,7 @@ func (s *supervisor) Receive(c actor.Context) {
 	case *messages.MemoryPressure:
 		st.relieve(c, msg.Done)
 	case *messages.CompactionNeeded:
-		if e := st.live[incKey{msg.RegionID, msg.Gen}]; e != nil && e.pid != nil {
+		if e := st.liveEntry(msg.RegionID, msg.Gen); e != nil && e.pid != nil {
 			c.Send(e.pid, msg)
 		}
 	case *messages.RetryRequest:
@@ -317,14 +319,35 @@ func (b *barrier) fire() {
 }
 
 func (st *supervisorState) index(e *entry) {
+	if old := st.byID[e.region.ID]; old != nil && old != e {
+		st.displaced[incKey{old.region.ID, old.gen}] = old
+	}
+	delete(st.displaced, incKey{e.region.ID, e.gen})
 	st.byID[e.region.ID] = e
-	st.live[incKey{e.region.ID, e.gen}] = e
 	st.ranges.Set(e)
 }
 
+// liveEntry is the entry of incarnation (id, gen) whose actor has not
+// reported absent, if any.
+func (st *supervisorState) liveEntry(id, gen uint64) *entry {
+	if e := st.byID[id]; e != nil && e.gen == gen {
+		return e
+	}
+	return st.displaced[incKey{id, gen}]
+}
+
+// forget drops an entry whose actor reported absent from every table.
+func (st *supervisorState) forget(e *entry) {
+	st.unindex(e)
+	delete(st.displaced, incKey{e.region.ID, e.gen})
+}
+
+// unindex takes e out of the tables by id and range; until its actor
+// reports absent it stays reachable by incarnation (liveEntry).
 func (st *supervisorState) unindex(e *entry) {
 	if cur, ok := st.byID[e.region.ID]; ok && cur == e {
 		delete(st.byID, e.region.ID)
+		st.displaced[incKey{e.region.ID, e.gen}] = e
 	}
 	if cur, ok := st.ranges.Get(e.region.Start); ok && cur == e {
 		st.ranges.Delete(e.region.Start)
@@ -387,7 +410,7 @@ func (st *supervisorState) load(c actor.Context, req *messages.LoadRegion) {
 				return
 			}
 			st.unindex(e)
-			delete(st.live, incKey{e.region.ID, e.gen})
+			delete(st.displaced, incKey{e.region.ID, e.gen})
 			e.region, e.gen = r, gen
 			st.index(e)
 		}
@@ -562,8 +585,8 @@ func (st *supervisorState) stepped(c actor.Context, m *messages.Stepped) {
 		}
 	}
 	if m.To == lifecycle.Absent {
-		if e := st.live[incKey{m.Inc.Region.ID, m.Inc.Gen}]; e != nil && e.pid.Equal(m.From) {
-			delete(st.live, incKey{m.Inc.Region.ID, m.Inc.Gen})
+		if e := st.liveEntry(m.Inc.Region.ID, m.Inc.Gen); e != nil && e.pid.Equal(m.From) {
+			st.forget(e)
 		}
 	}
 	if m.To == lifecycle.Absent && m.FromState != lifecycle.Absent {
