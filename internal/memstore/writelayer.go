@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/regioncache/regioncache/internal/mvcc"
 )
@@ -34,8 +35,8 @@ type wentry struct {
 	// prefix summarises key for ordering (see wprefix): entries whose
 	// prefixes differ compare without reading the key's bytes.
 	prefix uint64
-	// meta is the batch's sequence number << 2 | metaRewritten |
-	// metaTomb. Sequence numbers grow with every batch a store takes, so
+	// meta is the batch's sequence number << metaSeqShift | the flags
+	// below. Sequence numbers grow with every batch a store takes, so
 	// that an install can tell the versions a compaction folded (those at
 	// or below the sequence number of its view) from those written since.
 	meta uint64
@@ -48,7 +49,10 @@ const (
 	// (and so in the run it installs), so GCWrites keeps this one for a
 	// compaction to drop together with it (see GCWrites).
 	metaRewritten = 2
-	metaSeqShift  = 2
+	// metaWhole: the key is the layer's common prefix and at most 8 bytes
+	// more, so that its prefix and length say all of it (see wcmp).
+	metaWhole    = 4
+	metaSeqShift = 3
 )
 
 func (e *wentry) tomb() bool      { return e.meta&metaTomb != 0 }
@@ -57,6 +61,11 @@ func (e *wentry) seq() uint64     { return e.meta >> metaSeqShift }
 func (e *wentry) size() int64     { return int64(len(e.key)+len(e.value)) + WriteEntryOverhead }
 
 // wcmp orders entries as a run does: key ascending, then ts descending.
+// Equal prefixes of two keys that both lie wholly in their prefixes (the
+// same key, most often, written at another ts) are decided by the keys'
+// lengths, without reading their bytes: a key's prefix is its bytes after
+// the layer's common prefix, zero-padded, so the shorter is a prefix of
+// the longer.
 func wcmp(a, b *wentry) int {
 	if a.prefix != b.prefix {
 		if a.prefix < b.prefix {
@@ -64,10 +73,36 @@ func wcmp(a, b *wentry) int {
 		}
 		return 1
 	}
-	if c := strings.Compare(a.key, b.key); c != 0 {
+	if a.meta&b.meta&metaWhole != 0 {
+		if c := cmp.Compare(len(a.key), len(b.key)); c != 0 {
+			return c
+		}
+	} else if c := strings.Compare(a.key, b.key); c != 0 {
 		return c
 	}
 	return cmp.Compare(b.ts, a.ts)
+}
+
+// sameKey says whether a and b have the same key (see wcmp).
+func sameKey(a, b *wentry) bool {
+	if a.prefix != b.prefix || len(a.key) != len(b.key) {
+		return false
+	}
+	return a.meta&b.meta&metaWhole != 0 || a.key == b.key
+}
+
+// probe is the entry a search for key at ts compares with.
+func probe(key []byte, ts uint64, cp []byte) wentry {
+	e := wentry{key: str(key), ts: ts, prefix: wprefix(key, cp)}
+	if wholeInPrefix(key, cp) {
+		e.meta = metaWhole
+	}
+	return e
+}
+
+// wholeInPrefix says whether key is cp and at most 8 bytes more.
+func wholeInPrefix(key, cp []byte) bool {
+	return len(key) <= len(cp)+8 && bytes.HasPrefix(key, cp)
 }
 
 // wprefix is key's prefix in a layer whose keys mostly share cp: the 8 bytes
@@ -125,26 +160,36 @@ func (g *seg) seek(k *wentry) int {
 // (written again at its ts), b's copy wins. delta is the accounted bytes
 // the dropped copies held (negative).
 func mergeSegs(a, b *seg) (m *seg, delta int64) {
-	out := make([]wentry, 0, len(a.e)+len(b.e))
-	i, j := 0, 0
-	for i < len(a.e) && j < len(b.e) {
-		switch c := wcmp(&a.e[i], &b.e[j]); {
+	ae, be := a.e, b.e
+	out := make([]wentry, len(ae)+len(be))
+	i, j, k := 0, 0, 0
+	for i < len(ae) && j < len(be) {
+		x, y := &ae[i], &be[j]
+		c := -1
+		if x.prefix > y.prefix {
+			c = 1
+		} else if x.prefix == y.prefix {
+			c = wcmp(x, y)
+		}
+		switch {
 		case c < 0:
-			out = append(out, a.e[i])
+			out[k] = *x
 			i++
 		case c > 0:
-			out = append(out, b.e[j])
+			out[k] = *y
 			j++
 		default:
-			delta -= a.e[i].size()
+			delta -= x.size()
+			out[k] = *y
+			out[k].meta |= metaRewritten
 			i++
-			out = append(out, b.e[j])
-			out[len(out)-1].meta |= metaRewritten
 			j++
 		}
+		k++
 	}
-	out = append(out, a.e[i:]...)
-	out = append(out, b.e[j:]...)
+	k += copy(out[k:], ae[i:])
+	k += copy(out[k:], be[j:])
+	out = out[:k]
 	if delta != 0 {
 		// The bounds of what is left; the dropped copies may have set them.
 		return newSeg(out), delta
@@ -194,10 +239,10 @@ func (m *wmerge) bound(segs []*seg, cp []byte, start, end []byte) {
 	m.heads = m.buf[:0]
 	var sk, ek wentry
 	if len(start) > 0 {
-		sk = wentry{key: str(start), ts: mvcc.MaxTS, prefix: wprefix(start, cp)}
+		sk = probe(start, mvcc.MaxTS, cp)
 	}
 	if len(end) > 0 {
-		ek = wentry{key: str(end), ts: mvcc.MaxTS, prefix: wprefix(end, cp)}
+		ek = probe(end, mvcc.MaxTS, cp)
 	}
 	for _, g := range segs {
 		lo, hi := 0, len(g.e)
@@ -257,7 +302,7 @@ func (v *View) layerGet(key []byte, ts uint64) *wentry {
 	if len(v.segs) == 0 {
 		return nil
 	}
-	k := wentry{key: str(key), ts: ts, prefix: wprefix(key, v.wcp)}
+	k := probe(key, ts, v.wcp)
 	var best *wentry
 	for i := len(v.segs) - 1; i >= 0; i-- {
 		g := v.segs[i]
@@ -267,7 +312,7 @@ func (v *View) layerGet(key []byte, ts uint64) *wentry {
 		j := g.seek(&k)
 		if j < len(g.e) {
 			e := &g.e[j]
-			if e.prefix == k.prefix && e.key == k.key && (best == nil || e.ts > best.ts) {
+			if sameKey(e, &k) && (best == nil || e.ts > best.ts) {
 				best = e
 			}
 		}
@@ -278,7 +323,7 @@ func (v *View) layerGet(key []byte, ts uint64) *wentry {
 // layerHolds says whether the write layer holds a version of a key in
 // [start, end) (end empty: unbounded).
 func (v *View) layerHolds(start, end []byte) bool {
-	k := wentry{key: str(start), ts: mvcc.MaxTS, prefix: wprefix(start, v.wcp)}
+	k := probe(start, mvcc.MaxTS, v.wcp)
 	for _, g := range v.segs {
 		if i := g.seek(&k); i < len(g.e) && (len(end) == 0 || g.e[i].key < str(end)) {
 			return true
@@ -299,35 +344,49 @@ func (s *Store) Write(muts []mvcc.Mutation) (delta int64) {
 		s.wcp = s.layerCommonPrefix(muts)
 	}
 	s.seq++
-	e := make([]wentry, len(muts))
+	// Run order; of one key and ts, the batch's last first (and kept).
+	// The sort moves 16-byte keys, not entries.
+	op := orderPool.Get().(*[]batchOrder)
+	defer orderPool.Put(op)
+	ord := (*op)[:0]
 	for i := range muts {
-		m := &muts[i]
-		x := &e[i]
-		*x = wentry{key: s.arena.copy(m.Key), ts: m.Ts, prefix: wprefix(m.Key, s.wcp), meta: uint64(i) << metaSeqShift}
+		ord = append(ord, batchOrder{prefix: wprefix(muts[i].Key, s.wcp), i: i})
+	}
+	slices.SortFunc(ord, func(a, b batchOrder) int {
+		if a.prefix != b.prefix {
+			return cmp.Compare(a.prefix, b.prefix)
+		}
+		x, y := &muts[a.i], &muts[b.i]
+		if c := bytes.Compare(x.Key, y.Key); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(y.Ts, x.Ts); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.i, a.i)
+	})
+	*op = ord[:0]
+	e := make([]wentry, len(muts))
+	n := 0
+	var last *mvcc.Mutation
+	for _, o := range ord {
+		m := &muts[o.i]
+		if last != nil && m.Ts == last.Ts && bytes.Equal(m.Key, last.Key) {
+			continue // an earlier write of the batch at the same key and ts
+		}
+		last = m
+		x := &e[n]
+		*x = wentry{key: s.arena.copy(m.Key), ts: m.Ts, prefix: o.prefix, meta: s.seq << metaSeqShift}
+		if wholeInPrefix(m.Key, s.wcp) {
+			x.meta |= metaWhole
+		}
 		if m.Tombstone {
 			x.meta |= metaTomb
 		} else {
 			x.value = s.arena.copy(m.Value)
 		}
-	}
-	// Run order; of one key and ts, the batch's last first (meta holds the
-	// index in the batch until the sequence number replaces it).
-	slices.SortFunc(e, func(a, b wentry) int {
-		if c := wcmp(&a, &b); c != 0 {
-			return c
-		}
-		return cmp.Compare(b.meta, a.meta)
-	})
-	n := 0
-	for i := range e {
-		if n > 0 && e[i].ts == e[n-1].ts && e[i].key == e[n-1].key {
-			continue // an earlier write of the batch at the same key and ts
-		}
-		e[n] = e[i]
-		e[n].meta = s.seq<<metaSeqShift | e[i].meta&metaTomb
 		n++
 	}
-	clear(e[n:])
 	g := newSeg(e[:n:n])
 	segs, d := pushSeg(s.segs, g)
 	s.setSegs(segs)
@@ -335,6 +394,17 @@ func (s *Store) Write(muts []mvcc.Mutation) (delta int64) {
 	s.wBytes += delta
 	return delta
 }
+
+// batchOrder is a version of a batch being sorted: its key's prefix and its
+// index in the batch.
+type batchOrder struct {
+	prefix uint64
+	i      int
+}
+
+// orderPool holds Write's sort arrays between batches (of any store: an
+// array per store would stay with every store ever written).
+var orderPool = sync.Pool{New: func() any { return new([]batchOrder) }}
 
 // layerCommonPrefix is the prefix the keys of a new write layer are
 // summarised after: what the base run's keys share, else what the region's
@@ -437,10 +507,10 @@ func (s *Store) dropAtOrBelow(keys [][]byte, ts uint64) (delta int64) {
 		}
 		var cut [][2]int // index ranges to drop
 		for _, key := range keys {
-			k := wentry{key: str(key), ts: ts, prefix: wprefix(key, s.wcp)}
+			k := probe(key, ts, s.wcp)
 			i := g.seek(&k)
 			j := i
-			for j < len(g.e) && g.e[j].key == k.key {
+			for j < len(g.e) && sameKey(&g.e[j], &k) {
 				j++
 			}
 			if j > i {
