@@ -15,7 +15,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
@@ -25,6 +24,7 @@ import (
 	"github.com/regioncache/regioncache/internal/diskengine"
 	"github.com/regioncache/regioncache/internal/failpoint"
 	"github.com/regioncache/regioncache/internal/lifecycle"
+	"github.com/regioncache/regioncache/internal/loadpipe"
 	"github.com/regioncache/regioncache/internal/memstore"
 	"github.com/regioncache/regioncache/messages"
 )
@@ -131,12 +131,6 @@ func (l *loader) Receive(c actor.Context) {
 
 var errAbandoned = errors.New("load canceled")
 
-// copyCheckEvery is how many versions a loader copies at most between looks
-// at its job's cancel flag and the engine's context; it also looks each time
-// it reserves another chunk of bytes, so a copy of large values checks as
-// often as one of small ones.
-const copyCheckEvery = 4096
-
 // copy builds the region's base run from the job's disk snapshot. The
 // builder reserves each arena or index chunk (at most 1 MiB) before it
 // allocates it, through the job's Reservation, so the heap never grows much
@@ -166,29 +160,36 @@ func (l *loader) copy(job *messages.Job) (*memstore.Run, int, error) {
 		_, err := res.Take(n)
 		return err
 	})
-	b.Within(r.Start, r.End)
-	n, sinceCheck := 0, 0
+	// The snapshot is iterated on this goroutine and the run built on a
+	// second one that Copy owns and joins before it returns (loadpipe): a
+	// load then costs about one Pebble iteration where a second processor
+	// is free. Copy looks at the job's cancel flag and the engine's context
+	// every loadpipe.DefaultCheckEvery versions, and stops both goroutines
+	// at the first error of either.
+	var n int
 	err := job.Snapshot.Read(func(disk diskengine.Reader) error {
-		return disk.Versions(r.Start, r.End, func(key []byte, ts uint64, value []byte, tomb bool) error {
-			n++
-			sinceCheck++
-			if _, err := b.Add(key, ts, value, tomb); err != nil {
-				return err
+		// The first and last keys bound every key of the copy: with the
+		// prefix they share, each record's key prefix is taken as it is
+		// added, not in a pass over the whole run at the end. (A region's
+		// bounds share less than its keys do as a rule.)
+		first, last, ok, err := disk.KeyRange(r.Start, r.End)
+		switch {
+		case err != nil:
+			return err
+		case ok:
+			b.Within(first, last)
+		default:
+			b.Within(r.Start, r.End)
+		}
+		n, err = loadpipe.Copy(func(yield func(key, value []byte) error) error {
+			return disk.EncodedVersions(r.Start, r.End, yield)
+		}, b, loadpipe.Options{Check: func() error {
+			if job.Canceled.Load() {
+				return errAbandoned
 			}
-			if sinceCheck >= copyCheckEvery {
-				sinceCheck = 0
-				if job.Canceled.Load() {
-					return errAbandoned
-				}
-				if err := job.Ctx.Err(); err != nil {
-					return err
-				}
-				// A copy is long and CPU-bound; on a small machine it must not
-				// hold a processor while readers of other regions wait for one.
-				runtime.Gosched()
-			}
-			return nil
-		})
+			return job.Ctx.Err()
+		}})
+		return err
 	})
 	var run *memstore.Run
 	if err == nil {

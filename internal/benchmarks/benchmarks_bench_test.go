@@ -79,7 +79,8 @@ func ensure(b *testing.B, fx *bench, r regioncache.Region, active bool) {
 
 // BenchmarkLoadVsScan: one op copies the whole load region. load is the
 // engine (Engine.Load until WaitIdle); raw is a raw Pebble iteration of the
-// same sstables; raw-decode adds MVCC decoding; builder adds memstore.RunBuilder.
+// same sstables; raw-decode adds MVCC decoding; builder adds memstore.RunBuilder;
+// pipeline is builder on two goroutines, as the loader copies (loadpipe).
 func BenchmarkLoadVsScan(b *testing.B) {
 	fx := sharedBench(b)
 	reg := fx.fx.data.load.region(idLoad)
@@ -110,6 +111,7 @@ func BenchmarkLoadVsScan(b *testing.B) {
 		{"raw", func() error { _, _, _, err := fx.rawScan(reg, false); return err }},
 		{"raw-decode", func() error { _, _, _, err := fx.rawScan(reg, true); return err }},
 		{"builder", func() error { _, _, err := fx.builderOnly(reg); return err }},
+		{"pipeline", func() error { _, _, err := fx.pipelineOnly(reg); return err }},
 	} {
 		b.Run(v.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {

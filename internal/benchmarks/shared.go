@@ -14,6 +14,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/regioncache/regioncache"
+	"github.com/regioncache/regioncache/internal/loadpipe"
 	"github.com/regioncache/regioncache/internal/memstore"
 	"github.com/regioncache/regioncache/internal/mvcc"
 )
@@ -194,7 +195,10 @@ func (b *bench) builderOnly(r regioncache.Region) (time.Duration, int, error) {
 		return 0, 0, err
 	}
 	bl := memstore.NewRunBuilder(0, nil)
-	bl.Within(r.Start, r.End)
+	if err := withinKeys(it, bl, r); err != nil {
+		it.Close()
+		return 0, 0, err
+	}
 	var kbuf []byte
 	for valid := it.First(); valid; valid = it.Next() {
 		k, ts, err := mvcc.DecodeKey(kbuf[:0], it.Key())
@@ -228,13 +232,73 @@ func (b *bench) builderOnly(r regioncache.Region) (time.Duration, int, error) {
 	return time.Since(start), run.Len(), nil
 }
 
+// withinKeys bounds the builder's keys by the range's first and last, as
+// the loader does (diskengine.Reader.KeyRange), so that the record prefixes
+// are taken as versions are added.
+func withinKeys(it *pebble.Iterator, bl *memstore.RunBuilder, r regioncache.Region) error {
+	if !it.First() {
+		bl.Within(r.Start, r.End)
+		return it.Error()
+	}
+	first, _, err := mvcc.DecodeKey(nil, it.Key())
+	if err != nil {
+		return err
+	}
+	it.Last()
+	last, _, err := mvcc.DecodeKey(nil, it.Key())
+	if err != nil {
+		return err
+	}
+	bl.Within(first, last)
+	return nil
+}
+
+// pipelineOnly copies the region from the raw Pebble into a base run as the
+// loader does (loadpipe.Copy: iteration on this goroutine, decode and
+// RunBuilder.Add on a second), with no actors, locks or accounting.
+func (b *bench) pipelineOnly(r regioncache.Region) (time.Duration, int, error) {
+	start := time.Now()
+	bl := memstore.NewRunBuilder(0, nil)
+	src := func(yield func(k, v []byte) error) error {
+		it, err := b.raw.NewIter(&pebble.IterOptions{LowerBound: mvcc.KeyBound(r.Start), UpperBound: mvcc.KeyBound(r.End)})
+		if err != nil {
+			return err
+		}
+		if err := withinKeys(it, bl, r); err != nil {
+			it.Close()
+			return err
+		}
+		for valid := it.First(); valid; valid = it.Next() {
+			v, err := it.ValueAndErr()
+			if err != nil {
+				it.Close()
+				return err
+			}
+			if err := yield(it.Key(), v); err != nil {
+				it.Close()
+				return err
+			}
+		}
+		return errors.Join(it.Error(), it.Close())
+	}
+	if _, err := loadpipe.Copy(src, bl, loadpipe.Options{}); err != nil {
+		bl.Abort()
+		return 0, 0, err
+	}
+	run, err := bl.Finish()
+	if err != nil {
+		return 0, 0, err
+	}
+	return time.Since(start), run.Len(), nil
+}
+
 // measureLoad measures load_vs_scan and memory_amplification over the load
 // region, in reps that each time the raw scans, then the load through the
 // engine and the heap it grew, then evict it.
 func (b *bench) measureLoad(ctx context.Context, lvs, mem *Figure) error {
 	ks := b.fx.data.load
 	reg := ks.region(idLoad)
-	var loadS, rawS, decodeS, buildS, heapRatio, acctRatio, heapPerKey []float64
+	var loadS, rawS, decodeS, buildS, pipeS, heapRatio, acctRatio, heapPerKey []float64
 	var gcLoads []gcAccount
 	var rawBytes int64
 	logical := float64(ks.logicalBytes())
@@ -271,6 +335,15 @@ func (b *bench) measureLoad(ctx context.Context, lvs, mem *Figure) error {
 			return fmt.Errorf("builder copied %d versions, want %d", built, ks.n)
 		}
 		buildS = append(buildS, d.Seconds())
+		heapAfterGC()
+		d, built, err = b.pipelineOnly(reg)
+		if err != nil {
+			return err
+		}
+		if built != ks.n {
+			return fmt.Errorf("pipeline copied %d versions, want %d", built, ks.n)
+		}
+		pipeS = append(pipeS, d.Seconds())
 
 		heap0 := heapAfterGC()
 		mem0 := memoryUsed(b.e)
@@ -314,6 +387,10 @@ func (b *bench) measureLoad(ctx context.Context, lvs, mem *Figure) error {
 	lvs.Details["raw_encoded_mb"] = float64(rawBytes) / 1e6
 	lvs.Details["builder_only_over_raw"] = buildMed / rawMed
 	lvs.Details["load_over_builder_only"] = loadMed / buildMed
+	pipeMed := median(pipeS)
+	lvs.Details["pipeline_only_s"] = pipeMed
+	lvs.Details["pipeline_only_over_raw"] = pipeMed / rawMed
+	lvs.Details["load_over_pipeline_only"] = loadMed / pipeMed
 	lvs.Details["load_s_min"] = slices.Min(loadS)
 	lvs.Details["raw_scan_s_min"] = slices.Min(rawS)
 	lvs.Details["ratio_of_mins"] = slices.Min(loadS) / slices.Min(rawS)
@@ -334,11 +411,12 @@ func (b *bench) measureLoad(ctx context.Context, lvs, mem *Figure) error {
 		f.Details["load_live_objects_per_version"] = gcMed(func(a gcAccount) float64 { return a.liveObjects / n })
 	}
 	lvs.Note = "load = Engine.Load of a not-cached region until WaitIdle returns with it active (supervisor, region and loader actors, " +
-		"Pebble snapshot iteration with MVCC decode, memstore.RunBuilder copy, activation); raw = a Pebble iterator First..Next over the " +
+		"Pebble snapshot iteration on the loader's goroutine, MVCC decode and memstore.RunBuilder copy on a second (loadpipe), activation); raw = a Pebble iterator First..Next over the " +
 		"same region's encoded keys reading every key and value, no decoding, on a Pebble checkpoint of the engine's directory (hard " +
 		"links to the same sstables; same options: defaults, 8 MB block cache); medians of reps, page cache warm; raw_scan_decode_s " +
-		"adds diskengine's key/value decoding; builder_only_s = decode + memstore.RunBuilder on one goroutine, no actors (what the " +
-		"loader does at the least); load_gc_* = the Go runtime's own account (runtime/metrics) of the load: GC cycles completed, " +
+		"adds diskengine's key/value decoding; builder_only_s = decode + memstore.RunBuilder on one goroutine, no actors; " +
+		"pipeline_only_s = the same through loadpipe.Copy (iteration on one goroutine, decode + build on a second), no actors " +
+		"(what the loader does at the least); load_gc_* = the Go runtime's own account (runtime/metrics) of the load: GC cycles completed, " +
 		"CPU seconds of marking (assist + dedicated + idle workers) and of assists alone; load_alloc_* = heap objects allocated per " +
 		"loaded version and bytes allocated per logical byte during the load (whole process: actors, Pebble iteration too); " +
 		"load_live_objects_per_version = heap objects still live after the load and a full GC, per version"

@@ -314,6 +314,55 @@ func (r Reader) Versions(start, end []byte, fn func(key []byte, ts uint64, value
 	return it.Error()
 }
 
+// KeyRange returns the user keys of the first and last versions in
+// [start, end) (copies); ok is false when the range holds none. A loader
+// learns from them, before it copies anything, the prefix that every key of
+// the range shares.
+func (r Reader) KeyRange(start, end []byte) (first, last []byte, ok bool, err error) {
+	it, err := r.src.NewIter(bounds(start, end))
+	if err != nil {
+		return nil, nil, false, err
+	}
+	defer it.Close()
+	if !it.First() {
+		return nil, nil, false, it.Error()
+	}
+	if first, _, err = mvcc.DecodeKey(nil, it.Key()); err != nil {
+		return nil, nil, false, err
+	}
+	if !it.Last() {
+		return nil, nil, false, it.Error()
+	}
+	if last, _, err = mvcc.DecodeKey(nil, it.Key()); err != nil {
+		return nil, nil, false, err
+	}
+	return first, last, true, nil
+}
+
+// EncodedVersions calls fn with the encoded key and value of every version
+// in [start, end) in order, as Pebble holds them (mvcc.DecodeKey and
+// mvcc.DecodeValue read them): a loader that decodes elsewhere (on another
+// goroutine) iterates with no decoding here. The slices are valid only
+// during the call. If fn returns an error, iteration stops and
+// EncodedVersions returns it.
+func (r Reader) EncodedVersions(start, end []byte, fn func(key, value []byte) error) error {
+	it, err := r.src.NewIter(bounds(start, end))
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for valid := it.First(); valid; valid = it.Next() {
+		raw, err := it.ValueAndErr()
+		if err != nil {
+			return err
+		}
+		if err := fn(it.Key(), raw); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}
+
 // ErrLocked: the directory is in use by another engine.
 var ErrLocked = errors.New("regioncache: directory locked")
 

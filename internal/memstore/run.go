@@ -327,10 +327,13 @@ type RunBuilder struct {
 }
 
 // Within tells the builder that every key will lie in [start, end) (end
-// empty: unbounded), as a region's keys do: the keys then share the common
-// prefix of start and end, and each record's key prefix is taken as its key
-// is added instead of in a second pass over the run. It must come before
-// the first Add; a key outside the bounds is not an error, only slower.
+// empty: unbounded), as a region's keys do, or between start and end
+// inclusive, as a loader that read the first and last keys of its range
+// knows: the keys then share the common prefix of start and end, and each
+// record's key prefix is taken as its key is added instead of in a second
+// pass over the run (which Finish makes only when the keys added turn out
+// to share more than that). It must come before the first Add; a key
+// outside the bounds is not an error, only slower.
 func (b *RunBuilder) Within(start, end []byte) {
 	if len(end) == 0 || b.started {
 		return

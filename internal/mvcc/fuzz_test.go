@@ -12,7 +12,8 @@ import (
 
 // FuzzKeyEncoding checks, for any two (key, ts) pairs and any raw bytes:
 // encoding round-trips, encoded order is (key asc, ts desc), and DecodeKey
-// never panics and accepts only canonical encodings.
+// never panics and accepts only canonical encodings, the same ones with the
+// same result as DecodeKeyNoCopy.
 func FuzzKeyEncoding(f *testing.F) {
 	f.Add([]byte("a"), uint64(5), []byte("a"), uint64(6), []byte{})
 	f.Add([]byte{}, uint64(0), []byte{0}, uint64(math.MaxUint64), []byte{0, 1, 0, 0, 0, 0, 0, 0, 0, 0})
@@ -47,6 +48,10 @@ func FuzzKeyEncoding(f *testing.F) {
 		}
 
 		key, ts, err := mvcc.DecodeKey([]byte("dst"), raw)
+		nk, nts, nerr := mvcc.DecodeKeyNoCopy([]byte("dst"), raw)
+		if (err == nil) != (nerr == nil) || (err == nil && (!bytes.Equal(bytes.TrimPrefix(key, []byte("dst")), bytes.TrimPrefix(nk, []byte("dst"))) || ts != nts)) {
+			t.Fatalf("DecodeKeyNoCopy(%x) = %x@%d, %v; DecodeKey = %x@%d, %v", raw, nk, nts, nerr, key, ts, err)
+		}
 		if err != nil {
 			if !errors.Is(err, mvcc.ErrCorrupt) {
 				t.Fatalf("DecodeKey(%x): error %v is not ErrCorrupt", raw, err)

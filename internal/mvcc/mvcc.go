@@ -110,6 +110,18 @@ func DecodeKey(dst, enc []byte) (key []byte, ts uint64, err error) {
 	}
 }
 
+// DecodeKeyNoCopy is DecodeKey without a copy where it can: when the user
+// key has no zero byte (nothing escaped) key aliases enc; otherwise it is
+// decoded into dst as DecodeKey does. A loader decoding many keys that it
+// copies anyway saves a copy of each.
+func DecodeKeyNoCopy(dst, enc []byte) (key []byte, ts uint64, err error) {
+	n := len(enc) - tsLen - 2 // the user key's length when nothing is escaped
+	if n >= 0 && enc[n] == escapeByte && enc[n+1] == terminator && bytes.IndexByte(enc[:n], escapeByte) < 0 {
+		return enc[:n:n], math.MaxUint64 - binary.BigEndian.Uint64(enc[n+2:]), nil
+	}
+	return DecodeKey(dst, enc)
+}
+
 const (
 	kindPut    = 'P'
 	kindDelete = 'D'

@@ -174,12 +174,17 @@ func TestDecodeKeyRejectsCorrupt(t *testing.T) {
 			if !errors.Is(err, mvcc.ErrCorrupt) {
 				t.Fatalf("DecodeKey(%x) = %x@%d, %v; want ErrCorrupt", tc.enc, key, gotTs, err)
 			}
+			key, gotTs, err = mvcc.DecodeKeyNoCopy(nil, tc.enc)
+			if !errors.Is(err, mvcc.ErrCorrupt) {
+				t.Fatalf("DecodeKeyNoCopy(%x) = %x@%d, %v; want ErrCorrupt", tc.enc, key, gotTs, err)
+			}
 		})
 	}
 }
 
 // TestDecodeKeyRandomBytes: DecodeKey never panics, and whatever it accepts
-// is exactly what EncodeKey writes for the decoded pair (one encoding per key).
+// is exactly what EncodeKey writes for the decoded pair (one encoding per
+// key); DecodeKeyNoCopy accepts the same and decodes it the same.
 func TestDecodeKeyRandomBytes(t *testing.T) {
 	rng := seedRNG(t)
 	alphabet := []byte{0x00, 0x01, 0xFF, 'a'}
@@ -190,6 +195,10 @@ func TestDecodeKeyRandomBytes(t *testing.T) {
 			enc[j] = alphabet[rng.IntN(len(alphabet))]
 		}
 		key, ts, err := mvcc.DecodeKey(nil, enc)
+		nk, nts, nerr := mvcc.DecodeKeyNoCopy(nil, enc)
+		if (err == nil) != (nerr == nil) || (err == nil && (!bytes.Equal(key, nk) || ts != nts)) {
+			t.Fatalf("DecodeKeyNoCopy(%x) = %x@%d, %v; DecodeKey = %x@%d, %v", enc, nk, nts, nerr, key, ts, err)
+		}
 		if err != nil {
 			if !errors.Is(err, mvcc.ErrCorrupt) {
 				t.Fatalf("DecodeKey(%x) error %v does not match ErrCorrupt", enc, err)
