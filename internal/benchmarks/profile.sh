@@ -23,7 +23,10 @@ for s in "${steps[@]}"; do
 	case $s in
 	load)
 		"$B" -test.run '^$' -test.bench 'LoadVsScan' -test.benchtime 10x -test.cpuprofile "$OUT/load.cpu" | tee "$OUT/load.bench"
+		# The loader's goroutine (Pebble iteration, copy into batches) and the
+		# building goroutine it owns (decode, RunBuilder.Add), apart.
 		top "$OUT/load.cpu" -cum -focus 'loaderactor\.\(\*loader\)\.copy' -nodecount 30 >"$OUT/load.top.txt"
+		top "$OUT/load.cpu" -cum -focus 'loadpipe\.\(\*copier\)\.build' -nodecount 20 >"$OUT/load.build.txt"
 		top "$OUT/load.cpu" -focus 'memstore\.\(\*RunBuilder\)\.Add' -cum -nodecount 20 >"$OUT/load.builder.txt"
 		"$OUT/memstore.test" -test.run '^$' -test.bench 'RunBuild' -test.benchtime 20x -test.cpuprofile "$OUT/builderload.cpu" | tee -a "$OUT/load.bench"
 		go tool pprof -top -cum -focus 'RunBuilder' -nodecount 20 "$OUT/memstore.test" "$OUT/builderload.cpu" 2>/dev/null |
