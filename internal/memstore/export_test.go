@@ -51,3 +51,17 @@ func CheckWriteLayer(s *Store) error {
 	}
 	return nil
 }
+
+// SeekBothWays is the index of the first version at or after (key, ts) in
+// [lo, hi), found through the run's fence and by a plain binary search.
+func SeekBothWays(r *Run, key []byte, ts uint64, lo, hi int) (fenced, plain int) {
+	fenced = r.seek(key, ts, lo, hi)
+	f := r.fence
+	r.fence = nil
+	plain = r.seek(key, ts, lo, hi)
+	r.fence = f
+	return fenced, plain
+}
+
+// FenceLen is the number of entries in the run's fence.
+func FenceLen(r *Run) int { return len(r.fence) }

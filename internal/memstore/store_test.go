@@ -830,3 +830,91 @@ func TestItemsOfEveryLengthReadBack(t *testing.T) {
 	from.Release()
 	verify("compacted")
 }
+
+// TestSeeksThroughTheFence: a run large enough for its seeks to go through
+// the fence (every 64th record's prefix), with keys that share their first
+// 8 bytes after the common prefix (equal record prefixes across many fence
+// entries) and keys with up to 300 versions (one key across several
+// entries), answers Get and AppendScan from every kind of start as the
+// model does, within the whole run and within a split child's bounds.
+func TestSeeksThroughTheFence(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	d := disk{}
+	var keys []string
+	for i := 0; i < 400; i++ {
+		k := fmt.Sprintf("k%04d", i*10)
+		if i%3 == 0 {
+			k = fmt.Sprintf("k0000same%04d", i) // the same 8 bytes after "k"
+		}
+		keys = append(keys, k)
+		versions := 1 + rng.IntN(8)
+		if i%50 == 0 {
+			versions = 300
+		}
+		for v := 0; v < versions; v++ {
+			ver := mvcc.Version{Key: []byte(k), Ts: uint64(1 + rng.IntN(1000)), Value: []byte(fmt.Sprint(k, "@", v))}
+			if rng.IntN(10) == 0 {
+				ver.Value, ver.Tombstone = nil, true
+			}
+			d.set(ver)
+		}
+	}
+	vs := d.sortedVersions("", "")
+	run := buildRun(t, vs, 0, nil)
+	if run.Len() < 1000 || memstore.FenceLen(run) < run.Len()/64 {
+		t.Fatalf("%d versions, %d fence entries", run.Len(), memstore.FenceLen(run))
+	}
+	// Every seek a read can make (at each version, just above and below
+	// it, and just after its key), over the whole run and random parts of
+	// it, lands where a plain binary search does.
+	for _, v := range vs {
+		for _, probe := range []struct {
+			key []byte
+			ts  uint64
+		}{{v.Key, v.Ts}, {v.Key, v.Ts + 1}, {v.Key, v.Ts - 1}, {v.Key, mvcc.MaxTS}, {append(bytes.Clone(v.Key), 0), mvcc.MaxTS}} {
+			lo, hi := 0, run.Len()
+			if rng.IntN(2) == 0 {
+				lo = rng.IntN(run.Len())
+				hi = lo + rng.IntN(run.Len()-lo+1)
+			}
+			if fenced, plain := memstore.SeekBothWays(run, probe.key, probe.ts, lo, hi); fenced != plain {
+				t.Fatalf("seek(%q, %d) in [%d, %d): %d through the fence, %d without", probe.key, probe.ts, lo, hi, fenced, plain)
+			}
+		}
+	}
+	for _, bounds := range [][2]string{{"", ""}, {"k0000same0100", "k2500"}} {
+		s := memstore.NewStore()
+		s.SetBase(run.Ref(), []byte(bounds[0]), []byte(bounds[1]))
+		starts := append([]string{"", "a", "k", "k0000", "k0000same", "k0000same9999", "k00001", "k9999", "z"}, keys...)
+		for _, start := range starts {
+			for _, suffix := range []string{"", "\x00", "0"} {
+				start := start + suffix
+				ts := uint64(1 + rng.IntN(1001))
+				lo, hi := max(start, bounds[0]), bounds[1]
+				if hi != "" && lo >= hi {
+					continue
+				}
+				want, wok := d.get(start, ts)
+				if start < bounds[0] || (hi != "" && start >= hi) {
+					want, wok = "", false
+				}
+				if got, ok := s.Get([]byte(start), ts); ok != wok || string(got) != want {
+					t.Fatalf("bounds %q: Get(%q, %d) = %q %v, want %q %v", bounds, start, ts, got, ok, want, wok)
+				}
+				wantScan := d.scan(lo, hi, ts)
+				limit := 1 + rng.IntN(20)
+				wantScan = wantScan[:min(limit, len(wantScan))]
+				out, _ := s.AppendScan(nil, []byte(start), []byte(hi), ts, limit)
+				var got []string
+				for _, kv := range out {
+					got = append(got, string(kv.Key)+"="+string(kv.Value))
+				}
+				if !slices.Equal(got, wantScan) {
+					t.Fatalf("bounds %q: AppendScan(%q, %q, %d, %d) = %v, want %v", bounds, start, hi, ts, limit, got, wantScan)
+				}
+			}
+		}
+		s.Release()
+	}
+	run.Release()
+}
