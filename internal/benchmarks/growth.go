@@ -29,7 +29,18 @@ type GrowthOptions struct {
 	RegionKeys int
 	// Progress receives one line per step; nil: silent.
 	Progress io.Writer
+	// ops are the reads and writes measured at each point; zero: the
+	// defaults (tests measure fewer, so that a run under the race detector
+	// on a loaded machine stays in minutes).
+	ops growthOps
 }
+
+// growthOps are how many operations each point measures.
+type growthOps struct {
+	gets, scans, writes, regionGets int
+}
+
+var defaultGrowthOps = growthOps{gets: 100_000, scans: 10_000, writes: 20_000, regionGets: 100_000}
 
 // GrowthPoint is what one region of Versions versions costs.
 type GrowthPoint struct {
@@ -82,12 +93,8 @@ type GrowthReport struct {
 }
 
 const (
-	growthGets      = 100_000
-	growthScans     = 10_000
-	growthWrites    = 20_000
-	growthBatch     = 100
-	growthWriteTs   = 1 << 30
-	growthRegionGet = 100_000
+	growthBatch   = 100
+	growthWriteTs = 1 << 30
 )
 
 // RunGrowth measures how load time, memory, read latency and write cost grow
@@ -96,15 +103,19 @@ const (
 func RunGrowth(ctx context.Context, opts GrowthOptions) (*GrowthReport, error) {
 	rep := &GrowthReport{Date: time.Now().UTC().Format(time.RFC3339), GoVersion: runtime.Version(), CPUs: runtime.NumCPU(), CPUModel: cpuModel()}
 	p := progress{w: opts.Progress, start: time.Now()}
+	ops := opts.ops
+	if ops == (growthOps{}) {
+		ops = defaultGrowthOps
+	}
 	for _, n := range opts.Keys {
-		pt, err := growthSize(ctx, n, p)
+		pt, err := growthSize(ctx, n, ops, p)
 		if err != nil {
 			return rep, fmt.Errorf("%d versions: %w", n, err)
 		}
 		rep.Sizes = append(rep.Sizes, pt)
 	}
 	for _, r := range opts.Regions {
-		pt, err := growthRegions(ctx, r, max(opts.RegionKeys, 1), p)
+		pt, err := growthRegions(ctx, r, max(opts.RegionKeys, 1), ops, p)
 		if err != nil {
 			return rep, fmt.Errorf("%d regions: %w", r, err)
 		}
@@ -161,7 +172,7 @@ func growthEngine(ctx context.Context, kss []keyspace, p progress) (*regioncache
 	return e, func() { e.Close(); cleanup() }, nil
 }
 
-func growthSize(ctx context.Context, n int, p progress) (GrowthPoint, error) {
+func growthSize(ctx context.Context, n int, ops growthOps, p progress) (GrowthPoint, error) {
 	pt := GrowthPoint{Versions: n}
 	ks := keyspace{"gr/", n}
 	e, done, err := growthEngine(ctx, []keyspace{ks}, p)
@@ -191,7 +202,7 @@ func growthSize(ctx context.Context, n int, p progress) (GrowthPoint, error) {
 	pt.LiveObjectsPerVersion = (readGCAccount().liveObjects - gc0.liveObjects) / float64(n)
 
 	gets := func(want regioncache.Source) (float64, error) {
-		idx := indices(uint64(n), growthGets, n)
+		idx := indices(uint64(n), ops.gets, n)
 		keys := make([][]byte, len(idx))
 		for i, x := range idx {
 			keys[i] = ks.key(x)
@@ -208,11 +219,11 @@ func growthSize(ctx context.Context, n int, p progress) (GrowthPoint, error) {
 		}
 		return float64(time.Since(start).Nanoseconds()) / float64(len(keys)), nil
 	}
-	p.printf("growth: %d gets, %d scans over %d versions", growthGets, growthScans, n)
+	p.printf("growth: %d gets, %d scans over %d versions", ops.gets, ops.scans, n)
 	if pt.GetNs, err = gets(regioncache.FromMemory); err != nil {
 		return pt, err
 	}
-	starts := indices(uint64(n)+1, growthScans, max(n-100, 1))
+	starts := indices(uint64(n)+1, ops.scans, max(n-100, 1))
 	start = time.Now()
 	for _, x := range starts {
 		s, err := e.Scan(ks.key(x), reg.End, tsBase+1, 100)
@@ -226,7 +237,7 @@ func growthSize(ctx context.Context, n int, p progress) (GrowthPoint, error) {
 	pt.Scan100Us = float64(time.Since(start).Microseconds()) / float64(len(starts))
 
 	writes := func(ts uint64) (float64, error) {
-		idx := indices(ts, growthWrites, n)
+		idx := indices(ts, ops.writes, n)
 		vbuf := make([]byte, valueLen)
 		start := time.Now()
 		for i := 0; i < len(idx); i += growthBatch {
@@ -240,7 +251,7 @@ func growthSize(ctx context.Context, n int, p progress) (GrowthPoint, error) {
 		}
 		return float64(time.Since(start).Nanoseconds()) / float64(len(idx)), nil
 	}
-	p.printf("growth: %d writes into the active region, then into it evicted", growthWrites)
+	p.printf("growth: %d writes into the active region, then into it evicted", ops.writes)
 	if pt.WriteNsPerVersion, err = writes(growthWriteTs); err != nil {
 		return pt, err
 	}
@@ -259,7 +270,7 @@ func growthSize(ctx context.Context, n int, p progress) (GrowthPoint, error) {
 	return pt, nil
 }
 
-func growthRegions(ctx context.Context, count, keys int, p progress) (RegionsPoint, error) {
+func growthRegions(ctx context.Context, count, keys int, ops growthOps, p progress) (RegionsPoint, error) {
 	pt := RegionsPoint{Regions: count, RegionKeys: keys}
 	if count < 1 || count > 64*64*64 {
 		return pt, fmt.Errorf("region count %d outside [1, %d]", count, 64*64*64)
@@ -288,7 +299,7 @@ func growthRegions(ctx context.Context, count, keys int, p progress) (RegionsPoi
 	heap1, mem1 := heapAfterGC(), memoryUsed(e)
 	pt.AccountedBytesPerRegion = float64(mem1-mem0) / float64(count)
 	pt.HeapBytesPerRegion = (float64(heap1) - float64(heap0)) / float64(count)
-	ri, ki := indices(uint64(count), growthRegionGet, count), indices(uint64(count)+1, growthRegionGet, keys)
+	ri, ki := indices(uint64(count), ops.regionGets, count), indices(uint64(count)+1, ops.regionGets, keys)
 	start = time.Now()
 	for i := range ri {
 		g, err := e.Get(kss[ri[i]].key(ki[i]), tsBase+1)
