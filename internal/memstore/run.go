@@ -419,15 +419,8 @@ func (b *RunBuilder) put(p []byte) (uint64, error) {
 	if b.cur >= 0 {
 		next = min(2*len(r.arena[b.cur]), arenaMax)
 	}
-	// Chunks grow to the items: an item of over a quarter of the next
-	// chunk would leave a large unused tail or, given a chunk of its own
-	// while no chunk is being filled, make every item of its size an
-	// object of its own (the first chunk is small).
-	for next < arenaMax && need > next/4 {
-		next *= 2
-	}
 	if need > next/4 {
-		// A large item (a quarter of the largest chunk) gets a chunk of its
+		// A large item (for the chunks of this size) gets a chunk of its
 		// own, of its exact size, and the chunk being filled stays the one
 		// to fill: no chunk is left with a large unused tail.
 		if err := b.grant(int64(need)); err != nil {
