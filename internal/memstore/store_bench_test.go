@@ -130,7 +130,8 @@ func BenchmarkStoreWrite(b *testing.B) {
 }
 
 // BenchmarkStoreScan100: one op visits 100 keys from a random start, over
-// one version per key and over ten (the MVCC shape after GC keeps two).
+// one version per key (also under a full write layer) and over ten (the
+// MVCC shape after GC keeps two).
 func BenchmarkStoreScan100(b *testing.B) {
 	for _, versions := range []int{1, 2, 10} {
 		const n = 200_000
@@ -140,12 +141,20 @@ func BenchmarkStoreScan100(b *testing.B) {
 		for i := range keys {
 			keys[i] = benchKey(nil, r.IntN(n-100))
 		}
-		b.Run(map[int]string{1: "1-version", 2: "2-versions", 10: "10-versions"}[versions], func(b *testing.B) {
+		name := map[int]string{1: "1-version", 2: "2-versions", 10: "10-versions"}[versions]
+		run := func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				seen := 0
-				s.Scan(keys[i%len(keys)], nil, 1000, func(k, v []byte) bool { seen++; return seen < 100 })
+				s.Scan(keys[i%len(keys)], nil, 2000, func(k, v []byte) bool { seen++; return seen < 100 })
 			}
-		})
+		}
+		b.Run(name, run)
+		if versions == 1 {
+			// The same with a full write layer over the run (its segments
+			// merged into the scan).
+			fillWrites(s, r, n, WriteLimit(n), 1500)
+			b.Run(name+"-with-writes", run)
+		}
 	}
 }
 

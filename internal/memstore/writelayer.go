@@ -217,21 +217,33 @@ func pushSeg(segs []*seg, g *seg) (out []*seg, delta int64) {
 }
 
 // wmerge walks the versions of a write layer's segments in order, each
-// version once (of one written again at its ts, the newest copy).
+// version once (of one written again at its ts, the newest copy): a heap of
+// the segments by their next version, so a step costs O(log segments)
+// compares.
 type wmerge struct {
 	heads [][]wentry // what is left of each segment, oldest segment first
 	buf   [8][]wentry
+	h     []int // the segments with versions left, a heap by their heads
+	hbuf  [8]int
 	cur   *wentry // the smallest head; nil when the walk is done
-	curI  int     // the segment cur is in
 	// curOver: cur was written again over an older copy that the walk
-	// stepped over.
+	// steps over.
 	curOver bool
 }
 
 // start starts the walk at start, before end (empty: unbounded).
 func (m *wmerge) start(segs []*seg, cp []byte, start, end []byte) {
 	m.bound(segs, cp, start, end)
-	m.pick()
+	m.h = m.hbuf[:0]
+	for i, h := range m.heads {
+		if len(h) > 0 {
+			m.h = append(m.h, i)
+		}
+	}
+	for i := len(m.h)/2 - 1; i >= 0; i-- {
+		m.down(i)
+	}
+	m.show()
 }
 
 // bound sets each head to its segment's versions in [start, end).
@@ -260,40 +272,69 @@ func (m *wmerge) bound(segs []*seg, cp []byte, start, end []byte) {
 	}
 }
 
-// pick finds the smallest head. Of equal heads (a version written again at
-// its ts in a later segment) the later segment's wins and the older copies
-// are stepped over.
-func (m *wmerge) pick() {
-	best, over := -1, false
-	for i, h := range m.heads {
-		if len(h) == 0 {
-			continue
-		}
-		if best < 0 {
-			best = i
-			continue
-		}
-		switch c := wcmp(&h[0], &m.heads[best][0]); {
-		case c < 0:
-			best, over = i, false
-		case c == 0:
-			m.heads[best] = m.heads[best][1:]
-			best, over = i, true
-		}
+// less orders segments by their heads; of equal heads (a version written
+// again at its ts) the later segment's first.
+func (m *wmerge) less(a, b int) bool {
+	if c := wcmp(&m.heads[a][0], &m.heads[b][0]); c != 0 {
+		return c < 0
 	}
-	m.curOver = over
-	m.curI = best
-	if best < 0 {
-		m.cur = nil
-		return
-	}
-	m.cur = &m.heads[best][0]
+	return a > b
 }
 
-// next steps past cur.
+func (m *wmerge) down(i int) {
+	n := len(m.h)
+	for {
+		c := 2*i + 1
+		if c >= n {
+			return
+		}
+		if r := c + 1; r < n && m.less(m.h[r], m.h[c]) {
+			c = r
+		}
+		if !m.less(m.h[c], m.h[i]) {
+			return
+		}
+		m.h[i], m.h[c] = m.h[c], m.h[i]
+		i = c
+	}
+}
+
+// show makes the heap's top the current version. An older copy of it is
+// the second smallest head, a child of the top.
+func (m *wmerge) show() {
+	m.cur, m.curOver = nil, false
+	if len(m.h) == 0 {
+		return
+	}
+	m.cur = &m.heads[m.h[0]][0]
+	for c := 1; c <= 2 && c < len(m.h); c++ {
+		if wcmp(&m.heads[m.h[c]][0], m.cur) == 0 {
+			m.curOver = true
+		}
+	}
+}
+
+// advance steps the top segment past its head.
+func (m *wmerge) advance() {
+	top := m.h[0]
+	if m.heads[top] = m.heads[top][1:]; len(m.heads[top]) == 0 {
+		last := len(m.h) - 1
+		m.h[0] = m.h[last]
+		m.h = m.h[:last]
+	}
+	if len(m.h) > 0 {
+		m.down(0)
+	}
+}
+
+// next steps past cur and the older copies of it.
 func (m *wmerge) next() {
-	m.heads[m.curI] = m.heads[m.curI][1:]
-	m.pick()
+	done := m.cur
+	m.advance()
+	for len(m.h) > 0 && wcmp(&m.heads[m.h[0]][0], done) == 0 {
+		m.advance()
+	}
+	m.show()
 }
 
 // layerGet returns the newest version of key at or below ts in the write
