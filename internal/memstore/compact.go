@@ -87,8 +87,8 @@ func (v *View) sharesArena(safePoint uint64) bool {
 // versions holds before it is compacted into a new base run: half the base,
 // at least 8,192 and at most 262,144. A compaction copies the base once for
 // every half of its size written (three copies per written version, in the
-// background), and the write layer's B-tree stays a small fraction of the
-// region.
+// background), and the write layer stays a small fraction of the region
+// (at most log2(262,144 / batch) segments for a reader to search).
 func WriteLimit(baseLen int) int { return min(max(baseLen/2, 8192), 1<<18) }
 
 // NeedsCompaction says whether the store should be compacted: its write

@@ -5,12 +5,13 @@
 // load copies or a compaction writes: sorted, immutable, its key and value
 // bytes in large arena chunks and its index a packed array of fixed-size
 // records holding no Go pointers, so the garbage collector sees a few
-// objects per run, not one per version. Over it, a small copy-on-write
-// B-tree (the write layer) holds the versions written since. Get looks in
-// the write layer, then binary-searches the base; Scan merges the two.
+// objects per run, not one per version. Over it, the write layer holds the
+// versions written since as a few sorted immutable segments, one per batch
+// until merged (writelayer.go). Get looks in the write layer, then
+// binary-searches the base; Scan merges the two.
 //
-// Snapshots are O(1) views (the base is immutable, the write layer
-// copy-on-write). Compact builds a new base run from a view off the write
+// Snapshots are O(1) views (the base and the write layer's segments never
+// change). Compact builds a new base run from a view off the write
 // path (folding the write layer in and applying GC), and Install swaps it
 // in. Split children share their parent's run, bounded to their ranges.
 // Runs are reference-counted so that a run with several holders is
