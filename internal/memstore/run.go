@@ -341,10 +341,13 @@ type RunBuilder struct {
 	reserve  ReserveFunc
 	reserved int64
 	cur      int // arena chunk being filled; -1 before the first
-	curOff   int // bytes of it filled
-	curBuf   []byte
-	safe     uint64
-	gc       bool
+	// own is the bytes of the items that got a chunk of their own while
+	// no chunk was being filled: the first shared chunk is sized to them.
+	own    int
+	curOff int // bytes of it filled
+	curBuf []byte
+	safe   uint64
+	gc     bool
 	// The key being added: its address in the arena and bytes, and what GC
 	// decided about its versions so far.
 	lastKey     []byte
@@ -418,6 +421,13 @@ func (b *RunBuilder) put(p []byte) (uint64, error) {
 	next := arenaFirst
 	if b.cur >= 0 {
 		next = min(2*len(r.arena[b.cur]), arenaMax)
+	} else {
+		// Items too large for the first chunk do not keep the builder
+		// from ever starting one (each would be a heap object of its own):
+		// it starts at the size of what they took, as doubling would have.
+		for next < arenaMax && next < b.own {
+			next *= 2
+		}
 	}
 	if need > next/4 {
 		// A large item (for the chunks of this size) gets a chunk of its
@@ -431,6 +441,9 @@ func (b *RunBuilder) put(p []byte) (uint64, error) {
 		}
 		c := make([]byte, need)
 		copy(c[binary.PutUvarint(c, uint64(len(p))):], p)
+		if b.cur < 0 {
+			b.own += need
+		}
 		r.arena = append(r.arena, c)
 		return arenaAddr(len(r.arena)-1, 0, len(p)), nil
 	}
