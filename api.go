@@ -110,6 +110,7 @@ type ReadInfo struct {
 
 // GetResult is the answer to Get.
 type GetResult struct {
+	// Value is a copy the caller owns, from memory and disk alike.
 	Value []byte
 	Found bool
 	ReadInfo
@@ -148,7 +149,7 @@ type ScanResult struct {
 	ReadInfo
 }
 
-// Scan returns up to limit (0: no limit) visible keys of [start, end) at ts in
+// Scan returns up to limit (0 or less: no limit) visible keys of [start, end) at ts in
 // key order; end empty means unbounded. A scan crossing cached and uncached
 // ranges is served piecewise and reports FromBoth. start at or above a
 // non-empty end is the empty range: Scan returns no keys and a nil error, so
@@ -181,30 +182,40 @@ func (e *Engine) Scan(start, end []byte, ts uint64, limit int) (ScanResult, erro
 type LoadOutcome uint8
 
 const (
+	// LoadRefused: the load was not taken; Load's error says why (the zero
+	// value, so that an outcome read without its error never says accepted).
+	LoadRefused LoadOutcome = iota
 	// LoadAccepted: the region is now pending (or replaced an older pending version).
-	LoadAccepted LoadOutcome = iota
+	LoadAccepted
 	// LoadDeduplicated: the region was already pending, loading or active.
 	LoadDeduplicated
 )
 
 func (o LoadOutcome) String() string {
-	if o == LoadDeduplicated {
+	switch o {
+	case LoadAccepted:
+		return "accepted"
+	case LoadDeduplicated:
 		return "deduplicated"
 	}
-	return "accepted"
+	return "refused"
 }
 
 // Load asks for a region to be copied into memory. It returns as soon as the
 // request is decided, never waiting for the copy. Repeating it is harmless.
-// A refusal is a *LoadRejectedError.
+// A refusal is a *LoadRejectedError with outcome LoadRefused. A load of a
+// newer version than a loading or active one is refused with Reason
+// "version_mismatch": the host moved past the held version, so the engine
+// evicts it (its range cannot be trusted), and the same Load succeeds once
+// it is absent (WaitIdle, or RegionState).
 func (e *Engine) Load(r Region) (LoadOutcome, error) {
 	exit, err := e.enter()
 	if err != nil {
-		return 0, err
+		return LoadRefused, err
 	}
 	defer exit()
 	if err := r.Validate(); err != nil {
-		return 0, err
+		return LoadRefused, err
 	}
 	e.counters.LoadRequested()
 	// A repeat of a load in flight or done is answered without a message;
@@ -216,16 +227,16 @@ func (e *Engine) Load(r Region) (LoadOutcome, error) {
 	req := &messages.LoadRegion{Region: mvcc.Region(r.Clone()), Reply: messages.NewReply[messages.Outcome]()}
 	out, err := request(e, req, req.Reply)
 	if err != nil {
-		return 0, err
+		return LoadRefused, err
 	}
 	if out.Err != nil {
-		return 0, publicErr(out.Err)
+		return LoadRefused, publicErr(out.Err)
 	}
 	switch out.Outcome {
 	case lifecycle.Deduplicated:
 		return LoadDeduplicated, nil
 	case lifecycle.Rejected:
-		return 0, &LoadRejectedError{Region: r, Reason: out.Reject.String(), Conflict: (*Region)(out.Conflict), Detail: out.Why}
+		return LoadRefused, &LoadRejectedError{Region: r, Reason: out.Reject.String(), Conflict: (*Region)(out.Conflict), Detail: out.Why}
 	default:
 		return LoadAccepted, nil
 	}
@@ -342,8 +353,8 @@ func (e *Engine) RegionState(id uint64) State {
 // WaitIdle blocks until no region is pending, loading, loading_canceled or
 // evicting, none is pending_evict without a held snapshot, and no GC call or
 // snapshot release is still on its way. An older incarnation of an id still
-// being evicted counts too. Once idle, MemoryBytes is exactly what the held
-// regions and snapshots account (see ARCHITECTURE.md, "Memory account").
+// being evicted counts too. Once idle, Metrics().Memory.Used is exactly what
+// the held regions and snapshots account (see ARCHITECTURE.md, "Memory account").
 // It returns ErrClosed once the engine is closed.
 func (e *Engine) WaitIdle(ctx context.Context) error {
 	if e.isClosed() {
