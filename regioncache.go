@@ -84,8 +84,12 @@ type Options struct {
 	// it copied; a write that would pass it evicts the written region
 	// (reason memory_limit_reached). Memory in use never exceeds it.
 	Capacity int64
-	// EvictThreshold in bytes (default 90% of Capacity): reaching it evicts
-	// the least recently read active regions until below StopLoadThreshold.
+	// EvictThreshold in bytes (default 90% of Capacity): when a write or a
+	// finished load leaves memory at or above it, the least recently read
+	// active regions are evicted until it is below StopLoadThreshold.
+	// Memory that a copy or a compaction in progress reserves does not
+	// evict anything: a copy that would pass Capacity fails (the load
+	// fails, loads_failed) and the regions already held stay.
 	EvictThreshold int64
 	// StopLoadThreshold in bytes (default 80% of Capacity): a load starting
 	// at or above it fails without copying.
