@@ -46,12 +46,12 @@ Flags:
 
 func init() {
 	registerCommand(command{name: "bench", order: 30, run: runBench,
-		synopsis: "bench [--quick] [--json]\tmeasure the engine against Pebble alone"})
+		synopsis: "bench [flags]\tmeasure the engine against Pebble alone (--quick, --json, --fail-on-miss, --growth)"})
 }
 
 func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet("demo bench")
-	quick := fs.Bool("quick", false, "scale the data down so that the run takes well under a minute")
+	quick := fs.Bool("quick", false, "scale the data down (about a minute on a quiet 2-CPU machine)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	failOnMiss := fs.Bool("fail-on-miss", false, "exit 1 when any target is missed (for scripts)")
 	keysFlag := fs.String("keys", "", "versions per measured region (with --growth: a comma-separated list)")

@@ -509,3 +509,15 @@ func TestEveryCommandsFlagErrorsAreUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// A summary says "1 expectation", not "1 expectations".
+func TestCountSaysOneInTheSingular(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		want string
+	}{{0, "0 ops"}, {1, "1 op"}, {2, "2 ops"}} {
+		if got := count(tc.n, "op"); got != tc.want {
+			t.Errorf("count(%d) = %q, want %q", tc.n, got, tc.want)
+		}
+	}
+}

@@ -177,8 +177,16 @@ func summary(file string, res *replay.Result) string {
 	if res.Events == 0 {
 		return fmt.Sprintf("%s  %s: no ops (the log is empty or only comments), nothing to check", verdict, file)
 	}
-	return fmt.Sprintf("%s  %s: %d ops, %d expectations, %d failed (%s)",
-		verdict, file, res.Events, res.Expectations, res.Failed, roundDuration(res.Duration))
+	return fmt.Sprintf("%s  %s: %s, %s, %d failed (%s)",
+		verdict, file, count(res.Events, "op"), count(res.Expectations, "expectation"), res.Failed, roundDuration(res.Duration))
+}
+
+// count says n things, in the singular for one.
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 // details lists the counters that moved and the final region states.

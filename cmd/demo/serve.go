@@ -28,7 +28,7 @@ Flags:
 
 func init() {
 	registerCommand(command{name: "serve", order: 20, run: runServe,
-		synopsis: "serve [--addr A] [LOG]\twatch an engine live: /debug/ and /metrics"})
+		synopsis: "serve [--addr A] [--config F] [LOG]\twatch an engine live: /debug/ and /metrics"})
 }
 
 // runServe is `demo serve`.
@@ -117,7 +117,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	if serr := serveExit(<-served, stderr); serr != exitOK {
 		return serr
 	}
-	fmt.Fprintf(stdout, "%d ops, %d expectations, %d failed\n", res.Events, res.Expectations, res.Failed)
+	fmt.Fprintf(stdout, "%s, %s, %d failed\n", count(res.Events, "op"), count(res.Expectations, "expectation"), res.Failed)
 	if res.Failed > 0 {
 		return exitFailed
 	}

@@ -18,8 +18,6 @@ uncommitted changes" when the tree had some); go run stamps them only with
 -buildvcs=true. "(devel)" and "revision unknown" mean the toolchain recorded
 nothing: go run, -buildvcs=false, or a linked git worktree (Go does not
 recognise one: golang/go#58218).
-
-Flags:
 `
 
 func init() {

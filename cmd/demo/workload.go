@@ -42,7 +42,7 @@ func init() {
 
 func runWorkload(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet("demo workload")
-	quick := fs.Bool("quick", false, "a scaled-down run of well under a minute")
+	quick := fs.Bool("quick", false, "a scaled-down run (under a minute on a quiet 2-CPU machine)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	failOnMiss := fs.Bool("fail-on-miss", false, "exit 1 when any target is missed (for scripts)")
 	plot := fs.String("plot", "", "write a picture of the run: FILE.svg, or FILE.html with the table")
