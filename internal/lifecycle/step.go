@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/regioncache/regioncache/internal/counters"
 )
@@ -114,7 +115,9 @@ func stepFinished(m Machine, e LoadFinished) Result {
 	default:
 		why := "load failed"
 		if e.Err != nil {
-			why = "load failed: " + e.Err.Error()
+			// A cause is not an error: the library's "regioncache: " prefix,
+			// which its errors carry (nested ones too), says nothing here.
+			why = "load failed: " + strings.ReplaceAll(e.Err.Error(), "regioncache: ", "")
 		}
 		return Result{Next: absent, Effects: []Effect{Unpublish, DiscardCopy}, Job: JobFailed, Why: why}
 	}

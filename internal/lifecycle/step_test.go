@@ -500,3 +500,13 @@ func counterNames(cs []counters.Name) []string {
 	}
 	return out
 }
+
+// A failed load's cause names the error without the library's prefix: a
+// cause is read after "region 1: loading -> absent", not as an error.
+func TestFailedLoadCauseHasNoPrefix(t *testing.T) {
+	m := lifecycle.Machine{State: lifecycle.Loading, Inc: lifecycle.Incarnation{Region: mvcc.Region{ID: 1, Version: 1, Start: []byte("a"), End: []byte("b")}, Gen: 1}}
+	res := lifecycle.Step(m, lifecycle.LoadFinished{Gen: 1, Result: lifecycle.CopyFailed, Err: errors.New("load/before-copy: regioncache: failpoint: injected error")})
+	if want := "load failed: load/before-copy: failpoint: injected error"; res.Why != want {
+		t.Errorf("why = %q, want %q", res.Why, want)
+	}
+}
