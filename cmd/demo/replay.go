@@ -51,6 +51,11 @@ format, version 1.1):
   failpoint  name, action              load/before-copy, load/after-copy,
                                        evict/before-delete: pause, resume,
                                        error, panic, delay:DURATION, off
+                                       (any new action releases the work
+                                       paused there, which goes on as if the
+                                       point were off; the action applies to
+                                       what reaches it next; resume leaves it
+                                       off)
   wait       until: "idle", or region and state, or failpoint and count?
              (default 1: that many paused there); timeout? (default "10s")
   expect     region and state | counter and value | memory_at_most

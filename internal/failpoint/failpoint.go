@@ -148,7 +148,9 @@ func NewSet() *Set {
 	return s
 }
 
-// Arm sets the action of a failpoint. resume and off release paused work.
+// Arm sets the action of a failpoint. Any action releases the work paused
+// there, which goes on as if the point were off; the new action applies to
+// the steps that reach the point afterwards. resume and off leave it off.
 func (s *Set) Arm(name Name, a Action) error {
 	p, ok := s.points[name]
 	if !ok {
