@@ -202,7 +202,12 @@ func writeBenchReport(w io.Writer, rep *benchmarks.Report) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "FIGURE\tVALUE\tUNIT\tTARGET\tRESULT")
 	for _, f := range rep.Figures {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", figureName(f), benchValue(f.Value), f.Unit, f.Target, metWord(f))
+		result := metWord(f)
+		if got, want := f.Details["regions_registered"], f.Details["regions_target"]; want > 0 && got < want {
+			// Stopped at its time budget: the table says at what scale.
+			result += fmt.Sprintf(" (budget: %s of %s regions)", benchValue(got), benchValue(want))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", figureName(f), benchValue(f.Value), f.Unit, f.Target, result)
 	}
 	tw.Flush()
 

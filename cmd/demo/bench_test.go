@@ -24,7 +24,7 @@ func TestBenchReportEndsWithAVerdict(t *testing.T) {
 		t.Errorf("last line %q", last)
 	}
 	for _, want := range []string{
-		"FIGURE", "regions_100k  2,100", "NOT MEASURED", "MISSED",
+		"FIGURE", "regions_100k  2,100", "NOT MEASURED", "MISSED (budget: 61,234 of 100,000 regions)",
 		"measured: scaled down: 100,000 regions, not 1,000,000; stopped at the 8s budget with 61,234 of 100,000 registered",
 		"  load s      0.25\n  raw scan s  0.21\n",
 		"  | what each side measures",
