@@ -1,10 +1,8 @@
 package regionactor_test
 
 import (
-	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +12,7 @@ import (
 	"github.com/regioncache/regioncache/internal/actorlog"
 	"github.com/regioncache/regioncache/internal/counters"
 	"github.com/regioncache/regioncache/internal/lifecycle"
+	"github.com/regioncache/regioncache/internal/testutil"
 	"github.com/regioncache/regioncache/internal/testutil/leaktest"
 	"github.com/regioncache/regioncache/messages"
 	"github.com/regioncache/regioncache/regionactor"
@@ -21,28 +20,11 @@ import (
 
 func TestMain(m *testing.M) { leaktest.Main(m) }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // A region actor guards its own Receive (it has no receiver middleware, to
 // stay small): a panic is logged with the message it was handling, and its
 // parent resumes it with its state, so the next message is handled.
 func TestPanicInReceiveIsLoggedAndTheActorGoesOn(t *testing.T) {
-	var logs lockedBuffer
+	var logs testutil.LogLines
 	log := zerolog.New(&logs)
 	sys := actorlog.NewActorSystem(zerolog.Nop())
 	defer sys.Shutdown()
@@ -70,7 +52,7 @@ func TestPanicInReceiveIsLoggedAndTheActorGoesOn(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the region actor did not handle the message after its panic")
 	}
-	if out := logs.String(); !strings.Contains(out, "actor panicked") || !strings.Contains(out, "*messages.CopyDone") {
-		t.Errorf("the panic was not logged with its message: %s", out)
+	if lines := logs.Matching("actor panicked"); len(lines) != 1 || !strings.Contains(lines[0], "*messages.CopyDone") {
+		t.Errorf("the panic was not logged once with its message: %q", lines)
 	}
 }
