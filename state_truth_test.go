@@ -99,40 +99,15 @@ func TestWriteOverCapacityStateIsTrueWhenWriteReturns(t *testing.T) {
 // active while reads went to disk), and its load counted as completed.
 func TestActivationThatCannotBeReadIsNeverReportedActive(t *testing.T) {
 	const capacity = 64 << 10
-	var (
-		engine atomic.Pointer[regioncache.Engine]
-		mu     sync.Mutex
-		seen   []string
-	)
 	r := regioncache.Region{ID: 7, Version: 1, Start: []byte("a"), End: []byte("b")}
-	e := testutil.Open(t, regioncache.Options{
-		Capacity: capacity, EvictThreshold: capacity, StopLoadThreshold: capacity,
-		OnTransition: func(tr regioncache.Transition) {
-			if tr.Region.ID != r.ID {
-				return
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			seen = append(seen, fmt.Sprintf("%s->%s (%s; RegionState %s)", tr.From, tr.To, tr.Cause, engine.Load().RegionState(r.ID)))
-		},
-	})
-	engine.Store(e)
-	ctx := testutil.Context(t)
+	e, tl := openRecording(t, r.ID, regioncache.Options{Capacity: capacity, EvictThreshold: capacity, StopLoadThreshold: capacity})
 	hooks := testutil.Hooks(e)
 
 	key := []byte("a/k")
 	if err := e.Put(key, 5, make([]byte, 30<<10)); err != nil {
 		t.Fatal(err)
 	}
-	if err := hooks.Failpoint(failpoint.LoadAfterCopy, "pause"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.Load(r); err != nil {
-		t.Fatal(err)
-	}
-	if err := hooks.WaitFailpointPaused(ctx, failpoint.LoadAfterCopy, 1); err != nil {
-		t.Fatal(err)
-	}
+	loadPausedAfterCopy(t, e, r)
 	// Captured: the copy (30 KiB) and this write (20 KiB) fit; rebasing the
 	// key at activation needs its disk version (20 KiB more) and does not.
 	if err := e.Put(key, 7, make([]byte, 20<<10)); err != nil {
@@ -144,24 +119,7 @@ func TestActivationThatCannotBeReadIsNeverReportedActive(t *testing.T) {
 	if err := hooks.Failpoint(failpoint.LoadAfterCopy, "resume"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.WaitIdle(ctx); err != nil {
-		t.Fatal(err)
-	}
-
-	mu.Lock()
-	got := slices.Clone(seen)
-	mu.Unlock()
-	for _, s := range got {
-		if strings.Contains(s, "->active") || strings.Contains(s, "RegionState active") {
-			t.Errorf("region reported active although its copy never became readable: %s", s)
-		}
-	}
-	if t.Failed() {
-		t.Fatalf("transitions: %q", got)
-	}
-	if s := e.RegionState(r.ID); s != regioncache.Absent {
-		t.Fatalf("region %s after WaitIdle, want absent; transitions %q", s, got)
-	}
+	got := neverReportedActive(t, e, r, tl)
 	m := testutil.Metrics(t, e)
 	if m.Loads.Completed != 0 || m.Loads.Failed != 1 || m.Evictions != 1 {
 		t.Fatalf("loads completed %d, failed %d, evictions %d; want 0, 1, 1 (transitions %q)", m.Loads.Completed, m.Loads.Failed, m.Evictions, got)
@@ -187,26 +145,10 @@ func TestActivationThatCannotBeReadIsNeverReportedActive(t *testing.T) {
 // carry the disk's error, and every read must still answer what the disk
 // holds; with the failpoint off, a second load serves the same data.
 func TestActivationWhoseRebaseReadFailsIsNeverReportedActive(t *testing.T) {
-	var (
-		engine atomic.Pointer[regioncache.Engine]
-		mu     sync.Mutex
-		seen   []string
-		logs   testutil.LogLines
-	)
+	var logs testutil.LogLines
 	r := regioncache.Region{ID: 7, Version: 1, Start: []byte("a"), End: []byte("b")}
 	logger := zerolog.New(&logs)
-	e := testutil.Open(t, regioncache.Options{
-		Logger: &logger,
-		OnTransition: func(tr regioncache.Transition) {
-			if tr.Region.ID != r.ID {
-				return
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			seen = append(seen, fmt.Sprintf("%s->%s (%s; RegionState %s)", tr.From, tr.To, tr.Cause, engine.Load().RegionState(r.ID)))
-		},
-	})
-	engine.Store(e)
+	e, tl := openRecording(t, r.ID, regioncache.Options{Logger: &logger})
 	ctx := testutil.Context(t)
 	hooks := testutil.Hooks(e)
 
@@ -220,15 +162,7 @@ func TestActivationWhoseRebaseReadFailsIsNeverReportedActive(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := hooks.Failpoint(failpoint.LoadAfterCopy, "pause"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.Load(r); err != nil {
-		t.Fatal(err)
-	}
-	if err := hooks.WaitFailpointPaused(ctx, failpoint.LoadAfterCopy, 1); err != nil {
-		t.Fatal(err)
-	}
+	loadPausedAfterCopy(t, e, r)
 	// Captured during the load, then passed by the safe point: activation
 	// must read the key's disk version at 10 to rebase it, and that read fails.
 	if err := e.Put(rebased, 7, []byte("new")); err != nil {
@@ -243,24 +177,7 @@ func TestActivationWhoseRebaseReadFailsIsNeverReportedActive(t *testing.T) {
 	if err := hooks.Failpoint(failpoint.LoadAfterCopy, "resume"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.WaitIdle(ctx); err != nil {
-		t.Fatal(err)
-	}
-
-	mu.Lock()
-	got := slices.Clone(seen)
-	mu.Unlock()
-	for _, s := range got {
-		if strings.Contains(s, "->active") || strings.Contains(s, "RegionState active") {
-			t.Errorf("region reported active although its copy never became readable: %s", s)
-		}
-	}
-	if t.Failed() {
-		t.Fatalf("transitions: %q", got)
-	}
-	if s := e.RegionState(r.ID); s != regioncache.Absent {
-		t.Fatalf("region %s after WaitIdle, want absent; transitions %q", s, got)
-	}
+	got := neverReportedActive(t, e, r, tl)
 	if !slices.ContainsFunc(got, func(s string) bool { return strings.Contains(s, "read_error") }) {
 		t.Fatalf("no transition names read_error: %q", got)
 	}
@@ -305,4 +222,78 @@ func TestActivationWhoseRebaseReadFailsIsNeverReportedActive(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantReads("after a second load", regioncache.FromMemory)
+}
+
+// transitionLog records every transition of one region, each with what
+// RegionState said at that moment: "from->to (cause; RegionState s)".
+type transitionLog struct {
+	engine atomic.Pointer[regioncache.Engine]
+	id     uint64
+	mu     sync.Mutex
+	seen   []string
+}
+
+func (l *transitionLog) record(tr regioncache.Transition) {
+	if tr.Region.ID != l.id {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.seen = append(l.seen, fmt.Sprintf("%s->%s (%s; RegionState %s)", tr.From, tr.To, tr.Cause, l.engine.Load().RegionState(l.id)))
+}
+
+func (l *transitionLog) all() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.seen)
+}
+
+// openRecording opens an engine with opts whose transitions of region id
+// are recorded.
+func openRecording(t *testing.T, id uint64, opts regioncache.Options) (*regioncache.Engine, *transitionLog) {
+	t.Helper()
+	tl := &transitionLog{id: id}
+	opts.OnTransition = tl.record
+	e := testutil.Open(t, opts)
+	tl.engine.Store(e)
+	return e, tl
+}
+
+// loadPausedAfterCopy loads r and returns once its copy is complete and
+// held at load/after-copy.
+func loadPausedAfterCopy(t *testing.T, e *regioncache.Engine, r regioncache.Region) {
+	t.Helper()
+	hooks := testutil.Hooks(e)
+	if err := hooks.Failpoint(failpoint.LoadAfterCopy, "pause"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Load(r); err != nil {
+		t.Fatal(err)
+	}
+	if err := hooks.WaitFailpointPaused(testutil.Context(t), failpoint.LoadAfterCopy, 1); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// neverReportedActive waits until the engine is idle, fails the test if any
+// transition of r went to active or was published while RegionState said
+// active, and if r is not absent then; it returns the transitions.
+func neverReportedActive(t *testing.T, e *regioncache.Engine, r regioncache.Region, tl *transitionLog) []string {
+	t.Helper()
+	if err := e.WaitIdle(testutil.Context(t)); err != nil {
+		t.Fatal(err)
+	}
+	got := tl.all()
+	for _, s := range got {
+		if strings.Contains(s, "->active") || strings.Contains(s, "RegionState active") {
+			t.Errorf("region reported active although its copy never became readable: %s", s)
+		}
+	}
+	if t.Failed() {
+		t.Fatalf("transitions: %q", got)
+	}
+	if s := e.RegionState(r.ID); s != regioncache.Absent {
+		t.Fatalf("region %s after WaitIdle, want absent; transitions %q", s, got)
+	}
+	return got
 }
