@@ -6,7 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -203,23 +204,13 @@ func (r *renderer) waitIdle() {
 }
 
 func (r *renderer) allOff() {
-	names := make([]string, 0, len(r.armed))
-	for n := range r.armed {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(r.armed)) {
 		r.failpoint(n, "off")
 	}
 }
 
 func (r *renderer) releaseAll() {
-	names := make([]string, 0, len(r.held))
-	for n := range r.held {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(r.held)) {
 		delete(r.held, n)
 		r.op(obj("release").str("name", n))
 	}
